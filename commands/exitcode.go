@@ -1,0 +1,57 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Exit codes. This table is documented in the README and never renumbered.
+//
+// `run` passes the script's own exit code through (0–124); its own failures use
+// 125–127 and 128+N, as Docker does, so they never collide with the script's.
+const (
+	ExitOK          = 0
+	ExitError       = 1   // a general error not covered below
+	ExitUsage       = 2   // bad command line: unknown flag, missing argument
+	ExitInvalid     = 3   // invalid input: YAML, validation, --set, template errors
+	ExitNotFound    = 4   // unknown script, deck or library
+	ExitConflict    = 5   // git: dirty tree, diverged history kept on a branch, unsigned head
+	ExitRefused     = 6   // permission missing, protected deck not confirmed
+	ExitUnavailable = 7   // cluster, Docker engine or git remote unreachable
+	ExitRunFailed   = 125 // run: cscript failed before, around or after the script
+	ExitCannotExec  = 126 // run: the script cannot be executed
+	ExitNoInterp    = 127 // run: the interpreter is not in the image
+	ExitSignalBase  = 128 // run: killed by signal N → 128+N (130 interrupted, 137 killed/OOM)
+)
+
+// ExitCoder is implemented by errors that carry their own exit code.
+type ExitCoder interface {
+	error
+	ExitCode() int
+}
+
+// ReportError prints err (once) and returns the exit code it maps to.
+func ReportError(stderr io.Writer, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitCodeOf(err)
+	var silent interface{ Silent() bool }
+	if !(errors.As(err, &silent) && silent.Silent()) {
+		fmt.Fprintf(stderr, "cscript: %v\n", err)
+	}
+	return code
+}
+
+// ExitCodeOf maps an error to its exit code; the one place where this happens.
+func ExitCodeOf(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ec ExitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return ExitError
+}

@@ -1,0 +1,136 @@
+// Package store loads, validates and saves the script library: script
+// definitions, decks, presets and library configuration, on disk and in git.
+package store
+
+import "time"
+
+// Interpreters a script may name.
+const (
+	InterpreterBash   = "bash"
+	InterpreterSh     = "sh"
+	InterpreterPython = "python"
+)
+
+// Param types.
+const (
+	ParamString = "string"
+	ParamInt    = "int"
+	ParamBool   = "bool"
+	ParamFile   = "file"
+	ParamEnum   = "enum"
+)
+
+// Script is one script definition: a YAML file in a library.
+type Script struct {
+	Name        string `yaml:"name" json:"name"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Image is a full image reference or the name of a preset.
+	Image       string `yaml:"image" json:"image"`
+	Interpreter string `yaml:"interpreter" json:"interpreter"`
+
+	Author   string     `yaml:"author,omitempty" json:"author,omitempty"`
+	Created  *time.Time `yaml:"created,omitempty" json:"created,omitempty"`
+	Modified *time.Time `yaml:"modified,omitempty" json:"modified,omitempty"`
+
+	ServiceAccount string       `yaml:"serviceAccount,omitempty" json:"serviceAccount,omitempty"`
+	Credentials    []Credential `yaml:"credentials,omitempty" json:"credentials,omitempty"`
+	Params         []Param      `yaml:"params,omitempty" json:"params,omitempty"`
+	Files          Files        `yaml:"files,omitempty" json:"files,omitempty"`
+	// Env holds plain (non-secret) environment values; values are templates.
+	Env       map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	Timeout   Duration          `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Resources Resources         `yaml:"resources,omitempty" json:"resources,omitempty"`
+	// RunAsNonRoot makes the container run as a non-root user (the image must allow it).
+	RunAsNonRoot bool `yaml:"runAsNonRoot,omitempty" json:"runAsNonRoot,omitempty"`
+	// Exclusive makes runs of this script in one namespace take a Lease, so two never overlap.
+	Exclusive bool `yaml:"exclusive,omitempty" json:"exclusive,omitempty"`
+
+	// Script is the inline body; ScriptFile a path relative to the definition. Exactly one is set.
+	Script     string   `yaml:"script,omitempty" json:"script,omitempty"`
+	ScriptFile string   `yaml:"scriptFile,omitempty" json:"scriptFile,omitempty"`
+	Tags       []string `yaml:"tags,omitempty" json:"tags,omitempty"`
+
+	// Set by the loader, never read from YAML.
+	Source Source `yaml:"-" json:"-"`
+}
+
+// Source says where a definition was loaded from.
+type Source struct {
+	Library string // library name
+	Path    string // absolute path of the YAML file
+	RelPath string // path relative to the library root
+	// Body is the script body: Script, or the contents of ScriptFile.
+	Body string
+	// BodyPath is the file the body came from (Path for inline scripts), for template errors.
+	BodyPath string
+	// BodyLine is the 1-based line of the body's first line in BodyPath.
+	BodyLine int
+}
+
+// Credential is one secret the script needs, exposed to it as the env var Name.
+// Exactly one source is set. Secret refs are resolved in the cluster and never
+// read by cscript; local sources are read at run time and never stored.
+type Credential struct {
+	Name        string     `yaml:"name" json:"name"`
+	Description string     `yaml:"description,omitempty" json:"description,omitempty"`
+	Secret      *SecretRef `yaml:"secret,omitempty" json:"secret,omitempty"`
+	FromEnv     string     `yaml:"fromEnv,omitempty" json:"fromEnv,omitempty"`
+	FromFile    string     `yaml:"fromFile,omitempty" json:"fromFile,omitempty"`
+	FromCommand string     `yaml:"fromCommand,omitempty" json:"fromCommand,omitempty"`
+}
+
+// SecretRef names a key of a Kubernetes Secret in the run's namespace.
+type SecretRef struct {
+	Name string `yaml:"name" json:"name"`
+	Key  string `yaml:"key" json:"key"`
+}
+
+// Param is a typed parameter of a script, given with --set NAME=VALUE.
+type Param struct {
+	Name        string   `yaml:"name" json:"name"`
+	Type        string   `yaml:"type,omitempty" json:"type,omitempty"` // default string
+	Description string   `yaml:"description,omitempty" json:"description,omitempty"`
+	Default     any      `yaml:"default,omitempty" json:"default,omitempty"`
+	Required    bool     `yaml:"required,omitempty" json:"required,omitempty"`
+	Pattern     string   `yaml:"pattern,omitempty" json:"pattern,omitempty"`
+	Values      []string `yaml:"values,omitempty" json:"values,omitempty"` // for enum
+	Secret      bool     `yaml:"secret,omitempty" json:"secret,omitempty"`
+}
+
+// Files lists what is copied into the container before the script and out of it after.
+type Files struct {
+	Upload   []FileMapping `yaml:"upload,omitempty" json:"upload,omitempty"`
+	Download []FileMapping `yaml:"download,omitempty" json:"download,omitempty"`
+}
+
+// FileMapping copies From to To; both are templates. For uploads From is local
+// and To is in the container; for downloads the other way round.
+type FileMapping struct {
+	From string `yaml:"from" json:"from"`
+	To   string `yaml:"to" json:"to"`
+}
+
+// Resources are the container's requests and limits (quantities as strings).
+type Resources struct {
+	Requests map[string]string `yaml:"requests,omitempty" json:"requests,omitempty"`
+	Limits   map[string]string `yaml:"limits,omitempty" json:"limits,omitempty"`
+}
+
+// Deck is a named target environment: decks/<name>.yaml in a library.
+type Deck struct {
+	Name        string `yaml:"-" json:"name"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Backend is "kubernetes" (default) or "docker".
+	Backend   string         `yaml:"backend,omitempty" json:"backend,omitempty"`
+	Context   string         `yaml:"context,omitempty" json:"context,omitempty"`
+	Namespace string         `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	Protected bool           `yaml:"protected,omitempty" json:"protected,omitempty"`
+	Values    map[string]any `yaml:"values,omitempty" json:"values,omitempty"`
+	// Credentials override the sources of a script's credentials by name for this deck.
+	Credentials []Credential `yaml:"credentials,omitempty" json:"credentials,omitempty"`
+
+	Source Source `yaml:"-" json:"-"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("90s", "1h").
+type Duration struct{ time.Duration }
