@@ -1,0 +1,198 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Paths are where cscript keeps its files. DefaultPaths computes them.
+type Paths struct {
+	ConfigFile string // $XDG_CONFIG_HOME/cscript/config.yaml
+	DataDir    string // $XDG_DATA_HOME/cscript: libraries
+	StateDir   string // $XDG_STATE_HOME/cscript: run history
+}
+
+// DefaultPaths computes Paths from the environment at the time of the call
+// (XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME, then the platform's
+// defaults under the home directory). Relative XDG values are ignored, as the
+// XDG base directory specification says.
+func DefaultPaths() Paths {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		home = os.TempDir()
+	}
+	var config, data, state string
+	switch runtime.GOOS {
+	case "darwin":
+		lib := filepath.Join(home, "Library", "Application Support")
+		config, data, state = lib, lib, lib
+	case "windows":
+		config = os.Getenv("APPDATA")
+		data = os.Getenv("LOCALAPPDATA")
+		if config == "" {
+			config = filepath.Join(home, "AppData", "Roaming")
+		}
+		if data == "" {
+			data = filepath.Join(home, "AppData", "Local")
+		}
+		state = data
+	default:
+		config = filepath.Join(home, ".config")
+		data = filepath.Join(home, ".local", "share")
+		state = filepath.Join(home, ".local", "state")
+	}
+	env := func(name, def string) string {
+		if v := os.Getenv(name); v != "" && filepath.IsAbs(v) {
+			return v
+		}
+		return def
+	}
+	return Paths{
+		ConfigFile: filepath.Join(env("XDG_CONFIG_HOME", config), "cscript", "config.yaml"),
+		DataDir:    filepath.Join(env("XDG_DATA_HOME", data), "cscript"),
+		StateDir:   filepath.Join(env("XDG_STATE_HOME", state), "cscript"),
+	}
+}
+
+// LocalLibraryDir is the directory of the default library "local".
+func (p Paths) LocalLibraryDir() string { return filepath.Join(p.DataDir, "library") }
+
+// LibraryDir is where a library added by URL is cloned unless a path is given.
+func (p Paths) LibraryDir(name string) string { return filepath.Join(p.DataDir, "libraries", name) }
+
+// DefaultLibrary is the name of the library used when no config exists.
+const DefaultLibrary = "local"
+
+// Config is cscript's configuration file: the libraries, in search order.
+type Config struct {
+	Libraries []LibraryRef `yaml:"libraries" json:"libraries"`
+	// Default is true when no config file existed and this is DefaultConfig.
+	Default bool `yaml:"-" json:"-"`
+}
+
+// LibraryRef configures one library.
+type LibraryRef struct {
+	Name string `yaml:"name" json:"name"`
+	// Path is the library's directory (for a git library, the clone).
+	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+	// URL is the git remote; empty for a plain local directory.
+	URL    string `yaml:"url,omitempty" json:"url,omitempty"`
+	Branch string `yaml:"branch,omitempty" json:"branch,omitempty"`
+	// VerifySignatures makes sync refuse a head commit not signed by a key in Keyring.
+	VerifySignatures bool   `yaml:"verifySignatures,omitempty" json:"verifySignatures,omitempty"`
+	Keyring          string `yaml:"keyring,omitempty" json:"keyring,omitempty"`
+}
+
+// DefaultConfig is the configuration used when no config file exists: one
+// plain-directory library named "local".
+func DefaultConfig(p Paths) *Config {
+	return &Config{
+		Libraries: []LibraryRef{{Name: DefaultLibrary, Path: p.LocalLibraryDir()}},
+		Default:   true,
+	}
+}
+
+// Library returns the library called name.
+func (c *Config) Library(name string) (*LibraryRef, bool) {
+	for i := range c.Libraries {
+		if c.Libraries[i].Name == name {
+			return &c.Libraries[i], true
+		}
+	}
+	return nil, false
+}
+
+// LoadConfig reads the config file at path. When it does not exist the
+// result is DefaultConfig(DefaultPaths()). Relative paths in the file are
+// relative to its directory; a library without a path gets
+// DefaultPaths().LibraryDir(name). Problems are a *ValidationError.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return DefaultConfig(DefaultPaths()), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	d := newFileDecoder(path)
+	var cfg Config
+	root := d.parseDocument(data)
+	if root == nil {
+		return nil, problemsErr(d.problems)
+	}
+	d.decode(root, reflect.ValueOf(&cfg).Elem(), "")
+	base := filepath.Dir(path)
+	paths := DefaultPaths()
+	seen := map[string]bool{}
+	for i := range cfg.Libraries {
+		l := &cfg.Libraries[i]
+		f := fmt.Sprintf("libraries[%d]", i)
+		if d.isBad(f) {
+			continue
+		}
+		switch {
+		case d.isBad(f + ".name"):
+		case l.Name == "":
+			d.addf(node(root, "libraries", i), f+".name", "%s.name is required: run `cscript library add NAME …` rather than editing the file", f)
+		case !ValidName(l.Name):
+			d.addf(node(root, "libraries", i, "name"), f+".name", "library name %q is not a valid name: %s", l.Name, nameRule)
+		case seen[l.Name]:
+			d.addf(node(root, "libraries", i, "name"), f+".name", "library %q is configured twice: keep one", l.Name)
+		}
+		seen[l.Name] = true
+		if l.URL == "" && l.Branch != "" {
+			d.addf(keyNode(root, "libraries", i, "branch"), f+".branch", "library %q has a branch but no url: remove branch, or add the git url", l.Name)
+		}
+		if l.VerifySignatures && l.Keyring == "" {
+			d.addf(keyNode(root, "libraries", i, "verifySignatures"), f+".keyring", "library %q verifies signatures but has no keyring: set keyring to an armored OpenPGP public key file", l.Name)
+		}
+		l.Path = expandPath(l.Path, base)
+		l.Keyring = expandPath(l.Keyring, base)
+		if l.Path == "" && l.Name != "" {
+			l.Path = paths.LibraryDir(l.Name)
+		}
+	}
+	if len(d.problems) > 0 {
+		return nil, problemsErr(d.problems)
+	}
+	return &cfg, nil
+}
+
+func expandPath(p, base string) string {
+	if p == "" {
+		return ""
+	}
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			p = filepath.Join(home, p[1:])
+		}
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(base, p)
+	}
+	return filepath.Clean(p)
+}
+
+// Save writes the config to path atomically with mode 0600, creating its directory.
+func (c *Config) Save(path string) error {
+	data, err := yaml.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	data = append([]byte("# cscript configuration: the libraries, in search order.\n# Managed by `cscript library add|rm`.\n"), data...)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	if err := WriteFileAtomic(path, data, 0o600); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	return nil
+}

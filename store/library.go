@@ -1,0 +1,446 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Library is a library on disk: a name and the directory it lives in.
+//
+// Layout of Root:
+//
+//	cscript.yaml   library config (presets); optional
+//	values.yaml    library-level values, the defaults under every deck's values; optional
+//	decks/*.yaml   one deck per file, named after the file
+//	**/*.yaml      script definitions, anywhere else below Root (also *.yml)
+//
+// Hidden directories (.git, …) are skipped. A YAML file whose top-level
+// mapping has a "kind" key is not a script: kind Lifecycle goes to
+// Index.Other for the lifecycle package; any other kind is a problem.
+type Library struct {
+	Name string
+	Root string
+}
+
+// Names of the special files at a library's root and of the decks directory.
+const (
+	LibraryConfigFile = "cscript.yaml"
+	LibraryValuesFile = "values.yaml"
+	DecksDir          = "decks"
+)
+
+// Kinds of non-script YAML files a library may hold (top-level "kind: …").
+const KindLifecycle = "Lifecycle"
+
+func otherKinds() []string { return []string{KindLifecycle} }
+
+// LibraryConfig is a library's cscript.yaml.
+type LibraryConfig struct {
+	// Presets maps a preset name to an image reference; they add to and
+	// override the built-in presets.
+	Presets map[string]string `yaml:"presets,omitempty" json:"presets,omitempty"`
+}
+
+// OtherFile is a YAML file of another kind than a script (see Library).
+type OtherFile struct {
+	Kind    string
+	Path    string // absolute
+	RelPath string // relative to the library root
+	// File is the path used in problems (as the library root was given).
+	File string
+	// Node is the top-level mapping, for decoding with positions.
+	Node *yaml.Node
+}
+
+// Index is a loaded library.
+type Index struct {
+	Library Library
+	Config  LibraryConfig
+	// Scripts are the valid scripts, sorted by name.
+	Scripts []*Script
+	// Decks are the valid decks, sorted by name.
+	Decks []*Deck
+	// Presets are the built-in presets overlaid by the library's.
+	Presets map[string]string
+	// Values are the library-level values (values.yaml); never nil.
+	Values map[string]any
+	// Other holds files of another kind (kind: Lifecycle), sorted by path.
+	Other []*OtherFile
+	// Problems are all problems of all files, sorted. Files with problems are
+	// not in Scripts or Decks.
+	Problems []Problem
+
+	scripts map[string]*Script
+	decks   map[string]*Deck
+	// invalid maps the name of a script (or "deck/"+name) whose file has
+	// problems to those problems, so a lookup can show them.
+	invalid map[string][]Problem
+}
+
+// Err returns a *ValidationError with all problems, or nil.
+func (ix *Index) Err() error { return problemsErr(ix.Problems) }
+
+// Script returns the valid script called name.
+func (ix *Index) Script(name string) (*Script, bool) {
+	s, ok := ix.scripts[name]
+	return s, ok
+}
+
+// Deck returns the valid deck called name.
+func (ix *Index) Deck(name string) (*Deck, bool) {
+	d, ok := ix.decks[name]
+	return d, ok
+}
+
+// fileKind says what a file of the library holds.
+type fileKind int
+
+const (
+	kindScript fileKind = iota
+	kindDeck
+	kindConfig
+	kindValues
+)
+
+type loadJob struct {
+	kind    fileKind
+	rel     string // slash-separated, relative to root
+	file    string // for problems
+	abs     string
+	problem string // set when the file is misplaced
+}
+
+type loadResult struct {
+	problems []Problem
+	script   *Script
+	deck     *Deck
+	other    *OtherFile
+	config   *LibraryConfig
+	values   map[string]any
+	root     *yaml.Node
+	name     string // the script's name when decoded, even if invalid
+}
+
+// LoadLibrary loads every file of the library at root. The returned error is
+// about the library as a whole (missing, unreadable): problems of single
+// files are in Index.Problems (see Index.Err), and the valid files still load.
+func LoadLibrary(name, root string) (*Index, error) {
+	lib := Library{Name: name, Root: root}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("library %q: %w", name, err)
+	}
+	st, err := os.Stat(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &NotFoundError{Kind: "library", Name: name,
+			Hint: fmt.Sprintf("directory %s does not exist: run `cscript init` to create a library there, or `cscript library add` to configure another", root)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("library %q: %w", name, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("library %q: %s is not a directory: fix its path with `cscript library rm` and `cscript library add`", name, root)
+	}
+	realRoot, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("library %q: %w", name, err)
+	}
+
+	var jobs []loadJob
+	walkErr := filepath.WalkDir(abs, func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			if p == abs {
+				return err
+			}
+			rel, _ := filepath.Rel(abs, p)
+			jobs = append(jobs, loadJob{kind: kindScript, rel: filepath.ToSlash(rel), file: filepath.Join(root, rel), abs: p,
+				problem: fmt.Sprintf("cannot read: %v: fix its permissions", cause(err))})
+			if de != nil && de.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if p == abs {
+			return nil
+		}
+		base := de.Name()
+		if de.IsDir() {
+			if strings.HasPrefix(base, ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		ext := filepath.Ext(base)
+		if ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		rel, _ := filepath.Rel(abs, p)
+		rel = filepath.ToSlash(rel)
+		j := loadJob{kind: kindScript, rel: rel, file: filepath.Join(root, filepath.FromSlash(rel)), abs: p}
+		switch {
+		case rel == LibraryConfigFile || rel == "cscript.yml":
+			j.kind = kindConfig
+		case rel == LibraryValuesFile || rel == "values.yml":
+			j.kind = kindValues
+		case strings.HasPrefix(rel, DecksDir+"/"):
+			j.kind = kindDeck
+			if strings.Contains(strings.TrimPrefix(rel, DecksDir+"/"), "/") {
+				j.problem = "decks live directly in decks/ as decks/<name>.yaml: move this file there or out of decks/"
+			}
+		}
+		jobs = append(jobs, j)
+		return nil
+	})
+	if walkErr != nil {
+		return nil, fmt.Errorf("library %q: %w", name, walkErr)
+	}
+
+	results := make([]loadResult, len(jobs))
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = loadFile(lib, abs, realRoot, jobs[i])
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	ix := &Index{
+		Library: lib,
+		Presets: BuiltinPresets(),
+		Values:  map[string]any{},
+		scripts: map[string]*Script{},
+		decks:   map[string]*Deck{},
+		invalid: map[string][]Problem{},
+	}
+	for _, r := range results {
+		if r.config != nil {
+			ix.Config = *r.config
+			for k, v := range r.config.Presets {
+				ix.Presets[k] = v
+			}
+		}
+		if r.values != nil {
+			ix.Values = r.values
+		}
+	}
+
+	// Names must be unique: every file of a clash gets a problem naming the others.
+	byName := map[string][]int{}
+	for i, r := range results {
+		if r.name != "" && jobs[i].kind == kindScript {
+			byName[r.name] = append(byName[r.name], i)
+		}
+	}
+	for i := range results {
+		r := &results[i]
+		if jobs[i].kind != kindScript || r.name == "" {
+			continue
+		}
+		if same := byName[r.name]; len(same) > 1 {
+			var others []string
+			for _, j := range same {
+				if j != i {
+					n := node(results[j].root, "name")
+					others = append(others, fmt.Sprintf("%s:%d:%d", jobs[j].file, n.Line, n.Column))
+				}
+			}
+			n := node(r.root, "name")
+			r.problems = append(r.problems, Problem{File: jobs[i].file, Line: n.Line, Col: n.Column, Field: "name",
+				Message: fmt.Sprintf("name %q is also used by %s: names must be unique in a library; rename one", r.name, strings.Join(others, ", "))})
+		}
+		if s := r.script; s != nil && isBareImageName(s.Image) {
+			if _, ok := ix.Presets[s.Image]; !ok {
+				n := node(r.root, "image")
+				msg := fmt.Sprintf("image %q is neither a preset nor an image reference with a tag", s.Image)
+				if sug := suggest(s.Image, sortedKeys(ix.Presets)); len(sug) > 0 {
+					msg += fmt.Sprintf(": did you mean the preset %q?", sug[0])
+				} else {
+					msg += fmt.Sprintf(": use a preset (%s) or a reference such as docker.io/library/%s:TAG", strings.Join(sortedKeys(ix.Presets), ", "), s.Image)
+				}
+				r.problems = append(r.problems, Problem{File: jobs[i].file, Line: n.Line, Col: n.Column, Field: "image", Message: msg})
+			}
+		}
+	}
+
+	for i, r := range results {
+		ix.Problems = append(ix.Problems, r.problems...)
+		switch {
+		case r.other != nil:
+			ix.Other = append(ix.Other, r.other)
+		case len(r.problems) > 0:
+			if r.name != "" {
+				key := r.name
+				if jobs[i].kind == kindDeck {
+					key = "deck/" + key
+				}
+				ix.invalid[key] = append(ix.invalid[key], r.problems...)
+			}
+		case r.script != nil:
+			ix.Scripts = append(ix.Scripts, r.script)
+			ix.scripts[r.script.Name] = r.script
+		case r.deck != nil:
+			ix.Decks = append(ix.Decks, r.deck)
+			ix.decks[r.deck.Name] = r.deck
+		}
+	}
+	sortProblems(ix.Problems)
+	sort.Slice(ix.Scripts, func(i, j int) bool { return ix.Scripts[i].Name < ix.Scripts[j].Name })
+	sort.Slice(ix.Decks, func(i, j int) bool { return ix.Decks[i].Name < ix.Decks[j].Name })
+	sort.Slice(ix.Other, func(i, j int) bool { return ix.Other[i].RelPath < ix.Other[j].RelPath })
+	return ix, nil
+}
+
+func loadFile(lib Library, absRoot, realRoot string, j loadJob) loadResult {
+	d := newFileDecoder(j.file)
+	var r loadResult
+	if j.problem != "" {
+		d.problems = append(d.problems, Problem{File: j.file, Message: j.problem})
+		r.problems = d.problems
+		return r
+	}
+	data, err := os.ReadFile(j.abs)
+	if err != nil {
+		d.problems = append(d.problems, Problem{File: j.file, Message: fmt.Sprintf("cannot read: %v: fix its permissions", cause(err))})
+		r.problems = d.problems
+		return r
+	}
+	root := d.parseDocument(data)
+	r.root = root
+	if root == nil {
+		r.problems = d.problems
+		return r
+	}
+	src := Source{Library: lib.Name, Path: j.abs, RelPath: j.rel}
+	switch j.kind {
+	case kindConfig:
+		var c LibraryConfig
+		d.decode(root, reflect.ValueOf(&c).Elem(), "")
+		for _, k := range sortedKeys(c.Presets) {
+			f := "presets." + k
+			switch {
+			case d.isBad(f):
+			case !ValidName(k):
+				d.addf(keyNode(root, "presets", k), f, "preset name %q is not a valid name: %s", k, nameRule)
+			case strings.TrimSpace(c.Presets[k]) == "" || strings.ContainsAny(c.Presets[k], " \t\n"):
+				d.addf(node(root, "presets", k), f, "preset %q needs an image reference such as docker.io/library/alpine:3.20", k)
+			}
+		}
+		if len(d.problems) == 0 {
+			r.config = &c
+		}
+	case kindValues:
+		var v map[string]any
+		d.decode(root, reflect.ValueOf(&v).Elem(), "")
+		if len(d.problems) == 0 {
+			if v == nil {
+				v = map[string]any{}
+			}
+			r.values = v
+		}
+	case kindDeck:
+		dk := &Deck{Name: strings.TrimSuffix(filepath.Base(j.rel), filepath.Ext(j.rel))}
+		d.decode(root, reflect.ValueOf(dk).Elem(), "")
+		d.validateDeck(root, dk)
+		dk.Source = src
+		r.name = dk.Name
+		r.deck = dk
+	case kindScript:
+		if hasKey(root, "kind") {
+			kn := node(root, "kind")
+			if kn.Kind == yaml.ScalarNode && contains(otherKinds(), kn.Value) {
+				r.other = &OtherFile{Kind: kn.Value, Path: j.abs, RelPath: j.rel, File: j.file, Node: root}
+				return r
+			}
+			d.addf(kn, "kind", "kind %s is not known: remove kind for a script definition, or use one of %s", describe(kn), strings.Join(otherKinds(), ", "))
+			r.problems = d.problems
+			return r
+		}
+		s := &Script{}
+		d.decode(root, reflect.ValueOf(s).Elem(), "")
+		d.validateScript(root, s)
+		if !d.isBad("name") {
+			r.name = s.Name
+		}
+		s.Source = src
+		s.Source.BodyPath = j.abs
+		if s.Script != "" {
+			s.Source.Body = s.Script
+			bn := node(root, "script")
+			s.Source.BodyLine = bn.Line
+			if bn.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+				s.Source.BodyLine++
+			}
+		} else if s.ScriptFile != "" && s.Script == "" && !d.isBad("scriptFile") {
+			d.readScriptFile(root, s, absRoot, realRoot)
+		}
+		r.script = s
+	}
+	r.problems = d.problems
+	return r
+}
+
+// readScriptFile fills s.Source.Body from s.ScriptFile, which must be a
+// relative path that stays inside the library.
+func (d *fileDecoder) readScriptFile(root *yaml.Node, s *Script, absRoot, realRoot string) {
+	n := node(root, "scriptFile")
+	sf := s.ScriptFile
+	if filepath.IsAbs(sf) || strings.HasPrefix(sf, "/") {
+		d.addf(n, "scriptFile", "scriptFile %q is absolute: give a path relative to this definition, inside the library", sf)
+		return
+	}
+	p := filepath.Join(filepath.Dir(s.Source.Path), filepath.FromSlash(sf))
+	if rel, err := filepath.Rel(absRoot, p); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		d.addf(n, "scriptFile", "scriptFile %q is outside the library: keep script files inside the library directory", sf)
+		return
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		d.addf(n, "scriptFile", "scriptFile %q does not exist: create it (the path is relative to this definition) or fix the path", sf)
+		return
+	}
+	if err != nil {
+		d.addf(n, "scriptFile", "scriptFile %q cannot be read: %v", sf, cause(err))
+		return
+	}
+	if rel, err := filepath.Rel(realRoot, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		d.addf(n, "scriptFile", "scriptFile %q is a link to a file outside the library: copy the file into the library", sf)
+		return
+	}
+	body, err := os.ReadFile(p)
+	if err != nil {
+		d.addf(n, "scriptFile", "scriptFile %q cannot be read: %v: fix its permissions or the path", sf, cause(err))
+		return
+	}
+	s.Source.Body = string(body)
+	s.Source.BodyPath = p
+	s.Source.BodyLine = 1
+}
+
+// cause drops the *PathError wrapping (the path is already in the message).
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
