@@ -1,0 +1,122 @@
+// Package history keeps a record of every run — run.json, the output log and,
+// for runs that did not succeed, the rendered script, the Pod manifest,
+// events, container statuses and a failure trace — under
+// $XDG_STATE_HOME/cscript/runs/<run-id>/, redacted, private to the user and
+// pruned to the last N runs.
+package history
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// State says where a run is.
+type State string
+
+// States of a run.
+const (
+	StateRunning     State = "running"
+	StateSucceeded   State = "succeeded"
+	StateFailed      State = "failed"
+	StateInterrupted State = "interrupted"
+)
+
+// Backends and modes a Record names.
+const (
+	BackendKubernetes = "kubernetes"
+	BackendDocker     = "docker"
+
+	ModePod    = "pod"
+	ModeJob    = "job"
+	ModeDocker = "docker"
+)
+
+// Reasons beyond Kubernetes' own (Completed, Error, OOMKilled,
+// DeadlineExceeded, Evicted), which are stored as Kubernetes reports them.
+const (
+	ReasonInterrupted = "interrupted"
+	ReasonCscript     = "cscript failed"
+)
+
+// Record is one run, stored as run.json. Every string in it is redacted
+// when stored, except the fields tagged redact:"-".
+type Record struct {
+	ID            string    `json:"id" redact:"-"`
+	Script        string    `json:"script"`
+	Library       string    `json:"library,omitempty"`
+	LibraryCommit string    `json:"libraryCommit,omitempty"`
+	Deck          string    `json:"deck,omitempty"`
+	Backend       string    `json:"backend,omitempty"` // BackendKubernetes or BackendDocker
+	Mode          string    `json:"mode,omitempty"`    // ModePod, ModeJob or ModeDocker
+	Context       string    `json:"context,omitempty"`
+	Namespace     string    `json:"namespace,omitempty"`
+	Pod           string    `json:"pod,omitempty"` // Pod, Job or container name
+	Image         string    `json:"image,omitempty"`
+	User          string    `json:"user,omitempty"`
+	Start         time.Time `json:"start"`
+	End           time.Time `json:"end,omitzero"`
+	ExitCode      int       `json:"exitCode"`
+	// Reason is Kubernetes' reason (Completed, Error, OOMKilled,
+	// DeadlineExceeded, Evicted) or ReasonInterrupted or ReasonCscript.
+	Reason    string           `json:"reason,omitempty"`
+	Message   string           `json:"message,omitempty"`
+	State     State            `json:"state" redact:"-"`
+	Uploads   []TransferRecord `json:"uploads,omitempty"`
+	Downloads []TransferRecord `json:"downloads,omitempty"`
+}
+
+// TransferRecord is one file or directory moved in or out of the run.
+type TransferRecord struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256,omitempty" redact:"-"`
+}
+
+// Duration returns End - Start, or zero while the run has no end.
+func (r *Record) Duration() time.Duration {
+	if r.End.IsZero() || r.Start.IsZero() {
+		return 0
+	}
+	return r.End.Sub(r.Start)
+}
+
+const idTimeLayout = "20060102-150405"
+
+// NewRunID returns a new run ID such as 20261124-215301-ab12cd: the UTC time
+// to the second, then 24 random bits. IDs sort by time as strings, and an ID
+// is a valid Kubernetes label value and DNS label.
+func NewRunID(now time.Time) string {
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on supported platforms; keep the ID unique anyway.
+		ns := now.UnixNano()
+		b = [3]byte{byte(ns), byte(ns >> 8), byte(ns >> 16)}
+	}
+	return now.UTC().Format(idTimeLayout) + "-" + hex.EncodeToString(b[:])
+}
+
+// ShortID returns the random part of an ID made by NewRunID ("ab12cd"), for
+// Pod names; other IDs are returned as they are.
+func ShortID(id string) string {
+	if standardID.MatchString(id) {
+		return id[strings.LastIndexByte(id, '-')+1:]
+	}
+	return id
+}
+
+var (
+	standardID = regexp.MustCompile(`^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$`)
+	// validID is what Begin accepts from a caller: a label value that is
+	// also a safe directory name.
+	validID = regexp.MustCompile(`^[0-9A-Za-z]([0-9A-Za-z_.-]{0,61}[0-9A-Za-z])?$`)
+)
+
+// ValidID reports whether id can name a run: a Kubernetes label value that is
+// also a safe directory name.
+func ValidID(id string) bool {
+	return validID.MatchString(id) && !strings.Contains(id, "..")
+}
