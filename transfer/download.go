@@ -1,0 +1,236 @@
+package transfer
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+const catMarker = "CSCRIPT-CAT-1\t"
+
+// Download copies the file or directory src from the container to dst and
+// verifies it against the container's own sizes and sha256 of the source
+// (see the package comment). dst names the file or directory to create (its
+// parent is created if missing); a dst ending in a separator names a
+// directory to copy into. Nothing appears at dst unless everything was
+// received and verified: the transfer goes to a temporary directory beside
+// dst, removed on any error, and is renamed into place at the end. A file
+// replaces an existing file; a directory may replace only an empty one
+// (ErrExists otherwise). A missing src is an error wrapping fs.ErrNotExist.
+func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, opts Options) (*Result, error) {
+	dir, name, err := src.split("")
+	if err != nil {
+		return nil, fmt.Errorf("download: %w", err)
+	}
+	remote := path.Join(dir, name)
+	dstPath, err := dst.resolve(name)
+	if err != nil {
+		return nil, fmt.Errorf("download: %w", err)
+	}
+	tools, err := toolsFor(ctx, ex, opts)
+	if err != nil {
+		return nil, fmt.Errorf("download %s: %w", remote, err)
+	}
+	if m := tools.Missing(false); len(m) > 0 {
+		return nil, fmt.Errorf("download %s: %w", remote, &MissingToolError{Missing: m})
+	}
+	useTar := tools.Tar
+	compress := useTar && opts.Compress && tools.Gzip
+	checkSHA := tools.SHA256Sum
+	script := downloadCatScript
+	if useTar {
+		script = downloadTarScript
+	}
+	cmd := []string{"sh", "-c", script, "sh", dir, name, flag(compress), flag(checkSHA)}
+
+	parent := filepath.Dir(dstPath)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("download: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, ".cscript-"+shorten(filepath.Base(dstPath))+"-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("download: %w", err)
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			_ = os.RemoveAll(tmp)
+		}
+	}()
+	root, err := os.OpenRoot(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("download: %w", err)
+	}
+	defer root.Close()
+
+	prog := newProgress(opts.Progress, -1, opts.Label)
+	ok := false
+	defer func() { prog.done(ok) }()
+	execCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	stderr := newTail(8192)
+	done := make(chan error, 1)
+	go func() {
+		err := ex.Exec(execCtx, cmd, nil, pw, stderr)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, name, useTar, compress, prog)
+	if rerr != nil {
+		// Stop the remote side: it may be blocked writing to us.
+		cancel()
+		pr.CloseWithError(rerr)
+	}
+	execErr := <-done
+
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("download %s: %w", remote, ctx.Err())
+	}
+	var se *streamError
+	switch {
+	case errors.As(rerr, &se):
+		return nil, fmt.Errorf("download %s: %w", remote, &VerifyError{
+			Reason: "the stream from the container is incomplete or corrupt (" + se.Error() + ")", WantBytes: -1, GotBytes: -1,
+			Err: remoteFailure("exec", execErr, stderr)})
+	case rerr != nil:
+		return nil, fmt.Errorf("download %s: %w", remote, rerr)
+	case rep.missing:
+		return nil, fmt.Errorf("download %s: %w", remote, fs.ErrNotExist)
+	case rep.isDir:
+		return nil, fmt.Errorf("download %s: a directory needs tar: %w", remote, &MissingToolError{Missing: []string{"tar"}})
+	}
+	if err := compareFiles(rep.files, files, checkSHA, false, "in the container", "in what arrived"); err != nil {
+		var ve *VerifyError
+		if errors.As(err, &ve) {
+			ve.Err = remoteFailure("tar", execErr, stderr)
+		}
+		return nil, fmt.Errorf("download %s: %w", remote, err)
+	}
+	if rep.tarRC != 0 {
+		return nil, fmt.Errorf("download %s: %w", remote, &RemoteError{Step: "tar", Stderr: stderr.String(), Err: fmt.Errorf("exit status %d", rep.tarRC)})
+	}
+	if execErr != nil {
+		return nil, fmt.Errorf("download %s: %w", remote, remoteFailure("exec", execErr, stderr))
+	}
+	if err := os.Rename(filepath.Join(tmp, name), dstPath); err != nil {
+		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
+			err = fmt.Errorf("%s: %w", dstPath, ErrExists)
+		}
+		return nil, fmt.Errorf("download %s: %w", remote, err)
+	}
+	_ = os.Remove(tmp)
+	keep = true
+	ok = true
+	res := resultOf(files)
+	res.Verified = VerifiedBytes
+	if checkSHA {
+		res.Verified = VerifiedSHA256
+	}
+	res.Compressed = compress
+	return res, nil
+}
+
+// receive reads the remote script's output: the archive (or the raw bytes of
+// one file), written under root, then the report.
+func receive(br *bufio.Reader, root *os.Root, name string, useTar, compress bool, prog *progress) (map[string]fileSum, *report, error) {
+	if head, err := br.Peek(len(reportMarker) + 1); err == nil && string(head) == reportMarker+"\x00" {
+		rep, err := readReport(br)
+		return nil, rep, err
+	}
+	var files map[string]fileSum
+	if useTar {
+		var r io.Reader = br
+		var gz *gzip.Reader
+		if compress {
+			var err error
+			if gz, err = gzip.NewReader(br); err != nil {
+				return nil, nil, &streamError{fmt.Errorf("read gzip stream: %w", err)}
+			}
+			// The report follows the gzip member, uncompressed.
+			gz.Multistream(false)
+			r = gz
+		}
+		var err error
+		files, err = extract(tar.NewReader(r), root, ExtractOptions{Prefix: name, Progress: prog})
+		if err != nil {
+			return nil, nil, err
+		}
+		if gz != nil {
+			// The rest of the member (tar's padding) and its checksum.
+			if _, err := copyBuf(io.Discard, gz); err != nil {
+				return nil, nil, &streamError{fmt.Errorf("read gzip stream: %w", err)}
+			}
+		}
+	} else {
+		line, err := br.ReadSlice('\n')
+		if err != nil || !bytes.HasPrefix(line, []byte(catMarker)) {
+			return nil, nil, &streamError{fmt.Errorf("no size line from the container (%q)", clip(string(line)))}
+		}
+		size, err := strconv.ParseInt(strings.TrimSpace(string(line[len(catMarker):])), 10, 64)
+		if err != nil || size < 0 {
+			return nil, nil, &streamError{fmt.Errorf("bad size line from the container (%q)", clip(string(line)))}
+		}
+		prog.setTotal(size)
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("download: %w", err)
+		}
+		h := sha256.New()
+		src := &readErr{r: io.LimitReader(br, size)}
+		n, err := copyBuf(io.MultiWriter(f, h, prog), src)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if src.err != nil {
+			return nil, nil, &streamError{src.err}
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("download: %w", err)
+		}
+		if n != size {
+			return nil, nil, &streamError{fmt.Errorf("the stream ends after %d of %d bytes", n, size)}
+		}
+		files = map[string]fileSum{name: {size: n, sha: hex.EncodeToString(h.Sum(nil))}}
+	}
+	rep, err := readReport(br)
+	return files, rep, err
+}
+
+// readReport reads the rest of the stream as a report.
+func readReport(r io.Reader) (*report, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxReport+1))
+	if err != nil {
+		return nil, &streamError{fmt.Errorf("read report: %w", err)}
+	}
+	if len(data) > maxReport {
+		return nil, &streamError{fmt.Errorf("report larger than %d bytes", maxReport)}
+	}
+	rep, err := parseReport(data)
+	if err != nil {
+		return nil, &streamError{err}
+	}
+	return rep, nil
+}
+
+// shorten keeps temporary names well under the 255-byte name limit.
+func shorten(s string) string {
+	if len(s) > 60 {
+		return s[:60]
+	}
+	return s
+}

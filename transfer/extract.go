@@ -1,0 +1,306 @@
+package transfer
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+)
+
+// ExtractOptions tune Extract.
+type ExtractOptions struct {
+	// Prefix, when set, is the only path the archive may hold: every entry
+	// must be Prefix itself or under Prefix/ (compared component-wise after
+	// removing a leading "./"). An entry elsewhere is an *UnsafeEntryError.
+	Prefix string
+	// Progress receives the bytes of file content as they are written.
+	Progress io.Writer
+}
+
+// Extract writes the tar archive read from r into the directory dest
+// (created if needed), entry names taken relative to dest. It refuses, with
+// *UnsafeEntryError naming the entry, anything that could write outside dest
+// or create something other than plain files, directories and tame links:
+// absolute names, ".." components, entries outside opts.Prefix, device files
+// and fifos, hardlinks to anything but a regular file extracted earlier from
+// the same archive, symlinks with an absolute target or one containing ".."
+// (so that no chain of links can lead out), a symlink as the top entry of
+// opts.Prefix, and any write through or over a symlink. Files get the
+// archive's permission bits (masked to 0o777, no setuid/setgid/sticky; the
+// umask applies), directories at least 0o700. On error, what was written so
+// far stays in dest; Download extracts into a temporary directory for that
+// reason.
+func Extract(r io.Reader, dest LocalPath, opts ExtractOptions) (*Result, error) {
+	if err := os.MkdirAll(string(dest), 0o755); err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	root, err := os.OpenRoot(string(dest))
+	if err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	defer root.Close()
+	files, err := extract(tar.NewReader(r), root, opts)
+	if err != nil {
+		return nil, err
+	}
+	return resultOf(files), nil
+}
+
+func resultOf(files map[string]fileSum) *Result {
+	res := &Result{Files: len(files)}
+	for _, f := range files {
+		res.Bytes += f.size
+		if len(files) == 1 {
+			res.SHA256 = f.sha
+		}
+	}
+	return res
+}
+
+// extract writes the entries of tr under root and returns the size and
+// sha256 of every regular file (hardlinks included) by normalised name.
+func extract(tr *tar.Reader, root *os.Root, opts ExtractOptions) (map[string]fileSum, error) {
+	prefix := ""
+	if opts.Prefix != "" {
+		prefix = normalName(opts.Prefix)
+		if reason := unsafeName(opts.Prefix); reason != "" || prefix == "." {
+			return nil, fmt.Errorf("extract: bad prefix %q", opts.Prefix)
+		}
+	}
+	x := &extractor{root: root, prefix: prefix, files: map[string]fileSum{}, progress: opts.Progress}
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return x.files, nil
+		}
+		if errors.Is(err, tar.ErrInsecurePath) && hdr != nil {
+			return nil, &UnsafeEntryError{Entry: hdr.Name, Reason: "insecure path"}
+		}
+		if err != nil {
+			return nil, &streamError{fmt.Errorf("read archive: %w", err)}
+		}
+		if err := x.entry(hdr, tr); err != nil {
+			return nil, err
+		}
+	}
+}
+
+type extractor struct {
+	root     *os.Root
+	prefix   string
+	files    map[string]fileSum
+	progress io.Writer
+}
+
+// unsafeName says why an entry or link name may not be used, or "".
+func unsafeName(name string) string {
+	switch {
+	case name == "":
+		return "empty name"
+	case strings.HasPrefix(name, "/"):
+		return "absolute path"
+	case strings.ContainsRune(name, 0):
+		return "NUL in name"
+	}
+	for _, c := range strings.Split(name, "/") {
+		if c == ".." {
+			return `path contains ".."`
+		}
+	}
+	return ""
+}
+
+func (x *extractor) within(name string) bool {
+	return x.prefix == "" || name == x.prefix || strings.HasPrefix(name, x.prefix+"/")
+}
+
+func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
+	unsafe := func(reason string) error { return &UnsafeEntryError{Entry: hdr.Name, Reason: reason} }
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
+		return nil
+	}
+	if reason := unsafeName(hdr.Name); reason != "" {
+		return unsafe(reason)
+	}
+	name := normalName(hdr.Name)
+	if name == "." {
+		if hdr.Typeflag == tar.TypeDir && x.prefix == "" {
+			return nil
+		}
+		return unsafe("entry names the destination itself")
+	}
+	if !x.within(name) {
+		return unsafe(fmt.Sprintf("outside the requested path %q", x.prefix))
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := x.parents(hdr.Name, name); err != nil {
+			return err
+		}
+		fi, err := x.root.Lstat(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := x.root.Mkdir(name, fs.FileMode(hdr.Mode)&0o777|0o700); err != nil {
+				return fmt.Errorf("extract %q: %w", hdr.Name, err)
+			}
+		case err != nil:
+			return fmt.Errorf("extract %q: %w", hdr.Name, err)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return unsafe("directory would replace a symlink")
+		case !fi.IsDir():
+			return fmt.Errorf("extract %q: a file of that name exists", hdr.Name)
+		}
+		return nil
+	case tar.TypeReg, tar.TypeGNUSparse:
+		if err := x.parents(hdr.Name, name); err != nil {
+			return err
+		}
+		if err := x.clear(hdr.Name, name); err != nil {
+			return err
+		}
+		return x.writeFile(hdr, name, r)
+	case tar.TypeSymlink:
+		if name == x.prefix {
+			return unsafe("the requested path is a symlink")
+		}
+		switch {
+		case hdr.Linkname == "":
+			return unsafe("symlink with an empty target")
+		case strings.HasPrefix(hdr.Linkname, "/"):
+			return unsafe(fmt.Sprintf("symlink to absolute path %q", hdr.Linkname))
+		case unsafeName(hdr.Linkname) != "":
+			return unsafe(fmt.Sprintf("symlink target %q leaves its directory", hdr.Linkname))
+		}
+		if err := x.parents(hdr.Name, name); err != nil {
+			return err
+		}
+		if _, err := x.root.Lstat(name); err == nil {
+			return unsafe("symlink would replace an existing entry")
+		}
+		if err := x.root.Symlink(hdr.Linkname, name); err != nil {
+			return fmt.Errorf("extract %q: %w", hdr.Name, err)
+		}
+		return nil
+	case tar.TypeLink:
+		if reason := unsafeName(hdr.Linkname); reason != "" {
+			return unsafe("hardlink target: " + reason)
+		}
+		target := normalName(hdr.Linkname)
+		if !x.within(target) {
+			return unsafe(fmt.Sprintf("hardlink to %q outside the requested path", hdr.Linkname))
+		}
+		sum, ok := x.files[target]
+		if !ok {
+			return unsafe(fmt.Sprintf("hardlink to %q, which is not a file extracted from this archive", hdr.Linkname))
+		}
+		if err := x.parents(hdr.Name, name); err != nil {
+			return err
+		}
+		if err := x.clear(hdr.Name, name); err != nil {
+			return err
+		}
+		if err := x.root.Link(target, name); err != nil {
+			return fmt.Errorf("extract %q: %w", hdr.Name, err)
+		}
+		x.files[name] = sum
+		return nil
+	case tar.TypeChar, tar.TypeBlock:
+		return unsafe("device file")
+	case tar.TypeFifo:
+		return unsafe("fifo")
+	default:
+		return unsafe(fmt.Sprintf("unsupported entry type %q", string(rune(hdr.Typeflag))))
+	}
+}
+
+// parents makes sure every directory above name exists and is a real
+// directory: creating missing ones, refusing to go through a symlink.
+func (x *extractor) parents(entry, name string) error {
+	dir := path.Dir(name)
+	if dir == "." {
+		return nil
+	}
+	cur := ""
+	for _, c := range strings.Split(dir, "/") {
+		if c == "" || c == "." {
+			continue
+		}
+		cur = path.Join(cur, c)
+		fi, err := x.root.Lstat(cur)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := x.root.Mkdir(cur, 0o755); err != nil {
+				return fmt.Errorf("extract %q: %w", entry, err)
+			}
+		case err != nil:
+			return fmt.Errorf("extract %q: %w", entry, err)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return &UnsafeEntryError{Entry: entry, Reason: fmt.Sprintf("writes through symlink %q", cur)}
+		case !fi.IsDir():
+			return fmt.Errorf("extract %q: %q is not a directory", entry, cur)
+		}
+	}
+	return nil
+}
+
+// clear removes a regular file at name (a duplicate entry) so that the new
+// one gets a fresh inode and cannot write into a hardlinked file; it refuses
+// to replace symlinks and directories.
+func (x *extractor) clear(entry, name string) error {
+	fi, err := x.root.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("extract %q: %w", entry, err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return &UnsafeEntryError{Entry: entry, Reason: "would write over a symlink"}
+	case fi.IsDir():
+		return fmt.Errorf("extract %q: a directory of that name exists", entry)
+	}
+	if err := x.root.Remove(name); err != nil {
+		return fmt.Errorf("extract %q: %w", entry, err)
+	}
+	return nil
+}
+
+func (x *extractor) writeFile(hdr *tar.Header, name string, r io.Reader) error {
+	f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fs.FileMode(hdr.Mode)&0o777)
+	if err != nil {
+		return fmt.Errorf("extract %q: %w", hdr.Name, err)
+	}
+	h := sha256.New()
+	var w io.Writer = io.MultiWriter(f, h)
+	if x.progress != nil {
+		w = io.MultiWriter(f, h, x.progress)
+	}
+	src := &readErr{r: r}
+	n, err := copyBuf(w, src)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if src.err != nil {
+		return &streamError{fmt.Errorf("read archive entry %q: %w", hdr.Name, src.err)}
+	}
+	if err != nil {
+		return fmt.Errorf("extract %q: %w", hdr.Name, err)
+	}
+	if !hdr.ModTime.IsZero() {
+		_ = x.root.Chtimes(name, hdr.ModTime, hdr.ModTime)
+	}
+	x.files[name] = fileSum{size: n, sha: hex.EncodeToString(h.Sum(nil))}
+	return nil
+}
+
+// streamError is a failure reading the archive itself (truncated, corrupt),
+// as opposed to writing what it holds.
+type streamError struct{ err error }
+
+func (e *streamError) Error() string { return e.err.Error() }
+func (e *streamError) Unwrap() error { return e.err }

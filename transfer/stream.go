@@ -1,0 +1,137 @@
+package transfer
+
+import (
+	"errors"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+const bufSize = 256 << 10
+
+// bufPool holds the 256 KiB copy buffers; a pool of scratch memory, not state.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// copyBuf copies with a pooled buffer. The wrappers hide ReaderFrom and
+// WriterTo so that io.CopyBuffer really uses it (tar.Writer's ReadFrom would
+// use its own small one).
+func copyBuf(dst io.Writer, src io.Reader) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	return io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, *bp)
+}
+
+// errTooLarge is returned by limitWriter past its limit.
+var errTooLarge = errors.New("output too large")
+
+// limitWriter writes at most n bytes to w, then fails.
+type limitWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.n {
+		return 0, errTooLarge
+	}
+	l.n -= int64(len(p))
+	return l.w.Write(p)
+}
+
+// tail keeps the last max bytes written to it (a remote's stderr, for
+// messages). Safe for concurrent use.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func newTail(max int) *tail { return &tail{max: max} }
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = slices.Clone(t.buf[len(t.buf)-t.max:])
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// progress is a progress bar, or nothing when out is nil.
+type progress struct{ bar *progressbar.ProgressBar }
+
+// newProgress starts a bar of total bytes (-1: unknown) on out.
+func newProgress(out io.Writer, total int64, label string) *progress {
+	if out == nil {
+		return &progress{}
+	}
+	return &progress{bar: progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(out),
+		progressbar.OptionSetDescription(label),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionUseIECUnits(true),
+		progressbar.OptionOnCompletion(func() { _, _ = io.WriteString(out, "\n") }),
+	)}
+}
+
+func (p *progress) Write(b []byte) (int, error) {
+	if p.bar != nil {
+		_ = p.bar.Add64(int64(len(b)))
+	}
+	return len(b), nil
+}
+
+// setTotal sets the expected total once it is known.
+func (p *progress) setTotal(n int64) {
+	if p.bar != nil {
+		p.bar.ChangeMax64(n)
+	}
+}
+
+// done finishes the bar (ok) or leaves it where it stopped.
+func (p *progress) done(ok bool) {
+	if p.bar == nil {
+		return
+	}
+	if ok {
+		_ = p.bar.Finish()
+	} else {
+		_ = p.bar.Exit()
+	}
+}
+
+func sortedNames(m map[string]fileSum) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}

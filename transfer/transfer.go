@@ -1,0 +1,230 @@
+// Package transfer copies files and directories between the local machine and
+// a container through an exec stream, like kubectl cp, but verified and safe.
+//
+// # Why every transfer ends with a report
+//
+// Stdin of an exec session is not reliable: containerd's CRI stream server
+// closes the client's stdin as soon as the exec'd process's stdout reaches EOF,
+// and the process still exits 0 (see FINDINGS.md, "Exec stdin loses data
+// through the CRI"). So an exit status proves nothing. Every remote command
+// this package runs is a small POSIX sh script whose shell stays alive, keeping
+// stdout open until stdin has been consumed, and which then prints a report on
+// stdout; the local side compares that report with what it sent or received
+// and fails with a *VerifyError on any difference or on a missing report.
+//
+// # The report
+//
+// A report is a sequence of NUL-terminated records, so that file names (which
+// may hold newlines, quotes or any byte but NUL) need no escaping:
+//
+//	CSCRIPT-REPORT-1              the marker; a report starts with it
+//	tar<TAB>RC                    exit status of the remote tar (or cat)
+//	stdin<TAB>N | stdin<TAB>-     upload: bytes the remote read from stdin
+//	F<TAB>SIZE<TAB>SHA<TAB>NAME   one per regular file: wc -c, sha256sum or -
+//	missing | isdir               download: the source does not exist / is a
+//	                              directory and the image has no tar
+//	end                           the report is complete
+//
+// # Upload
+//
+// The local side streams a tar archive (optionally gzip-compressed) built with
+// archive/tar through an io.Pipe into the remote script, hashing each file as
+// it is read, so memory stays constant and nothing is staged on disk. The
+// remote script runs
+//
+//	tee /dev/fd/5 | { tar -x; cat >/dev/null; }   with fd 5 piped into wc -c
+//
+// so it counts every byte it read from stdin (the archive, compressed or not)
+// and drains stdin even when tar stops early, then walks the extracted path
+// and prints the size and sha256 of every regular file. A truncated stdin shows
+// up as a short stdin count, a missing file or a short file; a corrupted one as
+// a sha256 mismatch. Where the image has no tee or /dev/fd the stdin count is
+// left out ("stdin -") and the per-file check remains. Without tar, a single
+// file is sent raw into `cat > file` in a shell that stays alive, followed by
+// the same per-file report.
+//
+// # Download
+//
+// The remote script writes `tar -c ./NAME` (or `tar -cz`) to stdout, then the
+// report of the source files (tar's status and every file's size and sha256).
+// The local side extracts the archive with Extract into a fresh temporary
+// directory next to the destination, hashing as it writes, compares what it
+// received with the report, and renames the result into place only when every
+// file matches. On any error the temporary directory is removed, so the final
+// path never holds a partial file. Without tar, a single file is sent by
+// `cat` after a line giving its size.
+//
+// # Safety
+//
+// Extract refuses, with *UnsafeEntryError, absolute names, names with ".."
+// components, entries outside the requested prefix, device files and fifos,
+// hardlinks to anything but a file extracted earlier from the same archive,
+// symlinks whose target is absolute or contains "..", a top-level symlink, and
+// any write through a symlink. All writes go through an os.Root opened at the
+// destination. Paths handed to a remote shell are always positional
+// parameters, never spliced into the script.
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Executor runs cmd in the container, streaming stdin into it and its output
+// into stdout and stderr. It returns when the command has exited and all of
+// its output has been written; a non-zero exit status is an error. stdin may
+// be nil.
+type Executor interface {
+	Exec(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+// LocalPath is a path on the local machine.
+type LocalPath string
+
+// RemotePath is a path inside the container (always slash-separated). A
+// relative path is relative to the container's working directory.
+type RemotePath string
+
+// Options tune a transfer.
+type Options struct {
+	// Compress gzips the stream when the image has gzip (silently not
+	// otherwise; Result.Compressed says which).
+	Compress bool
+	// Progress receives a progress bar (bytes, rate, ETA); nil shows nothing.
+	// Pass nil when the writer is not a terminal.
+	Progress io.Writer
+	// Label is the progress bar's description.
+	Label string
+	// Tools is the result of an earlier Probe of the same container; nil
+	// probes again.
+	Tools *Tools
+}
+
+// Result describes a finished, verified transfer.
+type Result struct {
+	// Bytes is the total size of the regular files transferred.
+	Bytes int64
+	// Files is the number of regular files transferred.
+	Files int
+	// SHA256 is the hex sha256 of the file when exactly one file was
+	// transferred.
+	SHA256 string
+	// Verified is "sha256" when every file's sha256 was compared and "bytes"
+	// when only sizes could be (the image has no sha256sum); "" from Extract.
+	Verified string
+	// Compressed says whether the stream was gzip-compressed.
+	Compressed bool
+}
+
+// Verification levels in Result.Verified.
+const (
+	VerifiedSHA256 = "sha256"
+	VerifiedBytes  = "bytes"
+)
+
+// VerifyError says that what arrived differs from what was sent, or that the
+// receiving side did not say what arrived.
+type VerifyError struct {
+	// Path is the file concerned, as named in the transfer ("" for the
+	// stream as a whole).
+	Path string
+	// Reason says what differs, e.g. "size differs", "sha256 differs",
+	// "missing in the container", "no complete report".
+	Reason string
+	// WantBytes and GotBytes are the sizes sent and received (-1: unknown).
+	WantBytes, GotBytes int64
+	// WantSHA256 and GotSHA256 are the checksums sent and received, if known.
+	WantSHA256, GotSHA256 string
+	// Err is the underlying failure, if any (e.g. the exec's own error).
+	Err error
+}
+
+func (e *VerifyError) Error() string {
+	var b strings.Builder
+	b.WriteString("verify")
+	if e.Path != "" {
+		fmt.Fprintf(&b, " %q", e.Path)
+	} else {
+		b.WriteString(" stream")
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Reason)
+	if e.WantBytes >= 0 || e.GotBytes >= 0 {
+		fmt.Fprintf(&b, " (expected %s bytes, got %s", count(e.WantBytes), count(e.GotBytes))
+		if e.WantSHA256 != "" && e.GotSHA256 != "" && e.WantSHA256 != e.GotSHA256 {
+			fmt.Fprintf(&b, "; sha256 expected %s, got %s", e.WantSHA256, e.GotSHA256)
+		}
+		b.WriteString(")")
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	return b.String()
+}
+
+func (e *VerifyError) Unwrap() error { return e.Err }
+
+func count(n int64) string {
+	if n < 0 {
+		return "unknown"
+	}
+	return fmt.Sprint(n)
+}
+
+// MissingToolError says that the image lacks the tools a transfer needs.
+type MissingToolError struct {
+	// Missing names the commands that are absent, e.g. ["tar"] or ["sh"].
+	Missing []string
+	// Err is why the probe itself failed, if it did.
+	Err error
+}
+
+func (e *MissingToolError) Error() string {
+	msg := "the image lacks " + strings.Join(e.Missing, ", ")
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *MissingToolError) Unwrap() error { return e.Err }
+
+// UnsafeEntryError names an archive entry that Extract refused to write.
+type UnsafeEntryError struct {
+	Entry  string
+	Reason string
+}
+
+func (e *UnsafeEntryError) Error() string {
+	return fmt.Sprintf("unsafe archive entry %q: %s", e.Entry, e.Reason)
+}
+
+// RemoteError is a failure of the remote side that is not a verification
+// failure: tar exiting non-zero after every file matched, or the exec failing.
+type RemoteError struct {
+	// Step is what failed ("tar", "exec").
+	Step string
+	// Stderr is the end of the remote command's stderr.
+	Stderr string
+	Err    error
+}
+
+func (e *RemoteError) Error() string {
+	msg := e.Step + " in the container"
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	if s := strings.TrimSpace(e.Stderr); s != "" {
+		msg += ": " + s
+	}
+	return msg
+}
+
+func (e *RemoteError) Unwrap() error { return e.Err }
+
+// ErrExists is returned by Download when a directory would replace a
+// non-empty directory at the destination.
+var ErrExists = errors.New("destination exists")
