@@ -594,6 +594,13 @@ func Sync(ctx context.Context, dir string, opts GitOptions) (*SyncResult, error)
 			return nil, fmt.Errorf("sync %s: %w", dir, err)
 		}
 	}
+	if ourCommit == nil {
+		// An unborn branch: go-git cannot reset from no commit, so point the
+		// branch first; the reset then checks out every file.
+		if err := r.Storer.SetReference(plumbing.NewHashReference(branchRef, theirs)); err != nil {
+			return nil, fmt.Errorf("sync %s: %w", dir, err)
+		}
+	}
 	// MergeReset, unlike HardReset, touches only the files that differ between
 	// the two commits, so ignored files in the work tree survive.
 	if err := w.Reset(&git.ResetOptions{Commit: theirs, Mode: git.MergeReset}); err != nil {

@@ -8,6 +8,9 @@ import (
 	"errors"
 	"io/fs"
 	"net"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/google/go-cmp/cmp"
@@ -515,6 +519,10 @@ func TestGitCloneErrors(t *testing.T) {
 		if err := CloneLibrary(context.Background(), empty, dir, GitOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		other := filepath.Join(t.TempDir(), "lib")
+		if err := CloneLibrary(context.Background(), empty, other, GitOptions{}); err != nil {
+			t.Fatal(err)
+		}
 		if h := gitHead(t, dir); h != "" {
 			t.Errorf("HeadCommit of an empty clone = %q", h)
 		}
@@ -525,6 +533,13 @@ func TestGitCloneErrors(t *testing.T) {
 		h := gitCommit(t, dir, "first")
 		if res := gitSync(t, dir, GitOptions{}); !res.Pushed || srv.head(t, "empty") != h {
 			t.Errorf("first Sync = %+v, want %s pushed", res, h)
+		}
+		// A clone made while the remote was empty catches up.
+		if res := gitSync(t, other, GitOptions{}); !res.FastForwarded || res.Before != "" || res.After != h {
+			t.Errorf("Sync of the other empty clone = %+v, want fast-forward to %s", res, h)
+		}
+		if got := gitReadFile(t, filepath.Join(other, "first.yaml")); got != "1\n" {
+			t.Errorf("first.yaml = %q", got)
 		}
 	})
 }
@@ -825,4 +840,50 @@ func TestGitAuth(t *testing.T) {
 			t.Error("a host key not in known_hosts was accepted")
 		}
 	})
+}
+
+// TestGitSyncHTTPToken runs clone and sync over smart HTTP (git http-backend
+// behind a server that demands the token as basic auth) on 127.0.0.1.
+func TestGitSyncHTTPToken(t *testing.T) {
+	isolateGitEnv(t)
+	backend, err := exec.Command("git", "--exec-path").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	gitRun(t, root, "init", "--quiet", "--bare", "--initial-branch=main", "lib.git")
+	gitRun(t, filepath.Join(root, "lib.git"), "config", "http.receivepack", "true")
+	cgiHandler := &cgi.Handler{
+		Path: filepath.Join(strings.TrimSpace(string(backend)), "git-http-backend"),
+		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "HOME=" + root},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "x-access-token" || p != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		cgiHandler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	url := srv.URL + "/lib.git"
+
+	t.Setenv(DefaultTokenEnv, "")
+	if err := CloneLibrary(context.Background(), url, filepath.Join(t.TempDir(), "lib"), GitOptions{}); !errors.Is(err, transport.ErrAuthenticationRequired) {
+		t.Fatalf("clone without the token = %v, want authentication required", err)
+	}
+	t.Setenv(DefaultTokenEnv, "s3cret")
+	a := gitClone(t, url) // an empty remote
+	gitWriteFile(t, filepath.Join(a, "hello.yaml"), "over http\n")
+	h := gitCommit(t, a, "first over http")
+	if res := gitSync(t, a, GitOptions{}); !res.Pushed || res.After != h {
+		t.Fatalf("Sync = %+v, want %s pushed", res, h)
+	}
+	if got := gitRun(t, filepath.Join(root, "lib.git"), "rev-parse", "main"); got != h {
+		t.Fatalf("server main = %s, want %s", got, h)
+	}
+	b := gitClone(t, url)
+	if got := gitReadFile(t, filepath.Join(b, "hello.yaml")); got != "over http\n" {
+		t.Errorf("second clone hello.yaml = %q", got)
+	}
 }
