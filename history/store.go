@@ -247,6 +247,15 @@ func (s *Store) read(id string) (*Record, error) {
 // Prune removes the oldest runs beyond the Store's keep count.
 func (s *Store) Prune() error { return s.prune("") }
 
+// Runs that prune leaves alone although they are beyond the keep count: a
+// run still running (another cscript process; a killed one's record counts
+// as stale after staleRunning) and a directory without run.json yet (a run
+// being created; junk after staleIncomplete).
+const (
+	staleRunning    = 7 * 24 * time.Hour
+	staleIncomplete = time.Hour
+)
+
 // prune removes the oldest runs so that at most keep remain, never except.
 func (s *Store) prune(except string) error {
 	if s.keep < 0 {
@@ -256,16 +265,30 @@ func (s *Store) prune(except string) error {
 	if err != nil {
 		return err
 	}
+	now := s.now()
 	var errs []error
-	for i := 0; len(ids)-i > s.keep; i++ {
-		if ids[i] == except {
+	remaining := len(ids)
+	for i := 0; i < len(ids) && remaining > s.keep; i++ {
+		id := ids[i]
+		if id == except || !s.prunable(id, now) {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(s.dir, ids[i])); err != nil {
-			errs = append(errs, fmt.Errorf("prune run %s: %w", ids[i], err))
+		if err := os.RemoveAll(filepath.Join(s.dir, id)); err != nil {
+			errs = append(errs, fmt.Errorf("prune run %s: %w", id, err))
+			continue
 		}
+		remaining--
 	}
 	return errors.Join(errs...)
+}
+
+func (s *Store) prunable(id string, now time.Time) bool {
+	rec, err := s.read(id)
+	if err != nil {
+		fi, err := os.Stat(filepath.Join(s.dir, id))
+		return err == nil && now.Sub(fi.ModTime()) > staleIncomplete
+	}
+	return rec.State != StateRunning || now.Sub(rec.Start) > staleRunning
 }
 
 // writeFileAtomic writes data to dir/name (mode 0600) through a temporary file

@@ -161,7 +161,7 @@ func tracebackEnd(lines []string, h int) (int, string) {
 	e++
 	for n := 0; e < len(lines) && n < maxContinuation; n++ {
 		l := lines[e]
-		if strings.TrimSpace(l) == "" || pyHeader.MatchString(l) || pyChain.MatchString(l) {
+		if strings.TrimSpace(l) == "" || pyHeader.MatchString(l) || pyChain.MatchString(l) || isShellError(l) {
 			break
 		}
 		e++
@@ -202,6 +202,10 @@ var (
 	// bash -c / sh -c: "bash: nosuch: command not found".
 	shNotFound = regexp.MustCompile(`^([^\s:]+): (.+: (?:command )?not found)$`)
 )
+
+func isShellError(l string) bool {
+	return shBashLine.MatchString(l) || shDashLine.MatchString(l) || shNotFound.MatchString(l)
+}
 
 type shSpan struct {
 	index int

@@ -1,0 +1,5 @@
+def f():
+    raise ExceptionGroup("many", [ValueError("a"), TypeError("b")])
+
+
+f()
