@@ -1,0 +1,211 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Exit codes of the errors below. They follow Docker's convention so they do
+// not collide with a script's own codes (0–124); the table in commands is the
+// documented one.
+const (
+	exitRunFailed  = 125
+	exitCannotExec = 126
+	exitNoTool     = 127
+	exitSignalBase = 128
+	exitRefused    = 6
+)
+
+// Reasons a script ended without exiting by itself.
+const (
+	ReasonError            = "Error"
+	ReasonOOMKilled        = "OOMKilled"
+	ReasonDeadlineExceeded = "DeadlineExceeded"
+	ReasonEvicted          = "Evicted"
+)
+
+// ScriptError is a script that ended with a non-zero exit code.
+type ScriptError struct {
+	Code    int
+	Reason  string // ReasonError, ReasonOOMKilled, ReasonDeadlineExceeded or ReasonEvicted
+	Message string
+}
+
+func (e *ScriptError) Error() string {
+	msg := fmt.Sprintf("script exited with code %d", e.Code)
+	if e.Reason != "" && e.Reason != ReasonError {
+		msg += " (" + e.Reason + ")"
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+// ExitCode is the script's own exit code.
+func (e *ScriptError) ExitCode() int { return e.Code }
+
+// InterruptedError is a run stopped by a signal to cscript; everything it
+// created has been deleted (or deletion was requested).
+type InterruptedError struct {
+	Signal os.Signal
+	Phase  string
+}
+
+func (e *InterruptedError) Error() string {
+	sig := "interrupt"
+	if e.Signal != nil {
+		sig = e.Signal.String()
+	}
+	if e.Phase != "" {
+		return fmt.Sprintf("interrupted (%s) during %s", sig, e.Phase)
+	}
+	return fmt.Sprintf("interrupted (%s)", sig)
+}
+
+// ExitCode is 128 plus the signal number: 130 for SIGINT, 143 for SIGTERM,
+// 129 for SIGHUP.
+func (e *InterruptedError) ExitCode() int {
+	if s, ok := e.Signal.(syscall.Signal); ok {
+		return exitSignalBase + int(s)
+	}
+	return exitSignalBase + int(syscall.SIGINT)
+}
+
+// StartError is a Pod that could not start: its image cannot be pulled, its
+// configuration refers to something missing, or it cannot be scheduled.
+type StartError struct {
+	Pod     string
+	Reason  string // e.g. ErrImagePull, ImagePullBackOff, CreateContainerConfigError, Unschedulable
+	Message string
+}
+
+func (e *StartError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("pod %s cannot start: %s", e.Pod, e.Reason)
+	}
+	return fmt.Sprintf("pod %s cannot start: %s: %s", e.Pod, e.Reason, e.Message)
+}
+
+// ExitCode is 125: cscript failed before the script.
+func (e *StartError) ExitCode() int { return exitRunFailed }
+
+// MissingToolError is a program the run needs that the image does not have.
+type MissingToolError struct {
+	Tool  string // e.g. bash, python3, sh
+	Image string
+}
+
+func (e *MissingToolError) Error() string {
+	return fmt.Sprintf("image %s has no %s", e.Image, e.Tool)
+}
+
+// ExitCode is 127, like a shell's "command not found".
+func (e *MissingToolError) ExitCode() int { return exitNoTool }
+
+// CannotExecError is a script the interpreter could not be started on.
+type CannotExecError struct {
+	Message string
+}
+
+func (e *CannotExecError) Error() string { return "cannot execute the script: " + e.Message }
+
+// ExitCode is 126.
+func (e *CannotExecError) ExitCode() int { return exitCannotExec }
+
+// PermissionError names a permission the current user lacks in the namespace.
+type PermissionError struct {
+	Namespace   string
+	Verb        string
+	Group       string
+	Resource    string
+	Subresource string
+	Reason      string // from the authorizer, may be empty
+}
+
+func (e *PermissionError) Error() string {
+	res := e.Resource
+	if e.Subresource != "" {
+		res += "/" + e.Subresource
+	}
+	if e.Group != "" {
+		res += "." + e.Group
+	}
+	msg := fmt.Sprintf("permission missing: cannot %s %s in namespace %s", e.Verb, res, e.Namespace)
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg
+}
+
+// ExitCode is 6, the table's "refused".
+func (e *PermissionError) ExitCode() int { return exitRefused }
+
+// LockedError is an exclusive script already being run by someone else.
+type LockedError struct {
+	Lease     string
+	Namespace string
+	Holder    string
+	Since     time.Time
+}
+
+func (e *LockedError) Error() string {
+	msg := fmt.Sprintf("script is locked: lease %s/%s is held by %s", e.Namespace, e.Lease, e.Holder)
+	if !e.Since.IsZero() {
+		msg += " since " + e.Since.UTC().Format(time.RFC3339)
+	}
+	return msg
+}
+
+// ExitCode is 125: cscript failed before the script.
+func (e *LockedError) ExitCode() int { return exitRunFailed }
+
+// RunError is any other failure of cscript around the script: an API call, a
+// file transfer, a broken exec stream. Op says what was being done.
+type RunError struct {
+	Op  string
+	Err error
+}
+
+func (e *RunError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *RunError) Unwrap() error { return e.Err }
+
+// ExitCode is 125, unless the wrapped error carries its own code.
+func (e *RunError) ExitCode() int {
+	if ec, ok := e.Err.(interface{ ExitCode() int }); ok {
+		return ec.ExitCode()
+	}
+	return exitRunFailed
+}
+
+// signalCause is the cause a caller cancels a run's context with to say which
+// signal stopped it.
+type signalCause struct{ sig os.Signal }
+
+func (c signalCause) Error() string { return c.sig.String() + " signal received" }
+
+// SignalCause returns an error to pass to a context.CancelCauseFunc so that
+// the run reports sig (its exit code becomes 128+sig).
+func SignalCause(sig os.Signal) error { return signalCause{sig} }
+
+// signalOf finds the signal that cancelled a context. It understands
+// SignalCause and the causes os/signal.NotifyContext sets; anything else is
+// SIGINT.
+func signalOf(cause error) os.Signal {
+	if c, ok := cause.(signalCause); ok {
+		return c.sig
+	}
+	if cause != nil {
+		// os/signal.NotifyContext: "<signal> signal received".
+		msg := cause.Error()
+		for _, s := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+			if strings.HasPrefix(msg, s.String()+" signal") {
+				return s
+			}
+		}
+	}
+	return syscall.SIGINT
+}

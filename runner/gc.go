@@ -1,0 +1,83 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+)
+
+// GC deletes what cscript left behind in namespace ("" for all namespaces):
+// Pods and Secrets labelled managed-by=cscript whose expiry annotation has
+// passed or (when olderThan > 0) that were created more than olderThan before
+// now, and cscript Leases whose holder's time has run out. It returns what it
+// deleted (or would delete, with dryRun) as "pod/NS/NAME", "secret/NS/NAME"
+// and "lease/NS/NAME", and keeps going past individual failures.
+func GC(ctx context.Context, client kubernetes.Interface, namespace string, olderThan time.Duration, now time.Time, dryRun bool) ([]string, error) {
+	sel := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue}).String()}
+	var dry []string
+	if dryRun {
+		dry = []string{metav1.DryRunAll}
+	}
+	var deleted []string
+	var errs []error
+	stale := func(m metav1.Object) bool {
+		if t, ok := ExpiresAt(m); ok && !now.Before(t) {
+			return true
+		}
+		created := m.GetCreationTimestamp()
+		return olderThan > 0 && !created.IsZero() && now.Sub(created.Time) >= olderThan
+	}
+	del := func(kind, ns, name string, f func() error) {
+		if err := f(); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete %s %s/%s: %w", kind, ns, name, err))
+			return
+		}
+		deleted = append(deleted, kind+"/"+ns+"/"+name)
+	}
+
+	pods, err := client.CoreV1().Pods(namespace).List(ctx, sel)
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	for _, p := range pods.Items {
+		if stale(&p) {
+			del("pod", p.Namespace, p.Name, func() error {
+				return client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{DryRun: dry})
+			})
+		}
+	}
+
+	secrets, err := client.CoreV1().Secrets(namespace).List(ctx, sel)
+	if err != nil {
+		return deleted, errors.Join(append(errs, fmt.Errorf("list secrets: %w", err))...)
+	}
+	for _, s := range secrets.Items {
+		if stale(&s) {
+			del("secret", s.Namespace, s.Name, func() error {
+				return client.CoreV1().Secrets(s.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{DryRun: dry})
+			})
+		}
+	}
+
+	leases, err := client.CoordinationV1().Leases(namespace).List(ctx, sel)
+	if err != nil {
+		return deleted, errors.Join(append(errs, fmt.Errorf("list leases: %w", err))...)
+	}
+	for _, l := range leases.Items {
+		if leaseExpired(&l, now) {
+			rv := l.ResourceVersion
+			del("lease", l.Namespace, l.Name, func() error {
+				return client.CoordinationV1().Leases(l.Namespace).Delete(ctx, l.Name, metav1.DeleteOptions{
+					DryRun: dry, Preconditions: &metav1.Preconditions{ResourceVersion: &rv},
+				})
+			})
+		}
+	}
+	return deleted, errors.Join(errs...)
+}

@@ -1,0 +1,683 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/cscript-dev/cscript/redact"
+	"github.com/cscript-dev/cscript/transfer"
+)
+
+// Phase is a step of a run, in order.
+type Phase string
+
+// The phases of a run.
+const (
+	PhasePreflight Phase = "preflight" // permission checks
+	PhaseLock      Phase = "lock"      // the exclusive Lease
+	PhaseCreate    Phase = "create"    // the Secret and the Pod
+	PhaseStart     Phase = "start"     // waiting for the container to run
+	PhaseSetup     Phase = "setup"     // interpreter check and script upload
+	PhaseUpload    Phase = "upload"    // Spec.Uploads
+	PhaseScript    Phase = "script"    // the script itself
+	PhaseDownload  Phase = "download"  // Spec.Downloads
+	PhaseCleanup   Phase = "cleanup"   // deleting what the run created
+)
+
+// Event reports that a run entered a phase.
+type Event struct {
+	Phase   Phase
+	Time    time.Time
+	Pod     string
+	Message string
+}
+
+// FileTransfer moves files in and out of the running container. The default
+// is the transfer package.
+type FileTransfer interface {
+	Probe(ctx context.Context, ex Executor) (*transfer.Tools, error)
+	Upload(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error)
+	Download(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error)
+}
+
+// TransferFiles is the FileTransfer of the transfer package.
+type TransferFiles struct{}
+
+var _ FileTransfer = TransferFiles{}
+
+// Probe is transfer.Probe.
+func (TransferFiles) Probe(ctx context.Context, ex Executor) (*transfer.Tools, error) {
+	return transfer.Probe(ctx, ex)
+}
+
+// Upload is transfer.Upload.
+func (TransferFiles) Upload(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error) {
+	return transfer.Upload(ctx, ex, transfer.LocalPath(c.Local), transfer.RemotePath(c.Remote), opts)
+}
+
+// Download is transfer.Download.
+func (TransferFiles) Download(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error) {
+	return transfer.Download(ctx, ex, transfer.RemotePath(c.Remote), transfer.LocalPath(c.Local), opts)
+}
+
+// Runner runs Specs in one namespace. Build one per run in the commands
+// layer; only Client and Namespace are required.
+type Runner struct {
+	Client    kubernetes.Interface
+	Config    *rest.Config
+	Namespace string
+
+	Stdout, Stderr io.Writer // the script's output, redacted; nil discards
+	Stdin          io.Reader // passed to the script when Spec.Stdin
+
+	// Progress returns where a transfer's progress bar goes, or nil for none.
+	Progress func(label string) io.Writer
+	// OnEvent is told when each phase starts. It must not block.
+	OnEvent func(Event)
+	// Force, when it delivers (or is closed), makes cleanup delete the Pod
+	// with grace period 0: the caller's second Ctrl-C.
+	Force <-chan struct{}
+	// Host names this machine in the Lease holder (user@host/run-id).
+	Host string
+
+	// Now is the clock for names, annotations and the Lease; nil: time.Now.
+	Now func() time.Time
+	// Suffix makes the random part of the Pod name; nil: 6 random [a-z0-9].
+	Suffix func() string
+	// NewExecutor execs in the run's Pod; nil: a PodExecutor (WebSocket,
+	// falling back to SPDY) built from Client and Config.
+	NewExecutor func(pod *corev1.Pod) Executor
+	// Files moves Spec.Uploads and Spec.Downloads; nil: TransferFiles.
+	Files FileTransfer
+
+	// SkipPreflight skips the permission checks (one round trip).
+	SkipPreflight bool
+	// ConfigErrorGrace is how long CreateContainerConfigError (or
+	// CreateContainerError) may last before the run fails; 0: 3 s.
+	ConfigErrorGrace time.Duration
+	// WaitDeleted makes cleanup wait until the Pod is gone (bounded by
+	// CleanupTimeout), deleting with grace 0 if Force delivers meanwhile.
+	WaitDeleted bool
+	// CleanupTimeout bounds cleanup; 0: 30 s.
+	CleanupTimeout time.Duration
+}
+
+// Transferred is one finished file copy.
+type Transferred struct {
+	FileCopy
+	Result *transfer.Result
+}
+
+// Result describes a run, finished or not. Run returns it with every error
+// once the Pod name is known.
+type Result struct {
+	PodName    string
+	SecretName string // "" when the run had no Secret
+	Namespace  string
+	ExitCode   int    // the exit code the caller should exit with
+	Reason     string // for a failed script: Error, OOMKilled, DeadlineExceeded, Evicted
+	Phase      Phase  // the phase the run ended in (failed or was interrupted in)
+	Start, End time.Time
+	// Interpreter is the interpreter's path in the image.
+	Interpreter string
+	Uploads     []Transferred
+	Downloads   []Transferred
+	// Diagnostics are collected for a run that failed after its Pod was
+	// created (not for an interrupted one), before the Pod was deleted.
+	Diagnostics *Diagnostics
+	// CleanupErr is a failure to delete what the run created; it is also
+	// returned as the run's error when the run itself succeeded.
+	CleanupErr error
+}
+
+// run is the state of one Run.
+type run struct {
+	r      *Runner
+	spec   Spec
+	res    *Result
+	phase  Phase
+	pod    *corev1.Pod
+	secret *corev1.Secret
+
+	podSent, secretSent bool // a create was attempted: cleanup deletes by name
+	lock                *lock
+	exec                Executor
+}
+
+// Run runs spec: preflight, lock, create, wait, set up, upload, script,
+// download, and cleanup, which always happens. Output goes to Stdout and
+// Stderr as it comes, redacted. The error, when not nil, implements
+// ExitCode() int: *ScriptError, *InterruptedError (when ctx was cancelled;
+// the signal comes from context.Cause, see SignalCause), *StartError,
+// *MissingToolError, *PermissionError, *LockedError or *RunError.
+func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
+	start := r.now()
+	res := &Result{Namespace: r.Namespace, Start: start}
+	pod, secret, err := BuildPod(spec, r.Namespace, start, r.suffix())
+	if err != nil {
+		res.End = r.now()
+		res.ExitCode = exitRunFailed
+		return res, &RunError{Op: "build pod", Err: err}
+	}
+	res.PodName = pod.Name
+	if secret != nil {
+		res.SecretName = secret.Name
+	}
+	st := &run{r: r, spec: spec, res: res, pod: pod, secret: secret}
+
+	runCtx, cancel := context.WithTimeout(ctx, spec.timeout())
+	err = st.steps(runCtx)
+	cancel()
+	err = st.classify(ctx, runCtx, err)
+	res.Phase = st.phase
+
+	var interrupted *InterruptedError
+	if err != nil && st.podSent && !errors.As(err, &interrupted) {
+		res.Diagnostics = st.diagnose()
+	}
+	res.CleanupErr = st.cleanup()
+	if err == nil && res.CleanupErr != nil {
+		err = &RunError{Op: "cleanup", Err: res.CleanupErr}
+	}
+	res.End = r.now()
+	res.ExitCode = exitCodeOf(err)
+	var se *ScriptError
+	if errors.As(err, &se) {
+		res.Reason = se.Reason
+	}
+	return res, err
+}
+
+func (st *run) enter(p Phase, msg string) {
+	st.phase = p
+	if st.r.OnEvent != nil {
+		st.r.OnEvent(Event{Phase: p, Time: st.r.now(), Pod: st.res.PodName, Message: msg})
+	}
+}
+
+// steps does everything up to cleanup.
+func (st *run) steps(ctx context.Context) error {
+	r, spec := st.r, st.spec
+	if !r.SkipPreflight {
+		st.enter(PhasePreflight, "")
+		if err := Preflight(ctx, r.Client, r.Namespace, Permissions(spec)); err != nil {
+			return err
+		}
+	}
+	if spec.Exclusive {
+		st.enter(PhaseLock, LeaseName(spec.Script))
+		holder := fmt.Sprintf("%s@%s/%s", first(spec.User, "unknown"), first(r.Host, "unknown"), spec.RunID)
+		l, err := acquireLease(ctx, r.Client, r.Namespace, spec.Script, spec.RunID, holder, spec.timeout()+deadlineMargin, r.now())
+		if err != nil {
+			return err
+		}
+		st.lock = l
+	}
+
+	st.enter(PhaseCreate, st.pod.Name)
+	if err := st.create(ctx); err != nil {
+		return err
+	}
+
+	st.enter(PhaseStart, spec.Image)
+	running, err := r.waitRunning(ctx, st.pod)
+	if running != nil {
+		st.pod = running
+	}
+	if err != nil {
+		return err
+	}
+	st.exec = r.executor(st.pod)
+
+	st.enter(PhaseSetup, "")
+	if err := st.setup(ctx); err != nil {
+		return err
+	}
+
+	if len(spec.Uploads) > 0 || len(spec.Downloads) > 0 {
+		if err := st.transfers(ctx, spec.Uploads, PhaseUpload, &st.res.Uploads); err != nil {
+			return err
+		}
+	}
+
+	st.enter(PhaseScript, "")
+	if err := st.script(ctx); err != nil {
+		return err
+	}
+
+	if len(spec.Downloads) > 0 {
+		return st.transfers(ctx, spec.Downloads, PhaseDownload, &st.res.Downloads)
+	}
+	return nil
+}
+
+// create creates the Secret (if any), then the Pod, then makes the Pod the
+// Secret's owner. The Secret comes first so the kubelet finds it when it
+// starts the container; the owner reference is a backstop for cleanup.
+func (st *run) create(ctx context.Context) error {
+	c := st.r.Client.CoreV1()
+	if st.secret != nil {
+		st.secretSent = true
+		if _, err := c.Secrets(st.r.Namespace).Create(ctx, st.secret, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create secret %s: %w", st.secret.Name, err)
+		}
+	}
+	st.podSent = true
+	created, err := c.Pods(st.r.Namespace).Create(ctx, st.pod, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("create pod %s: %w", st.pod.Name, err)
+	}
+	st.pod = created
+	if st.secret != nil {
+		patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"Pod","name":%q,"uid":%q}]}}`,
+			created.Name, created.UID)
+		// Best effort: cleanup deletes the Secret by name and gc finds it by
+		// label; the owner reference only covers a cscript killed mid-run.
+		_, _ = c.Secrets(st.r.Namespace).Patch(ctx, st.secret.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	}
+	return nil
+}
+
+// setupScript finds the interpreter (the first of "$@" the image has),
+// writes the script from stdin to ScriptPath and reports what it got. The
+// shell stays alive after cat, so the exec's stdin is read to the end (see
+// FINDINGS.md: the CRI cuts stdin once the process's stdout closes).
+const setupScript = `i=
+for c in "$@"; do
+  if p=$(command -v "$c" 2>/dev/null); then i=$p; break; fi
+done
+if [ -z "$i" ]; then echo "cscript-setup missing"; exit 127; fi
+mkdir -p ` + WorkDir + `/.cscript || exit 1
+cat > ` + ScriptPath + ` || exit 1
+n=$(wc -c < ` + ScriptPath + `)
+s=-
+if command -v sha256sum >/dev/null 2>&1; then s=$(sha256sum ` + ScriptPath + `); s=${s%% *}; fi
+echo "cscript-setup ok $i $n $s"
+`
+
+// interpreterCandidates are the commands tried for an interpreter, in order.
+func interpreterCandidates(interp string) []string {
+	if interp == InterpreterPython {
+		return []string{"python3", "python"}
+	}
+	return []string{interp}
+}
+
+// setup checks the interpreter and uploads the script in one exec, and
+// verifies the script's size and sha256 (when the image has sha256sum).
+func (st *run) setup(ctx context.Context) error {
+	cands := interpreterCandidates(st.spec.Interpreter)
+	var stdout, stderr bytes.Buffer
+	cmd := append([]string{"sh", "-c", setupScript, "sh"}, cands...)
+	err := st.exec.Exec(ctx, cmd, strings.NewReader(st.spec.Body), &stdout, &stderr)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	fields := strings.Fields(lastLine(stdout.String(), "cscript-setup "))
+	switch {
+	case len(fields) >= 2 && fields[1] == "missing":
+		return &MissingToolError{Tool: strings.Join(cands, " or "), Image: st.spec.Image}
+	case len(fields) == 5 && fields[1] == "ok":
+		st.res.Interpreter = fields[2]
+		n, _ := strconv.ParseInt(fields[3], 10, 64)
+		sum := sha256.Sum256([]byte(st.spec.Body))
+		want := hex.EncodeToString(sum[:])
+		if n != int64(len(st.spec.Body)) || (fields[4] != "-" && fields[4] != want) {
+			return &RunError{Op: "upload script", Err: &transfer.VerifyError{
+				Path: ScriptPath, Reason: "the script arrived damaged",
+				WantBytes: int64(len(st.spec.Body)), GotBytes: n, WantSHA256: want, GotSHA256: fields[4],
+			}}
+		}
+		return nil
+	}
+	if err == nil {
+		err = errors.New("no report from the setup script")
+	}
+	if execNotFound(err, stderr.String()) {
+		return &MissingToolError{Tool: "sh", Image: st.spec.Image}
+	}
+	msg := strings.TrimSpace(stderr.String())
+	if msg != "" {
+		err = fmt.Errorf("%w: %s", err, msg)
+	}
+	return &RunError{Op: "set up the script", Err: err}
+}
+
+// execNotFound says whether an exec failed because its command is not in the
+// image (runc: `exec: "sh": executable file not found in $PATH`).
+func execNotFound(err error, stderr string) bool {
+	s := err.Error() + " " + stderr
+	return strings.Contains(s, "executable file not found") || strings.Contains(s, "no such file or directory")
+}
+
+func lastLine(out, prefix string) string {
+	lines := strings.Split(out, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(lines[i], prefix) {
+			return lines[i]
+		}
+	}
+	return ""
+}
+
+// transfers probes the image once and moves files one by one.
+func (st *run) transfers(ctx context.Context, copies []FileCopy, p Phase, into *[]Transferred) error {
+	if len(copies) == 0 {
+		return nil
+	}
+	files := st.r.files()
+	st.enter(p, "")
+	tools, err := files.Probe(ctx, st.exec)
+	if err != nil {
+		return &RunError{Op: "probe the image", Err: err}
+	}
+	for _, c := range copies {
+		opts := transfer.Options{Compress: st.spec.Compress, Tools: tools}
+		var label string
+		var do func(context.Context, Executor, FileCopy, transfer.Options) (*transfer.Result, error)
+		if p == PhaseUpload {
+			label, do = "upload "+c.Local, files.Upload
+		} else {
+			label, do = "download "+c.Remote, files.Download
+		}
+		opts.Label = label
+		if st.r.Progress != nil {
+			opts.Progress = st.r.Progress(label)
+		}
+		st.enter(p, label)
+		res, err := do(ctx, st.exec, c, opts)
+		if err != nil {
+			return &RunError{Op: label, Err: err}
+		}
+		*into = append(*into, Transferred{FileCopy: c, Result: res})
+	}
+	return nil
+}
+
+// script execs the interpreter on the script with live, redacted output.
+func (st *run) script(ctx context.Context) error {
+	red := redact.New(st.spec.Redact...)
+	stdout := red.Writer(orDiscard(st.r.Stdout))
+	stderr := red.Writer(orDiscard(st.r.Stderr))
+	var stdin io.Reader
+	if st.spec.Stdin && st.r.Stdin != nil {
+		stdin = st.r.Stdin
+	}
+	err := st.exec.Exec(ctx, []string{st.res.Interpreter, ScriptPath}, stdin, stdout, stderr)
+	// Flush what the redactor held back, even after a failure.
+	_ = stdout.Close()
+	_ = stderr.Close()
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	var ce utilexec.CodeExitError
+	if errors.As(err, &ce) {
+		se := &ScriptError{Code: ce.Code, Reason: ReasonError}
+		if ce.Code == 126 {
+			return &CannotExecError{Message: fmt.Sprintf("%s %s exited with 126", st.res.Interpreter, ScriptPath)}
+		}
+		if ce.Code > 128 {
+			st.refineKill(ctx, se)
+		}
+		return se
+	}
+	// The stream broke: the Pod may have been killed under the script.
+	se := &ScriptError{Code: exitSignalBase + 9}
+	if st.refineKill(ctx, se) {
+		return se
+	}
+	return &RunError{Op: "exec the script", Err: err}
+}
+
+// refineKill names why a script was killed (OOMKilled, DeadlineExceeded,
+// Evicted) from the Pod's status and the container's memory cgroup. It says
+// whether it found a reason.
+func (st *run) refineKill(ctx context.Context, se *ScriptError) bool {
+	pod, err := st.r.Client.CoreV1().Pods(st.r.Namespace).Get(ctx, st.pod.Name, metav1.GetOptions{})
+	if err == nil {
+		switch pod.Status.Reason {
+		case ReasonDeadlineExceeded, ReasonEvicted:
+			se.Reason, se.Message = pod.Status.Reason, pod.Status.Message
+			return true
+		}
+		if cs := containerStatus(pod); cs != nil && cs.State.Terminated != nil && cs.State.Terminated.Reason == ReasonOOMKilled {
+			se.Reason, se.Message = ReasonOOMKilled, st.memoryMessage()
+			return true
+		}
+		if pod.Status.Phase != corev1.PodRunning {
+			return false
+		}
+	}
+	// The container still runs: the kernel may have killed only the script.
+	var out bytes.Buffer
+	_ = st.exec.Exec(ctx, []string{"sh", "-c", "cat /sys/fs/cgroup/memory.events 2>/dev/null || cat /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null"}, nil, &out, io.Discard)
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "oom_kill" && f[1] != "0" {
+			se.Reason, se.Message = ReasonOOMKilled, st.memoryMessage()
+			return true
+		}
+	}
+	return false
+}
+
+func (st *run) memoryMessage() string {
+	if q, ok := st.spec.Resources.Limits[corev1.ResourceMemory]; ok {
+		return "the script ran out of memory (limit " + q.String() + ")"
+	}
+	return "the script ran out of memory"
+}
+
+// classify turns an error into the typed error the caller sees.
+func (st *run) classify(parent, runCtx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if parent.Err() != nil {
+		return &InterruptedError{Signal: signalOf(context.Cause(parent)), Phase: string(st.phase)}
+	}
+	if errors.Is(runCtx.Err(), context.DeadlineExceeded) {
+		msg := fmt.Sprintf("the run exceeded its timeout of %s", st.spec.timeout())
+		if st.phase == PhaseScript {
+			return &ScriptError{Code: exitSignalBase + 9, Reason: ReasonDeadlineExceeded, Message: msg}
+		}
+		return &RunError{Op: string(st.phase), Err: errors.New(msg)}
+	}
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) {
+		return err
+	}
+	return &RunError{Op: string(st.phase), Err: err}
+}
+
+// cleanup deletes what the run created, on a context of its own: the run's
+// may be cancelled already.
+func (st *run) cleanup() error {
+	r := st.r
+	timeout := r.CleanupTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	// The one deliberate context.Background(): cleanup must outlive the run.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	prev := st.phase
+	st.enter(PhaseCleanup, "")
+	st.phase = prev
+
+	var errs []error
+	if st.podSent {
+		if err := r.deletePod(ctx, st.pod.Name, r.forced()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if st.secretSent {
+		err := r.Client.CoreV1().Secrets(r.Namespace).Delete(ctx, st.secret.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete secret %s: %w", st.secret.Name, err))
+		}
+	}
+	if st.lock != nil {
+		if err := st.lock.release(ctx, r.Client); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if st.podSent && r.WaitDeleted && len(errs) == 0 {
+		if err := r.waitGone(ctx, st.pod.Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Runner) deletePod(ctx context.Context, name string, force bool) error {
+	opts := metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}
+	if force {
+		opts.GracePeriodSeconds = ptr(int64(0))
+	}
+	err := r.Client.CoreV1().Pods(r.Namespace).Delete(ctx, name, opts)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete pod %s: %w", name, err)
+	}
+	return nil
+}
+
+// waitGone watches until the Pod no longer exists; Force makes it delete the
+// Pod again with grace period 0.
+func (r *Runner) waitGone(ctx context.Context, name string) error {
+	pods := r.Client.CoreV1().Pods(r.Namespace)
+	force := r.Force
+	for {
+		p, err := pods.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("wait for pod %s to go: %w", name, err)
+		}
+		w, err := pods.Watch(ctx, metav1.ListOptions{
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", name).String(),
+			ResourceVersion: p.ResourceVersion,
+		})
+		if err != nil {
+			return fmt.Errorf("wait for pod %s to go: %w", name, err)
+		}
+		gone, err := func() (bool, error) {
+			defer w.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return false, fmt.Errorf("wait for pod %s to go: %w", name, ctx.Err())
+				case <-force:
+					force = nil
+					if err := r.deletePod(ctx, name, true); err != nil {
+						return false, err
+					}
+				case ev, ok := <-w.ResultChan():
+					if !ok {
+						return false, nil
+					}
+					if ev.Type == watch.Deleted {
+						return true, nil
+					}
+				}
+			}
+		}()
+		if gone || err != nil {
+			return err
+		}
+	}
+}
+
+func (st *run) diagnose() *Diagnostics {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := st.r.Diagnose(ctx, st.pod.Name)
+	if err != nil {
+		return &Diagnostics{Error: err.Error()}
+	}
+	return d
+}
+
+func (r *Runner) forced() bool {
+	if r.Force == nil {
+		return false
+	}
+	select {
+	case <-r.Force:
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) suffix() string {
+	if r.Suffix != nil {
+		return r.Suffix()
+	}
+	const chars = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = chars[int(b[i])%len(chars)]
+	}
+	return string(b)
+}
+
+func (r *Runner) executor(pod *corev1.Pod) Executor {
+	if r.NewExecutor != nil {
+		return r.NewExecutor(pod)
+	}
+	return &PodExecutor{Client: r.Client, Config: r.Config, Namespace: pod.Namespace, Pod: pod.Name, Container: ContainerName}
+}
+
+func (r *Runner) files() FileTransfer {
+	if r.Files != nil {
+		return r.Files
+	}
+	return TransferFiles{}
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+func exitCodeOf(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return exitRunFailed
+}

@@ -1,0 +1,101 @@
+// Package runner runs one rendered cluster script in a one-off Pod: it loads
+// the kubeconfig target, builds the Pod, waits for it, moves files, execs the
+// script with live output and always cleans up after itself.
+package runner
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Interpreters a Spec may name.
+const (
+	InterpreterBash   = "bash"
+	InterpreterSh     = "sh"
+	InterpreterPython = "python"
+)
+
+// DefaultTimeout bounds a run whose Spec sets no Timeout.
+const DefaultTimeout = time.Hour
+
+// Spec is everything the runner needs for one run, already rendered by the
+// commands layer: no templates and no store types.
+type Spec struct {
+	RunID         string
+	Script        string // script name, used in object names and labels
+	Library       string
+	LibraryCommit string
+	Deck          string
+	User          string
+
+	Image          string
+	Interpreter    string // bash, sh or python
+	ServiceAccount string // empty: no service account token is mounted
+
+	Body string // the rendered script
+
+	// Env holds plain values; they appear in the Pod spec.
+	Env map[string]string
+	// Credentials become env vars of the same name. A SecretRef is resolved by
+	// the kubelet; a local Value is put in the run's Secret.
+	Credentials []Credential
+	// SecretParams are params marked secret, by param name. Each reaches the
+	// script as the env var CSCRIPT_PARAM_<NAME> (upper case, other characters
+	// than A-Z, 0-9 and _ replaced by _), through the run's Secret.
+	SecretParams map[string]string
+
+	Uploads   []FileCopy // local → container, before the script
+	Downloads []FileCopy // container → local, after the script
+
+	// Timeout bounds the whole run, from Pod creation to the last download.
+	// Zero means DefaultTimeout.
+	Timeout   time.Duration
+	Resources corev1.ResourceRequirements
+
+	RunAsNonRoot bool
+	Exclusive    bool // take a Lease per script and namespace
+	Stdin        bool // pass the Runner's Stdin to the script
+	Compress     bool // gzip file transfers
+
+	// Redact lists every secret value to hide from output.
+	Redact []string
+	// Expiry is how long after creation `cscript gc` may remove the Pod.
+	// Zero means the effective timeout plus 15 minutes.
+	Expiry time.Duration
+}
+
+// Credential is one env var whose value is secret. Exactly one of SecretRef
+// and Value is used: SecretRef when set.
+type Credential struct {
+	Name      string
+	SecretRef *SecretKeyRef
+	Value     string // read from a local source by the caller
+}
+
+// SecretKeyRef names a key of a Secret in the run's namespace.
+type SecretKeyRef struct {
+	Name string
+	Key  string
+}
+
+// FileCopy copies between a local path and a path inside the container.
+// Remote paths that are relative are relative to WorkDir.
+type FileCopy struct {
+	Local  string
+	Remote string
+}
+
+func (s Spec) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (s Spec) expiry() time.Duration {
+	if s.Expiry > 0 {
+		return s.Expiry
+	}
+	return s.timeout() + 15*time.Minute
+}

@@ -1,0 +1,228 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// Waiting reasons that will not go away by waiting: the run fails at once.
+var fatalWaiting = map[string]bool{
+	"ErrImagePull":      true,
+	"ImagePullBackOff":  true,
+	"ErrImageNeverPull": true,
+	"InvalidImageName":  true,
+}
+
+// Waiting reasons that can be transient (a Secret that appears a moment
+// later, a container runtime slow under load): the run fails when one lasts
+// for ConfigErrorGrace.
+var transientWaiting = map[string]bool{
+	"CreateContainerConfigError": true,
+	"CreateContainerError":       true,
+}
+
+// DefaultConfigErrorGrace is how long a CreateContainerConfigError may last
+// before the run fails.
+const DefaultConfigErrorGrace = 3 * time.Second
+
+// waitRunning watches the Pod until its container runs. It fails fast with a
+// *StartError when the Pod cannot start.
+func (r *Runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	pods := r.Client.CoreV1().Pods(pod.Namespace)
+	grace := r.ConfigErrorGrace
+	if grace <= 0 {
+		grace = DefaultConfigErrorGrace
+	}
+	var configErrSince time.Time
+	var timer <-chan time.Time
+	cur := pod
+	rv := pod.ResourceVersion
+	for {
+		if running, err := startState(cur); running || err != nil {
+			return cur, r.withEventMessage(ctx, err)
+		}
+		if w := waitingReason(cur); w != nil && transientWaiting[w.Reason] {
+			if configErrSince.IsZero() {
+				configErrSince = time.Now()
+				timer = time.After(grace)
+			}
+		} else {
+			configErrSince, timer = time.Time{}, nil
+		}
+
+		w, err := pods.Watch(ctx, metav1.ListOptions{
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
+			ResourceVersion: rv,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return cur, ctx.Err()
+			}
+			return cur, fmt.Errorf("watch pod %s: %w", pod.Name, err)
+		}
+		next, done, err := r.nextPodEvent(ctx, w, cur, timer)
+		w.Stop()
+		if err != nil {
+			return cur, err
+		}
+		if next == nil && !done {
+			// The watch ended or expired: start again from the current state.
+			got, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+			if gerr != nil {
+				if ctx.Err() != nil {
+					return cur, ctx.Err()
+				}
+				return cur, fmt.Errorf("get pod %s: %w", pod.Name, gerr)
+			}
+			next = got
+		}
+		if done {
+			se := &StartError{Pod: pod.Name, Reason: "CreateContainerConfigError"}
+			if w := waitingReason(cur); w != nil {
+				se.Reason, se.Message = w.Reason, w.Message
+			}
+			return cur, r.withEventMessage(ctx, se)
+		}
+		cur, rv = next, next.ResourceVersion
+	}
+}
+
+// nextPodEvent reads the watch until the Pod changes in a way that matters.
+// It returns the new Pod; nil when the watch ended; done when timer fired.
+func (r *Runner) nextPodEvent(ctx context.Context, w watch.Interface, cur *corev1.Pod, timer <-chan time.Time) (*corev1.Pod, bool, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case <-timer:
+			return nil, true, nil
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return nil, false, nil
+			}
+			switch ev.Type {
+			case watch.Error:
+				if st, ok := ev.Object.(*metav1.Status); ok && st.Code == 410 {
+					return nil, false, nil // expired resource version: re-get
+				}
+				return nil, false, nil
+			case watch.Deleted:
+				return nil, false, &StartError{Pod: cur.Name, Reason: "Deleted", Message: "the pod was deleted before it started"}
+			case watch.Added, watch.Modified:
+				p, ok := ev.Object.(*corev1.Pod)
+				if !ok {
+					continue
+				}
+				return p, false, nil
+			}
+		}
+	}
+}
+
+// startState says whether the Pod's container runs, or why it never will.
+func startState(pod *corev1.Pod) (bool, error) {
+	if pod.DeletionTimestamp != nil {
+		return false, &StartError{Pod: pod.Name, Reason: "Deleted", Message: "the pod is being deleted"}
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return false, &StartError{Pod: pod.Name, Reason: corev1.PodReasonUnschedulable, Message: c.Message}
+		}
+	}
+	cs := containerStatus(pod)
+	if cs != nil {
+		if cs.State.Running != nil {
+			return true, nil
+		}
+		if t := cs.State.Terminated; t != nil {
+			msg := t.Message
+			if msg == "" {
+				msg = fmt.Sprintf("the container exited with code %d before the script started", t.ExitCode)
+			}
+			return false, &StartError{Pod: pod.Name, Reason: t.Reason, Message: msg}
+		}
+		if w := cs.State.Waiting; w != nil && fatalWaiting[w.Reason] {
+			return false, &StartError{Pod: pod.Name, Reason: w.Reason, Message: w.Message}
+		}
+	}
+	switch pod.Status.Phase {
+	case corev1.PodFailed, corev1.PodSucceeded:
+		reason := pod.Status.Reason
+		if reason == "" {
+			reason = string(pod.Status.Phase)
+		}
+		return false, &StartError{Pod: pod.Name, Reason: reason, Message: pod.Status.Message}
+	}
+	return false, nil
+}
+
+func containerStatus(pod *corev1.Pod) *corev1.ContainerStatus {
+	for i := range pod.Status.ContainerStatuses {
+		if pod.Status.ContainerStatuses[i].Name == ContainerName {
+			return &pod.Status.ContainerStatuses[i]
+		}
+	}
+	return nil
+}
+
+func waitingReason(pod *corev1.Pod) *corev1.ContainerStateWaiting {
+	if cs := containerStatus(pod); cs != nil {
+		return cs.State.Waiting
+	}
+	return nil
+}
+
+// withEventMessage adds the Pod's latest warning event to a StartError that
+// has no message of its own.
+func (r *Runner) withEventMessage(ctx context.Context, err error) error {
+	se, ok := err.(*StartError)
+	if !ok || se.Message != "" {
+		return err
+	}
+	events, lerr := r.podEvents(ctx, se.Pod)
+	if lerr != nil {
+		return err
+	}
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].Type == corev1.EventTypeWarning {
+			se.Message = events[i].Message
+			break
+		}
+	}
+	return se
+}
+
+// podEvents lists the events about a Pod, oldest first.
+func (r *Runner) podEvents(ctx context.Context, pod string) ([]corev1.Event, error) {
+	list, err := r.Client.CoreV1().Events(r.Namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: fields.Set{"involvedObject.name": pod, "involvedObject.kind": "Pod"}.String(),
+	})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	events := list.Items
+	sort.SliceStable(events, func(i, j int) bool { return eventTime(events[i]).Before(eventTime(events[j])) })
+	return events, nil
+}
+
+func eventTime(e corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	default:
+		return e.CreationTimestamp.Time
+	}
+}
