@@ -191,6 +191,14 @@ func (r *renderer) render(field, file, text string, lineOf func(int) int) string
 	if te.Line > 0 {
 		te.Line = lineOf(te.Line)
 	}
+	// Messages can name other lines of the template ("unclosed action started at NAME:2").
+	te.Message = regexp.MustCompile(regexp.QuoteMeta(name)+`:(\d+)`).ReplaceAllStringFunc(te.Message, func(m string) string {
+		n, err := strconv.Atoi(m[len(name)+1:])
+		if err != nil {
+			return m
+		}
+		return file + ":" + strconv.Itoa(lineOf(n))
+	})
 	r.errs = append(r.errs, te)
 	return ""
 }

@@ -63,6 +63,7 @@ type setParser struct {
 	pos      int
 	asString bool
 	depth    int
+	start    int // where the current assignment starts, for messages
 }
 
 func (p *setParser) errorf(format string, args ...any) error {
@@ -74,6 +75,7 @@ func (p *setParser) parse(dst map[string]any) error {
 		return p.errorf("no map to set values in (a bug in the caller)")
 	}
 	for p.pos < len(p.rs) {
+		p.start = p.pos
 		if err := p.mapKey(dst); err != nil {
 			return err
 		}
@@ -129,7 +131,8 @@ func (p *setParser) mapKey(data map[string]any) error {
 			}
 			return p.errorf("has an empty assignment between commas; write NAME=VALUE[,NAME=VALUE…]")
 		}
-		return p.errorf("key %q has no value; write %s=VALUE", k, k)
+		full := strings.TrimSuffix(string(p.rs[p.start:p.pos]), ",")
+		return p.errorf("key %q has no value; write %s=VALUE", full, full)
 	}
 	if k == "" {
 		return p.errorf("has an empty key before %q; write NAME=VALUE, with a backslash before a literal . [ , or =", string(stop))
