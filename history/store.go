@@ -261,6 +261,11 @@ func (s *Store) prune(except string) error {
 	if s.keep < 0 {
 		return nil
 	}
+	unlock, ok := s.lockPrune()
+	if !ok {
+		return nil // another cscript is pruning right now
+	}
+	defer unlock()
 	ids, err := s.ids()
 	if err != nil {
 		return err
@@ -281,6 +286,32 @@ func (s *Store) prune(except string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// lockPrune takes the store's prune lock (a file created exclusively), so
+// that concurrent runs do not each remove a different oldest run and keep
+// fewer than they should. A lock older than staleLock is from a killed
+// process and is taken over.
+func (s *Store) lockPrune() (unlock func(), ok bool) {
+	path := filepath.Join(s.dir, pruneLock)
+	for range 2 {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			f.Close()
+			return func() { os.Remove(path) }, true
+		}
+		fi, serr := os.Stat(path)
+		if !errors.Is(err, fs.ErrExist) || serr != nil || time.Since(fi.ModTime()) < staleLock {
+			return nil, false
+		}
+		os.Remove(path)
+	}
+	return nil, false
+}
+
+const (
+	pruneLock = ".prune.lock"
+	staleLock = time.Minute
+)
 
 func (s *Store) prunable(id string, now time.Time) bool {
 	rec, err := s.read(id)
