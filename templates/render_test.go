@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -297,5 +298,43 @@ func TestRenderData(t *testing.T) {
 	}
 	if want := "dk ns ctx hello says hi org id u w 1"; got.Body != want {
 		t.Errorf("body = %q, want %q", got.Body, want)
+	}
+}
+
+// TestDocExample renders the example in docs/templates.md and checks the
+// result is a valid shell script, so the documentation stays true.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "templates.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## Examples\n\n```yaml\n")
+	if !ok {
+		t.Fatal("docs/templates.md has no yaml example under ## Examples")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	var s store.Script
+	if err := yaml.Unmarshal([]byte(example), &s); err != nil {
+		t.Fatal(err)
+	}
+	s.Source = store.Source{Path: "templates.md", Body: s.Script, BodyPath: "templates.md", BodyLine: 1}
+	for _, values := range []map[string]any{
+		{"dbname": "app", "db": map[string]any{"host": "pg"}},
+		{"dbname": "app", "db": map[string]any{"host": "pg", "port": int64(6432)}, "tables": []any{"a b", "$(c)"}},
+	} {
+		r, err := RenderScript(&s, map[string]string{"postgres": "postgres:16"}, values, DeckData{Name: "staging", Namespace: "ns"}, RunData{ID: "r1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Script.Image != "postgres:16" || r.Script.Env["PGHOST"] != "pg" {
+			t.Errorf("image %q, PGHOST %q", r.Script.Image, r.Script.Env["PGHOST"])
+		}
+		if want := "staging-app-r1.sql.gz"; r.Script.Files.Download[0].To != want {
+			t.Errorf("download to %q, want %q", r.Script.Files.Download[0].To, want)
+		}
+		cmd := exec.Command("/bin/sh", "-n", "-c", r.Body)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("sh -n of the rendered example: %v\n%s\n%s", err, out, r.Body)
+		}
 	}
 }
