@@ -21,9 +21,14 @@ type Catalog struct {
 // missing is a *NotFoundError (Kind "library") that says how to create it.
 // Problems in single files do not fail it: see Problems and Err.
 func OpenCatalog(cfg *Config) (*Catalog, error) {
+	return OpenCatalogWith(cfg, LoadOptions{})
+}
+
+// OpenCatalogWith is OpenCatalog with load options (e.g. the load cache).
+func OpenCatalogWith(cfg *Config, opts LoadOptions) (*Catalog, error) {
 	c := &Catalog{byName: map[string]*Index{}}
 	for _, ref := range cfg.Libraries {
-		ix, err := LoadLibrary(ref.Name, ref.Path)
+		ix, err := LoadLibraryWith(ref.Name, ref.Path, opts)
 		if err != nil {
 			if nf, ok := err.(*NotFoundError); ok && ref.URL != "" {
 				nf.Hint = fmt.Sprintf("the clone at %s is missing: run `cscript library rm %s` and `cscript library add %s %s` to clone it again", ref.Path, ref.Name, ref.Name, ref.URL)

@@ -18,10 +18,11 @@ type Paths struct {
 	ConfigFile string // $XDG_CONFIG_HOME/cscript/config.yaml
 	DataDir    string // $XDG_DATA_HOME/cscript: libraries
 	StateDir   string // $XDG_STATE_HOME/cscript: run history
+	CacheDir   string // $XDG_CACHE_HOME/cscript: the load cache (safe to delete)
 }
 
 // DefaultPaths computes Paths from the environment at the time of the call
-// (XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME, then the platform's
+// (XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME, XDG_CACHE_HOME, then the platform's
 // defaults under the home directory). Relative XDG values are ignored, as the
 // XDG base directory specification says.
 func DefaultPaths() Paths {
@@ -29,11 +30,12 @@ func DefaultPaths() Paths {
 	if err != nil || home == "" {
 		home = os.TempDir()
 	}
-	var config, data, state string
+	var config, data, state, cache string
 	switch runtime.GOOS {
 	case "darwin":
 		lib := filepath.Join(home, "Library", "Application Support")
 		config, data, state = lib, lib, lib
+		cache = filepath.Join(home, "Library", "Caches")
 	case "windows":
 		config = os.Getenv("APPDATA")
 		data = os.Getenv("LOCALAPPDATA")
@@ -44,10 +46,12 @@ func DefaultPaths() Paths {
 			data = filepath.Join(home, "AppData", "Local")
 		}
 		state = data
+		cache = filepath.Join(data, "cache")
 	default:
 		config = filepath.Join(home, ".config")
 		data = filepath.Join(home, ".local", "share")
 		state = filepath.Join(home, ".local", "state")
+		cache = filepath.Join(home, ".cache")
 	}
 	env := func(name, def string) string {
 		if v := os.Getenv(name); v != "" && filepath.IsAbs(v) {
@@ -59,6 +63,7 @@ func DefaultPaths() Paths {
 		ConfigFile: filepath.Join(env("XDG_CONFIG_HOME", config), "cscript", "config.yaml"),
 		DataDir:    filepath.Join(env("XDG_DATA_HOME", data), "cscript"),
 		StateDir:   filepath.Join(env("XDG_STATE_HOME", state), "cscript"),
+		CacheDir:   filepath.Join(env("XDG_CACHE_HOME", cache), "cscript"),
 	}
 }
 

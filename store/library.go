@@ -114,6 +114,8 @@ const (
 
 type loadJob struct {
 	kind    fileKind
+	stamp   fileStamp
+	cached  *cacheEntry
 	rel     string // slash-separated, relative to root
 	file    string // for problems
 	abs     string
@@ -129,12 +131,27 @@ type loadResult struct {
 	values   map[string]any
 	root     *yaml.Node
 	name     string // the script's name when decoded, even if invalid
+	// Positions of a script's name and image, for problems found across files.
+	nameLine, nameCol, imageLine, imageCol int
 }
 
 // LoadLibrary loads every file of the library at root. The returned error is
 // about the library as a whole (missing, unreadable): problems of single
 // files are in Index.Problems (see Index.Err), and the valid files still load.
 func LoadLibrary(name, root string) (*Index, error) {
+	return LoadLibraryWith(name, root, LoadOptions{})
+}
+
+// LoadOptions tune LoadLibraryWith.
+type LoadOptions struct {
+	// CacheDir, when set, holds a cache of decoded script files (see
+	// cache.go) so that loading a large library does not parse every file.
+	// Paths.CacheDir is the usual place.
+	CacheDir string
+}
+
+// LoadLibraryWith is LoadLibrary with options.
+func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 	lib := Library{Name: name, Root: root}
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -156,6 +173,10 @@ func LoadLibrary(name, root string) (*Index, error) {
 		return nil, fmt.Errorf("library %q: %w", name, err)
 	}
 
+	var cache *loadCache
+	if opts.CacheDir != "" {
+		cache = openLoadCache(opts.CacheDir, abs)
+	}
 	var jobs []loadJob
 	walkErr := filepath.WalkDir(abs, func(p string, de fs.DirEntry, err error) error {
 		if err != nil {
@@ -198,6 +219,12 @@ func LoadLibrary(name, root string) (*Index, error) {
 				j.problem = "decks live directly in decks/ as decks/<name>.yaml: move this file there or out of decks/"
 			}
 		}
+		if cache != nil && j.kind == kindScript {
+			if fi, err := de.Info(); err == nil {
+				j.stamp = stampOf(p, fi)
+				j.cached = cache.lookup(rel, fi)
+			}
+		}
 		jobs = append(jobs, j)
 		return nil
 	})
@@ -206,7 +233,18 @@ func LoadLibrary(name, root string) (*Index, error) {
 	}
 
 	results := make([]loadResult, len(jobs))
-	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	var todo []int
+	for i, j := range jobs {
+		if j.cached != nil {
+			results[i] = resultFromEntry(j.cached, j.file)
+			if s := results[i].script; s != nil {
+				s.Source.Library = name
+			}
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < workers; w++ {
@@ -218,11 +256,22 @@ func LoadLibrary(name, root string) (*Index, error) {
 			}
 		}()
 	}
-	for i := range jobs {
+	for _, i := range todo {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	if cache != nil {
+		for i, j := range jobs {
+			switch {
+			case j.cached != nil:
+				cache.keep(j.rel, j.cached, false)
+			case j.kind == kindScript && results[i].other == nil && j.stamp.Exists:
+				cache.keep(j.rel, entryFromResult(&results[i], j.stamp), true)
+			}
+		}
+		cache.save()
+	}
 
 	ix := &Index{
 		Library: lib,
@@ -260,24 +309,21 @@ func LoadLibrary(name, root string) (*Index, error) {
 			var others []string
 			for _, j := range same {
 				if j != i {
-					n := node(results[j].root, "name")
-					others = append(others, fmt.Sprintf("%s:%d:%d", jobs[j].file, n.Line, n.Column))
+					others = append(others, fmt.Sprintf("%s:%d:%d", jobs[j].file, results[j].nameLine, results[j].nameCol))
 				}
 			}
-			n := node(r.root, "name")
-			r.problems = append(r.problems, Problem{File: jobs[i].file, Line: n.Line, Col: n.Column, Field: "name",
+			r.problems = append(r.problems, Problem{File: jobs[i].file, Line: r.nameLine, Col: r.nameCol, Field: "name",
 				Message: fmt.Sprintf("name %q is also used by %s: names must be unique in a library; rename one", r.name, strings.Join(others, ", "))})
 		}
 		if s := r.script; s != nil && isBareImageName(s.Image) {
 			if _, ok := ix.Presets[s.Image]; !ok {
-				n := node(r.root, "image")
 				msg := fmt.Sprintf("image %q is neither a preset nor an image reference with a tag", s.Image)
 				if sug := suggest(s.Image, sortedKeys(ix.Presets)); len(sug) > 0 {
 					msg += fmt.Sprintf(": did you mean the preset %q?", sug[0])
 				} else {
 					msg += fmt.Sprintf(": use a preset (%s) or a reference such as docker.io/library/%s:TAG", strings.Join(sortedKeys(ix.Presets), ", "), s.Image)
 				}
-				r.problems = append(r.problems, Problem{File: jobs[i].file, Line: n.Line, Col: n.Column, Field: "image", Message: msg})
+				r.problems = append(r.problems, Problem{File: jobs[i].file, Line: r.imageLine, Col: r.imageCol, Field: "image", Message: msg})
 			}
 		}
 	}
@@ -381,6 +427,10 @@ func loadFile(lib Library, absRoot, realRoot string, j loadJob) loadResult {
 		if !d.isBad("name") {
 			r.name = s.Name
 		}
+		n := node(root, "name")
+		r.nameLine, r.nameCol = n.Line, n.Column
+		n = node(root, "image")
+		r.imageLine, r.imageCol = n.Line, n.Column
 		s.Source = src
 		s.Source.BodyPath = j.abs
 		if s.Script != "" {

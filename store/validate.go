@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -217,20 +218,23 @@ func (d *fileDecoder) validateParams(root *yaml.Node, params []Param) {
 		} else if len(p.Values) > 0 {
 			d.addf(keyNode(root, "params", i, "values"), f+".values", "param %q has values but is of type %s: set type: enum, or remove values", p.Name, typ)
 		}
+		var re *regexp.Regexp
 		if p.Pattern != "" && !d.isBad(f+".pattern") {
 			if typ == ParamBool || typ == ParamEnum {
 				d.addf(keyNode(root, "params", i, "pattern"), f+".pattern", "param %q is of type %s, which takes no pattern: remove pattern", p.Name, typ)
-			} else if _, err := compilePattern(p.Pattern); err != nil {
+			} else if r, err := compilePattern(p.Pattern); err != nil {
 				d.addf(node(root, "params", i, "pattern"), f+".pattern", "pattern of param %q does not compile: %v: fix the regular expression (Go RE2 syntax)", p.Name, unwrapRegexpErr(err))
+			} else {
+				re = r
 			}
 		}
-		if p.Default != nil && !d.isBad(f+".default") {
+		if p.Default != nil && !d.isBad(f+".default") && (p.Pattern == "" || re != nil) {
 			dn := node(root, "params", i, "default")
 			// A string-like default keeps the YAML text as written ("5432" for 5432).
 			if (typ == ParamString || typ == ParamFile || typ == ParamEnum) && dn.Kind == yaml.ScalarNode {
 				p.Default = dn.Value
 			}
-			v, err := p.Coerce(p.Default)
+			v, err := p.coerce(p.Default, re)
 			if err != nil {
 				d.addf(dn, f+".default", "default of param %q: %v", p.Name, err)
 			} else {
@@ -240,8 +244,10 @@ func (d *fileDecoder) validateParams(root *yaml.Node, params []Param) {
 	}
 }
 
+// compilePattern compiles a param pattern so that it must match the whole value.
 func compilePattern(p string) (*regexp.Regexp, error) {
-	if _, err := regexp.Compile(p); err != nil {
+	// Parsing p alone catches input such as "a)(b" that the wrapped form would accept.
+	if _, err := syntax.Parse(p, syntax.Perl); err != nil {
 		return nil, err
 	}
 	return regexp.Compile(`^(?:` + p + `)$`)
@@ -256,6 +262,18 @@ func unwrapRegexpErr(err error) string {
 // value (from the command line) is parsed for int and bool. A pattern must
 // match the whole value; an enum value must be one of Values.
 func (p *Param) Coerce(v any) (any, error) {
+	var re *regexp.Regexp
+	if p.Pattern != "" {
+		r, err := compilePattern(p.Pattern)
+		if err != nil {
+			return nil, fmt.Errorf("pattern %q does not compile: %s", p.Pattern, unwrapRegexpErr(err))
+		}
+		re = r
+	}
+	return p.coerce(v, re)
+}
+
+func (p *Param) coerce(v any, re *regexp.Regexp) (any, error) {
 	typ := p.Type
 	if typ == "" {
 		typ = ParamString
@@ -284,7 +302,7 @@ func (p *Param) Coerce(v any) (any, error) {
 		default:
 			return nil, fmt.Errorf("%v is not a whole number: use an integer such as 3", v)
 		}
-		if err := p.matchPattern(strconv.Itoa(n)); err != nil {
+		if err := p.matchPattern(re, strconv.Itoa(n)); err != nil {
 			return nil, err
 		}
 		return n, nil
@@ -314,7 +332,7 @@ func (p *Param) Coerce(v any) (any, error) {
 		if typ == ParamEnum && !contains(p.Values, s) {
 			return nil, fmt.Errorf("%q is not one of the allowed values: use one of %s", s, strings.Join(p.Values, ", "))
 		}
-		if err := p.matchPattern(s); err != nil {
+		if err := p.matchPattern(re, s); err != nil {
 			return nil, err
 		}
 		return s, nil
@@ -322,13 +340,9 @@ func (p *Param) Coerce(v any) (any, error) {
 	return nil, fmt.Errorf("unknown param type %q: use string, int, bool, file or enum", p.Type)
 }
 
-func (p *Param) matchPattern(s string) error {
-	if p.Pattern == "" {
+func (p *Param) matchPattern(re *regexp.Regexp, s string) error {
+	if re == nil {
 		return nil
-	}
-	re, err := compilePattern(p.Pattern)
-	if err != nil {
-		return fmt.Errorf("pattern %q does not compile: %s", p.Pattern, unwrapRegexpErr(err))
 	}
 	if !re.MatchString(s) {
 		return fmt.Errorf("%q does not match the pattern %s: give a value that does", s, p.Pattern)

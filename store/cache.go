@@ -1,0 +1,208 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// The load cache keeps the decoded and validated script files of a library
+// so that `cscript list` does not parse a thousand YAML files on every start
+// (yaml.v3 needs tens of microseconds per file). It is only an accelerator:
+// an entry is used when the file (and its scriptFile) still has the size and
+// modification time it had when parsed, the cache was written by the same
+// cscript executable, and the file was at least racyWindow older than the
+// cache when the cache was written (a file changed in the same timestamp tick
+// could otherwise keep a stale entry, as git's "racy" index entries). Any
+// error reading or writing the cache falls back to parsing.
+
+const (
+	cacheFormat = "cscript-load-cache-1"
+	racyWindow  = 2 * time.Second
+)
+
+type fileStamp struct {
+	Path    string
+	Exists  bool
+	Size    int64
+	ModTime int64 // UnixNano
+}
+
+func stampOf(path string, fi os.FileInfo) fileStamp {
+	if fi == nil {
+		return fileStamp{Path: path}
+	}
+	return fileStamp{Path: path, Exists: true, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+}
+
+type cacheEntry struct {
+	Stamp fileStamp
+	// Body is the stamp of the scriptFile, when the script has one.
+	Body *fileStamp
+	// Problems of the file, with File left empty (it depends on how the root was given).
+	Problems []Problem
+	// Script is set when the file has no problems of its own.
+	Script    *Script
+	Name      string
+	NameLine  int
+	NameCol   int
+	Image     string
+	ImageLine int
+	ImageCol  int
+}
+
+type cacheFile struct {
+	Format    string
+	Exe       fileStamp
+	Root      string
+	WrittenAt int64                  // UnixNano
+	Entries   map[string]*cacheEntry // by slash-separated path relative to Root
+}
+
+// loadCache is one library's cache, read at the start of a load.
+type loadCache struct {
+	path    string
+	exe     fileStamp
+	root    string
+	old     *cacheFile
+	dirty   bool
+	entries map[string]*cacheEntry
+}
+
+func executableStamp() fileStamp {
+	exe, err := os.Executable()
+	if err != nil {
+		return fileStamp{}
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return fileStamp{}
+	}
+	return stampOf(exe, fi)
+}
+
+func openLoadCache(dir, absRoot string) *loadCache {
+	sum := sha256.Sum256([]byte(absRoot))
+	c := &loadCache{
+		path:    filepath.Join(dir, "load-"+hex.EncodeToString(sum[:8])+".gob"),
+		exe:     executableStamp(),
+		root:    absRoot,
+		entries: map[string]*cacheEntry{},
+	}
+	data, err := os.ReadFile(c.path)
+	if err != nil {
+		c.dirty = true
+		return c
+	}
+	var f cacheFile
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil ||
+		f.Format != cacheFormat || f.Exe != c.exe || !c.exe.Exists || f.Root != absRoot {
+		c.dirty = true
+		return c
+	}
+	c.old = &f
+	return c
+}
+
+// lookup returns the cached entry for rel when it is still valid.
+func (c *loadCache) lookup(rel string, fi os.FileInfo) *cacheEntry {
+	if c == nil || c.old == nil || fi == nil {
+		return nil
+	}
+	e := c.old.Entries[rel]
+	if e == nil || e.Stamp != stampOf(e.Stamp.Path, fi) {
+		return nil
+	}
+	if fi.ModTime().UnixNano() > c.old.WrittenAt-int64(racyWindow) {
+		return nil
+	}
+	if e.Body != nil {
+		bfi, err := os.Stat(e.Body.Path)
+		if err != nil {
+			bfi = nil
+		}
+		st := stampOf(e.Body.Path, bfi)
+		if st != *e.Body || (st.Exists && st.ModTime > c.old.WrittenAt-int64(racyWindow)) {
+			return nil
+		}
+	}
+	return e
+}
+
+// keep records the entry for rel in the cache to be written.
+func (c *loadCache) keep(rel string, e *cacheEntry, fresh bool) {
+	if c == nil {
+		return
+	}
+	c.entries[rel] = e
+	if fresh {
+		c.dirty = true
+	}
+}
+
+// save writes the cache when anything changed; errors are ignored (see above).
+func (c *loadCache) save() {
+	if c == nil || !c.exe.Exists {
+		return
+	}
+	if !c.dirty && c.old != nil && len(c.old.Entries) == len(c.entries) {
+		return
+	}
+	f := cacheFile{Format: cacheFormat, Exe: c.exe, Root: c.root, WrittenAt: time.Now().UnixNano(), Entries: c.entries}
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(&f); err != nil {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
+		return
+	}
+	_ = WriteFileAtomic(c.path, b.Bytes(), 0o600)
+}
+
+// entryFromResult makes a cache entry of a freshly parsed script file.
+func entryFromResult(r *loadResult, stamp fileStamp) *cacheEntry {
+	e := &cacheEntry{Stamp: stamp, Name: r.name}
+	for _, p := range r.problems {
+		p.File = ""
+		e.Problems = append(e.Problems, p)
+	}
+	e.NameLine, e.NameCol, e.ImageLine, e.ImageCol = r.nameLine, r.nameCol, r.imageLine, r.imageCol
+	if s := r.script; s != nil {
+		e.Image = s.Image
+		if s.ScriptFile != "" {
+			p := s.Source.BodyPath
+			if p == s.Source.Path || p == "" {
+				p = filepath.Join(filepath.Dir(s.Source.Path), filepath.FromSlash(s.ScriptFile))
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				fi = nil
+			}
+			st := stampOf(p, fi)
+			e.Body = &st
+		}
+		if len(r.problems) == 0 {
+			e.Script = s
+		}
+	}
+	return e
+}
+
+// resultFromEntry turns a cached entry back into a load result for file.
+func resultFromEntry(e *cacheEntry, file string) loadResult {
+	r := loadResult{name: e.Name, nameLine: e.NameLine, nameCol: e.NameCol, imageLine: e.ImageLine, imageCol: e.ImageCol}
+	for _, p := range e.Problems {
+		p.File = file
+		r.problems = append(r.problems, p)
+	}
+	if e.Script != nil {
+		r.script = e.Script
+	} else if e.Image != "" {
+		r.script = &Script{Image: e.Image}
+	}
+	return r
+}
