@@ -6,8 +6,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/cscript-dev/cscript/commands"
 )
@@ -20,8 +18,11 @@ var (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	code := commands.Main(ctx, commands.BuildInfo{Version: version, Commit: commit, Date: date}, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	// The first SIGINT, SIGTERM or SIGHUP cancels ctx with the signal as its
+	// cause; a second one closes force (cleanup then deletes with grace 0).
+	ctx, force, stop := commands.HandleSignals(context.Background())
+	code := commands.Main(ctx, commands.BuildInfo{Version: version, Commit: commit, Date: date, Force: force},
+		os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/cscript-dev/cscript/credentials"
+	"github.com/cscript-dev/cscript/store"
+	"github.com/cscript-dev/cscript/templates"
 )
 
 // Exit codes. This table is documented in the README and never renumbered.
@@ -53,6 +57,30 @@ func ExitCodeOf(err error) int {
 	if errors.As(err, &ec) {
 		return ec.ExitCode()
 	}
+	var (
+		validation *store.ValidationError
+		ambiguous  *store.AmbiguousError
+		dirty      *store.DirtyTreeError
+		signature  *store.SignatureError
+		remote     *store.RemoteError
+		tmpl       *templates.TemplateError
+		param      *templates.ParamError
+		params     *templates.ParamErrors
+		missing    *templates.MissingParamsError
+		set        *templates.SetError
+		credential *credentials.SourceError
+	)
+	switch {
+	case errors.As(err, &validation), errors.As(err, &tmpl), errors.As(err, &param), errors.As(err, &params),
+		errors.As(err, &missing), errors.As(err, &set), errors.As(err, &credential):
+		return ExitInvalid
+	case errors.Is(err, store.ErrNotFound), errors.As(err, &ambiguous):
+		return ExitNotFound
+	case errors.As(err, &dirty), errors.As(err, &signature):
+		return ExitConflict
+	case errors.As(err, &remote):
+		return ExitUnavailable
+	}
 	return ExitError
 }
 
@@ -65,3 +93,11 @@ func (e *usageError) ExitCode() int { return ExitUsage }
 func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
+
+// silentError was already reported; ReportError only maps it to its exit code.
+type silentError struct{ err error }
+
+func (e *silentError) Error() string { return e.err.Error() }
+func (e *silentError) Unwrap() error { return e.err }
+func (e *silentError) Silent() bool  { return true }
+func silent(err error) error         { return &silentError{err: err} }

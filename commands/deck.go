@@ -1,0 +1,130 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cscript-dev/cscript/store"
+)
+
+func (a *app) deckCommand() *cli.Command {
+	flagLib := &cli.StringFlag{Name: "library", Aliases: []string{"l"}, Usage: "the `LIBRARY` to create the deck in (default: the first)"}
+	return &cli.Command{
+		Name:  "deck",
+		Usage: "list, show and create decks (target environments)",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "list the decks of every library",
+				Flags: []cli.Flag{flagOutput},
+				Action: func(c *cli.Context) error {
+					cat, _, err := a.catalog()
+					if err != nil {
+						return err
+					}
+					decks := cat.Decks()
+					if f := c.String(flagOutput.Name); f != outputTable {
+						if decks == nil {
+							decks = []*store.Deck{}
+						}
+						return writeStructured(a.io.Out, f, decks)
+					}
+					tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "NAME\tLIBRARY\tBACKEND\tCONTEXT\tNAMESPACE\tPROTECTED\tDESCRIPTION")
+					for _, d := range decks {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", d.Name, d.Source.Library, orDash(d.Backend), orDash(d.Context), orDash(d.Namespace), d.Protected, firstLine(d.Description))
+					}
+					return tw.Flush()
+				},
+			},
+			{
+				Name:         "show",
+				Usage:        "show a deck",
+				ArgsUsage:    "NAME",
+				Flags:        []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputYAML, Usage: "output format: yaml or json"}},
+				BashComplete: a.completeDecks,
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return usageErrorf("deck show needs exactly one deck name")
+					}
+					cat, _, err := a.catalog()
+					if err != nil {
+						return err
+					}
+					d, err := cat.Deck(c.Args().First())
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(a.io.Err, "# %s (library %s)\n", d.Source.Path, d.Source.Library)
+					return writeStructured(a.io.Out, c.String("output"), d)
+				},
+			},
+			{
+				Name:      "new",
+				Usage:     "create a deck from a commented template (and commit it in a git library)",
+				ArgsUsage: "NAME",
+				Flags:     []cli.Flag{flagLib},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return usageErrorf("deck new needs exactly one deck name")
+					}
+					lib, err := a.targetLibrary(c.String(flagLib.Name))
+					if err != nil {
+						return err
+					}
+					path, err := store.NewDeck(lib.Library, c.Args().First())
+					if err != nil {
+						return err
+					}
+					if err := a.commitIfGit(lib, fmt.Sprintf("cscript: new deck %s", c.Args().First())); err != nil {
+						return err
+					}
+					fmt.Fprintf(a.io.Out, "Created %s\n", path)
+					return nil
+				},
+			},
+		},
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// targetLibrary is the library that new files go to: the named one or the first.
+func (a *app) targetLibrary(name string) (*store.Index, error) {
+	cat, _, err := a.catalog()
+	if err != nil {
+		return nil, err
+	}
+	if name != "" {
+		return cat.Library(name)
+	}
+	libs := cat.Libraries()
+	if len(libs) == 0 {
+		return nil, &store.NotFoundError{Kind: "library", Name: "(none)", Hint: "create one with `cscript init`"}
+	}
+	return libs[0], nil
+}
+
+// commitIfGit commits every change of a git library with the user's identity.
+func (a *app) commitIfGit(lib *store.Index, message string) error {
+	if _, err := os.Stat(filepath.Join(lib.Library.Root, ".git")); err != nil {
+		return nil // a plain directory: nothing to commit
+	}
+	_, err := store.CommitAll(lib.Library.Root, message, store.GitIdentity(lib.Library.Root))
+	if err != nil && !isNothingToCommit(err) {
+		return err
+	}
+	return nil
+}
+
+func isNothingToCommit(err error) bool { return errors.Is(err, store.ErrNothingToCommit) }

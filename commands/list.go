@@ -1,0 +1,118 @@
+package commands
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+)
+
+// scriptSummary is one row of `cscript list`.
+type scriptSummary struct {
+	Name        string   `json:"name" yaml:"name"`
+	Library     string   `json:"library" yaml:"library"`
+	Interpreter string   `json:"interpreter" yaml:"interpreter"`
+	Image       string   `json:"image" yaml:"image"`
+	Description string   `json:"description,omitempty" yaml:"description,omitempty"`
+	Tags        []string `json:"tags,omitempty" yaml:"tags,omitempty"`
+	Path        string   `json:"path" yaml:"path"`
+}
+
+func (a *app) listCommand() *cli.Command {
+	flagTag := &cli.StringFlag{Name: "tag", Usage: "only scripts with this `TAG`"}
+	return &cli.Command{
+		Name:    "list",
+		Aliases: []string{"ls"},
+		Usage:   "list the scripts of every configured library",
+		Flags:   []cli.Flag{flagOutput, flagTag},
+		Action: func(c *cli.Context) error {
+			cat, _, err := a.catalog()
+			if err != nil {
+				return err
+			}
+			tag := c.String(flagTag.Name)
+			rows := []scriptSummary{}
+			for _, s := range cat.Scripts() {
+				if tag != "" && !contains(s.Tags, tag) {
+					continue
+				}
+				rows = append(rows, scriptSummary{Name: cat.Ref(s), Library: s.Source.Library, Interpreter: s.Interpreter,
+					Image: s.Image, Description: s.Description, Tags: s.Tags, Path: s.Source.Path})
+			}
+			if ps := cat.Problems(); len(ps) > 0 {
+				fmt.Fprintf(a.io.Err, "warning: %d problem(s) in the library; invalid files are not listed (see `cscript validate`)\n", len(ps))
+			}
+			if f := c.String(flagOutput.Name); f != outputTable {
+				return writeStructured(a.io.Out, f, rows)
+			}
+			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tINTERPRETER\tIMAGE\tTAGS\tDESCRIPTION")
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Interpreter, r.Image, strings.Join(r.Tags, ","), firstLine(r.Description))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func (a *app) showCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "show",
+		Usage:        "show a script's definition",
+		ArgsUsage:    "NAME",
+		Flags:        []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputYAML, Usage: "output format: yaml or json"}},
+		BashComplete: a.completeScripts,
+		Action: func(c *cli.Context) error {
+			ref, err := scriptArg(c)
+			if err != nil {
+				return err
+			}
+			cat, _, err := a.catalog()
+			if err != nil {
+				return err
+			}
+			s, err := cat.Script(ref)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.io.Err, "# %s (library %s)\n", s.Source.Path, s.Source.Library)
+			return writeStructured(a.io.Out, c.String("output"), s)
+		},
+	}
+}
+
+func (a *app) validateCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "validate",
+		Usage: "check every script and deck of every library; prints all problems as file:line:col",
+		Action: func(c *cli.Context) error {
+			cat, _, err := a.catalog()
+			if err != nil {
+				return err
+			}
+			if err := cat.Err(); err != nil {
+				return err
+			}
+			n, d := len(cat.Scripts()), len(cat.Decks())
+			fmt.Fprintf(a.io.Out, "%d scripts and %d decks in %d libraries: all valid\n", n, d, len(cat.Libraries()))
+			return nil
+		},
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,70 @@
+package commands
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cscript-dev/cscript/redact"
+	"github.com/cscript-dev/cscript/templates"
+)
+
+func (a *app) renderCommand() *cli.Command {
+	flagRenderOutput := &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "print the whole resolved definition as `yaml` or json instead of the script body"}
+	return &cli.Command{
+		Name:         "render",
+		Usage:        "print a script rendered for a deck, without running it",
+		ArgsUsage:    "NAME",
+		Flags:        append(valuesFlags(), flagRenderOutput, flagPod),
+		BashComplete: a.completeScripts,
+		Action: func(c *cli.Context) error {
+			ref, err := scriptArg(c)
+			if err != nil {
+				return err
+			}
+			r, err := a.resolve(c, ref)
+			if err != nil {
+				return err
+			}
+			out, err := a.render(r, templates.RunData{ID: "render", User: userName(r.lib)})
+			if err != nil {
+				return err
+			}
+			if c.Bool(flagPod.Name) {
+				return a.printPod(c, r, out)
+			}
+			if f := c.String(flagRenderOutput.Name); f != "" {
+				var buf bytes.Buffer
+				if err := writeStructured(&buf, f, renderedView(out)); err != nil {
+					return err
+				}
+				_, err = a.io.Out.Write(redact.New(out.Secrets...).Bytes(buf.Bytes()))
+				return err
+			}
+			_, err = fmt.Fprint(a.io.Out, out.Body)
+			return err
+		},
+	}
+}
+
+// renderedDefinition is what `render --output yaml` prints: the definition after rendering,
+// with the typed params and the merged values it was rendered with.
+type renderedDefinition struct {
+	Definition any            `json:"definition" yaml:"definition"`
+	Params     map[string]any `json:"params" yaml:"params"`
+	Values     map[string]any `json:"values" yaml:"values"`
+}
+
+func renderedView(r *templates.Rendered) renderedDefinition {
+	params := map[string]any{}
+	for k, v := range r.Params {
+		params[k] = v
+	}
+	for _, p := range r.Script.Params {
+		if p.Secret {
+			params[p.Name] = "***"
+		}
+	}
+	return renderedDefinition{Definition: r.Script, Params: params, Values: r.Values}
+}

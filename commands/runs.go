@@ -1,0 +1,185 @@
+package commands
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cscript-dev/cscript/history"
+	"github.com/cscript-dev/cscript/runner"
+)
+
+func (a *app) runsCommand() *cli.Command {
+	flagLimit := &cli.IntFlag{Name: "limit", Value: 20, Usage: "show at most `N` runs (0: all)"}
+	return &cli.Command{
+		Name:  "runs",
+		Usage: "list past runs; show one, or print its output",
+		Flags: []cli.Flag{flagOutput, flagLimit},
+		Action: func(c *cli.Context) error {
+			hist, err := a.history(c)
+			if err != nil {
+				return err
+			}
+			recs, err := hist.List(c.Int(flagLimit.Name))
+			if err != nil {
+				return err
+			}
+			if f := c.String(flagOutput.Name); f != outputTable {
+				if recs == nil {
+					recs = []history.Record{}
+				}
+				return writeStructured(a.io.Out, f, recs)
+			}
+			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSCRIPT\tDECK\tSTATE\tEXIT\tREASON\tSTARTED\tDURATION")
+			for _, r := range recs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Script, orDash(r.Deck), r.State, r.ExitCode, orDash(r.Reason),
+					r.Start.Local().Format("2006-01-02 15:04:05"), r.Duration().Round(10*time.Millisecond))
+			}
+			return tw.Flush()
+		},
+		Subcommands: []*cli.Command{
+			{
+				Name:      "show",
+				Usage:     "show a run's record",
+				ArgsUsage: "ID|last",
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputYAML, Usage: "yaml or json"}},
+				Action: func(c *cli.Context) error {
+					hist, rec, err := a.runRecord(c)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(a.io.Err, "# %s\n", hist.Dir(rec.ID))
+					return writeStructured(a.io.Out, c.String("output"), rec)
+				},
+			},
+			{
+				Name:      "logs",
+				Usage:     "print a run's output (stdout and stderr as they came, redacted)",
+				ArgsUsage: "ID|last",
+				Action: func(c *cli.Context) error {
+					hist, rec, err := a.runRecord(c)
+					if err != nil {
+						return err
+					}
+					return copyFile(a.io.Out, hist.LogPath(rec.ID))
+				},
+			},
+		},
+	}
+}
+
+func (a *app) traceCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "trace",
+		Usage:     "print the failure trace of a run (default: the last run)",
+		ArgsUsage: "[ID|last]",
+		Action: func(c *cli.Context) error {
+			hist, rec, err := a.runRecord(c)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.io.Out, "run %s: %s on %s, %s, exit %d", rec.ID, rec.Script, orDash(rec.Deck), rec.State, rec.ExitCode)
+			if rec.Reason != "" {
+				fmt.Fprintf(a.io.Out, " (%s)", rec.Reason)
+			}
+			fmt.Fprintln(a.io.Out)
+			if rec.Message != "" {
+				fmt.Fprintf(a.io.Out, "%s\n", rec.Message)
+			}
+			if rec.State == history.StateSucceeded {
+				fmt.Fprintln(a.io.Out, "The run succeeded: there is no trace.")
+				return nil
+			}
+			fmt.Fprintln(a.io.Out, "")
+			if err := copyFile(a.io.Out, hist.TracePath(rec.ID)); err != nil {
+				fmt.Fprintf(a.io.Out, "(no trace: the script wrote nothing to stderr; see `cscript runs logs %s`)\n", rec.ID)
+			}
+			fmt.Fprintf(a.io.Out, "\nMore in %s (script, pod.yaml, events.txt, containers.txt, output.log)\n", hist.Dir(rec.ID))
+			return nil
+		},
+	}
+}
+
+// runRecord opens the history and finds the run named by the first argument (default: last).
+func (a *app) runRecord(c *cli.Context) (*history.Store, *history.Record, error) {
+	hist, err := a.history(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := c.Args().First()
+	if id == "" {
+		id = "last"
+	}
+	rec, err := hist.Get(id)
+	if err != nil {
+		return nil, nil, &notFoundError{err: err}
+	}
+	return hist, rec, nil
+}
+
+func copyFile(w io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+func (a *app) gcCommand() *cli.Command {
+	flagOlder := &cli.DurationFlag{Name: "older-than", Usage: "also remove what is older than `DURATION` (e.g. 2h) even if not expired"}
+	flagDry := &cli.BoolFlag{Name: "dry-run", Usage: "only print what would be removed"}
+	flagAll := &cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "look in every namespace"}
+	return &cli.Command{
+		Name:  "gc",
+		Usage: "remove Pods, Secrets and Leases that cscript left behind (expired, or --older-than)",
+		Flags: append(targetFlags(), flagDeck, flagOlder, flagDry, flagAll),
+		Action: func(c *cli.Context) error {
+			opts := runner.TargetOptions{Kubeconfig: c.String(flagKubeconfig.Name), Context: c.String(flagContext.Name), Namespace: c.String(flagNamespace.Name)}
+			if name := c.String(flagDeck.Name); name != "" {
+				cat, _, err := a.catalog()
+				if err != nil {
+					return err
+				}
+				d, err := cat.Deck(name)
+				if err != nil {
+					return err
+				}
+				opts.DeckContext, opts.DeckNamespace = d.Context, d.Namespace
+			}
+			target, err := runner.LoadTarget(opts)
+			if err != nil {
+				return err
+			}
+			ns := target.Namespace
+			if c.Bool(flagAll.Name) {
+				ns = ""
+			}
+			gone, err := runner.GC(c.Context, target.Client, ns, c.Duration(flagOlder.Name), a.now(), c.Bool(flagDry.Name))
+			verb := "deleted"
+			if c.Bool(flagDry.Name) {
+				verb = "would delete"
+			}
+			for _, g := range gone {
+				fmt.Fprintf(a.io.Out, "%s %s\n", verb, g)
+			}
+			if len(gone) == 0 && err == nil {
+				fmt.Fprintln(a.io.Out, "nothing to collect")
+			}
+			return err
+		},
+	}
+}
+
+// notFoundError maps a missing record to ExitNotFound.
+type notFoundError struct{ err error }
+
+func (e *notFoundError) Error() string { return e.err.Error() }
+func (e *notFoundError) Unwrap() error { return e.err }
+func (e *notFoundError) ExitCode() int { return ExitNotFound }
