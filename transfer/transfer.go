@@ -152,12 +152,17 @@ func (e *VerifyError) Error() string {
 	}
 	b.WriteString(": ")
 	b.WriteString(e.Reason)
-	if e.WantBytes >= 0 || e.GotBytes >= 0 {
-		fmt.Fprintf(&b, " (expected %s bytes, got %s", count(e.WantBytes), count(e.GotBytes))
+	switch {
+	case e.WantBytes >= 0 && e.GotBytes >= 0:
+		fmt.Fprintf(&b, " (expected %d bytes, got %d", e.WantBytes, e.GotBytes)
 		if e.WantSHA256 != "" && e.GotSHA256 != "" && e.WantSHA256 != e.GotSHA256 {
 			fmt.Fprintf(&b, "; sha256 expected %s, got %s", e.WantSHA256, e.GotSHA256)
 		}
 		b.WriteString(")")
+	case e.WantBytes >= 0:
+		fmt.Fprintf(&b, " (expected %d bytes)", e.WantBytes)
+	case e.GotBytes >= 0:
+		fmt.Fprintf(&b, " (got %d bytes)", e.GotBytes)
 	}
 	if e.Err != nil {
 		fmt.Fprintf(&b, ": %v", e.Err)
@@ -166,13 +171,6 @@ func (e *VerifyError) Error() string {
 }
 
 func (e *VerifyError) Unwrap() error { return e.Err }
-
-func count(n int64) string {
-	if n < 0 {
-		return "unknown"
-	}
-	return fmt.Sprint(n)
-}
 
 // MissingToolError says that the image lacks the tools a transfer needs.
 type MissingToolError struct {

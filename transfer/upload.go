@@ -118,8 +118,14 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 			Err: remoteFailure("exec", execErr, stderr)})
 	}
 	if werr != nil {
+		// The remote side stopped reading before the end: say how far it got.
+		if got, ok := rep.files[name]; !useTar && ok {
+			return nil, fmt.Errorf("upload %s to %s: %w", srcPath, remote, &VerifyError{
+				Path: name, Reason: "the container received only part of the file", WantBytes: items[0].info.Size(), GotBytes: got.size,
+				Err: remoteFailure("cat", execErr, stderr)})
+		}
 		return nil, fmt.Errorf("upload %s to %s: %w", srcPath, remote, &VerifyError{
-			Reason: "the container stopped reading the stream", WantBytes: -1, GotBytes: rep.stdin,
+			Reason: "the container stopped reading its input before the end", WantBytes: -1, GotBytes: rep.stdin,
 			Err: remoteFailure("tar", execErr, stderr)})
 	}
 	if rep.stdin >= 0 && rep.stdin != stream.n {

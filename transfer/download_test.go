@@ -1,0 +1,251 @@
+package transfer
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDownloadFile(t *testing.T) {
+	data := randomBytes(2<<20+5, 7)
+	tests := []struct {
+		name     string
+		image    func(testing.TB) localExec
+		compress bool
+		verified string
+	}{
+		{"gnu", gnuImage, false, VerifiedSHA256},
+		{"gnu gzip", gnuImage, true, VerifiedSHA256},
+		{"busybox", busyboxImage, false, VerifiedSHA256},
+		{"busybox gzip", busyboxImage, true, VerifiedSHA256},
+		{"no tar: cat", noTarImage, false, VerifiedSHA256},
+		{"no sha256sum", noSHAImage, false, VerifiedBytes},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			src := filepath.Join(tmp, "container", `db "dump" $(x).sql`)
+			writeFile(t, src, data, 0o640)
+			dst := filepath.Join(tmp, "local", "out", "dump.sql")
+			writeFile(t, dst, []byte("an older file, replaced"), 0o644)
+			var bar bytes.Buffer
+			res, err := Download(context.Background(), tt.image(t), RemotePath(src), LocalPath(dst), Options{Compress: tt.compress, Progress: &bar, Label: "dump"})
+			if err != nil {
+				t.Fatalf("Download: %v", err)
+			}
+			got, err := os.ReadFile(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Errorf("downloaded %d bytes, differing from the %d in the container", len(got), len(data))
+			}
+			want := Result{Bytes: int64(len(data)), Files: 1, SHA256: sha(data), Verified: tt.verified, Compressed: tt.compress}
+			if diff := cmp.Diff(*res, want); diff != "" {
+				t.Errorf("result (-got +want):\n%s", diff)
+			}
+			if diff := cmp.Diff(listAll(t, filepath.Join(tmp, "local")), []string{"out", filepath.Join("out", "dump.sql")}); diff != "" {
+				t.Errorf("local files (-got +want):\n%s", diff)
+			}
+			if !bytes.Contains(bar.Bytes(), []byte("dump")) {
+				t.Errorf("no progress bar written: %q", bar.String())
+			}
+		})
+	}
+}
+
+func TestDownloadIntoDirectory(t *testing.T) {
+	tmp := t.TempDir()
+	writeFile(t, filepath.Join(tmp, "c", "r.txt"), []byte("result"), 0o644)
+	if _, err := Download(context.Background(), gnuImage(t), RemotePath(filepath.Join(tmp, "c", "r.txt")), LocalPath(filepath.Join(tmp, "l")+"/"), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(tmp, "l", "r.txt")); err != nil || string(got) != "result" {
+		t.Errorf("l/r.txt = %q, %v", got, err)
+	}
+}
+
+// A remote that dies mid-stream, with an error or with a clean EOF: the
+// download fails and nothing at all is left at or beside the destination.
+func TestDownloadDiesMidStream(t *testing.T) {
+	for _, img := range []imageCase{{"gnu", gnuImage}, {"busybox", busyboxImage}, {"cat", noTarImage}} {
+		for _, compress := range []bool{false, true} {
+			for _, clean := range []bool{false, true} {
+				for _, cut := range []int64{0, 10, 700, 64 << 10, 1 << 20} {
+					t.Run(fmt.Sprintf("%s/gzip=%v/clean=%v/cut=%d", img.name, compress, clean, cut), func(t *testing.T) {
+						tmp := t.TempDir()
+						src := filepath.Join(tmp, "container", "big.bin")
+						writeFile(t, src, randomBytes(3<<20, 8), 0o644)
+						local := filepath.Join(tmp, "local")
+						image := img.ex(t)
+						tools, err := Probe(context.Background(), image)
+						if err != nil {
+							t.Fatal(err)
+						}
+						ex := dyingExec{inner: image, n: cut, clean: clean}
+						_, err = Download(context.Background(), ex, RemotePath(src), LocalPath(filepath.Join(local, "big.bin")), Options{Compress: compress, Tools: tools})
+						if err == nil {
+							t.Fatal("Download succeeded on a stream cut short")
+						}
+						var ve *VerifyError
+						if !errors.As(err, &ve) {
+							t.Errorf("Download = %v, want a *VerifyError", err)
+						}
+						if left := listAll(t, local); len(left) != 0 {
+							t.Errorf("left behind: %q", left)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+func TestDownloadDirDies(t *testing.T) {
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "container", "tree")
+	makeTree(t, src)
+	local := filepath.Join(tmp, "local")
+	tools, err := Probe(context.Background(), gnuImage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := dyingExec{inner: gnuImage(t), n: 2 << 20}
+	if _, err := Download(context.Background(), ex, RemotePath(src), LocalPath(filepath.Join(local, "tree")), Options{Tools: tools}); err == nil {
+		t.Fatal("Download succeeded on a stream cut short")
+	}
+	if left := listAll(t, local); len(left) != 0 {
+		t.Errorf("left behind: %q", left)
+	}
+}
+
+func TestDownloadCorrupted(t *testing.T) {
+	for _, img := range []imageCase{{"gnu", gnuImage}, {"busybox", busyboxImage}, {"cat", noTarImage}} {
+		for _, compress := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/gzip=%v", img.name, compress), func(t *testing.T) {
+				tmp := t.TempDir()
+				src := filepath.Join(tmp, "container", "f")
+				writeFile(t, src, randomBytes(300<<10, 9), 0o644)
+				dst := filepath.Join(tmp, "local", "f")
+				ex := corruptingExec{inner: img.ex(t), at: 100 << 10}
+				_, err := Download(context.Background(), ex, RemotePath(src), LocalPath(dst), Options{Compress: compress})
+				var ve *VerifyError
+				if !errors.As(err, &ve) {
+					t.Fatalf("Download = %v, want a *VerifyError", err)
+				}
+				if _, err := os.Lstat(dst); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("a file exists at the destination after a failed download: %v", err)
+				}
+			})
+		}
+	}
+}
+
+func TestDownloadErrors(t *testing.T) {
+	tmp := t.TempDir()
+	writeFile(t, filepath.Join(tmp, "c", "dir", "f"), []byte("x"), 0o644)
+	writeFile(t, filepath.Join(tmp, "l", "full", "other"), []byte("y"), 0o644)
+	tests := []struct {
+		name  string
+		image localExec
+		src   string
+		dst   string
+		check func(error) bool
+	}{
+		{"missing", gnuImage(t), "c/nope", "l/nope", func(err error) bool { return errors.Is(err, fs.ErrNotExist) }},
+		{"missing parent", gnuImage(t), "c/no/such", "l/nope", func(err error) bool { return errors.Is(err, fs.ErrNotExist) }},
+		{"missing via cat", noTarImage(t), "c/nope", "l/nope", func(err error) bool { return errors.Is(err, fs.ErrNotExist) }},
+		{"dir over non-empty dir", gnuImage(t), "c/dir", "l/full", func(err error) bool { return errors.Is(err, ErrExists) }},
+		{"dir without tar", noTarImage(t), "c/dir", "l/d", func(err error) bool {
+			var me *MissingToolError
+			return errors.As(err, &me) && me.Missing[0] == "tar"
+		}},
+		{"no sh", emptyImage(t), "c/dir/f", "l/f", func(err error) bool {
+			var me *MissingToolError
+			return errors.As(err, &me) && me.Missing[0] == "sh"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := listAll(t, filepath.Join(tmp, "l"))
+			_, err := Download(context.Background(), tt.image, RemotePath(filepath.Join(tmp, tt.src)), LocalPath(filepath.Join(tmp, tt.dst)), Options{})
+			if err == nil || !tt.check(err) {
+				t.Errorf("Download = %v", err)
+			}
+			if diff := cmp.Diff(listAll(t, filepath.Join(tmp, "l")), before); diff != "" {
+				t.Errorf("local files changed (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A hostile image whose tar emits a malicious archive: the download fails
+// naming the entry, and nothing is written anywhere.
+func TestDownloadHostileTar(t *testing.T) {
+	tests := []struct {
+		name    string
+		entries func(tmp string) []tarEntry
+		bad     string
+	}{
+		{"dotdot", func(string) []tarEntry { return []tarEntry{file("./out/ok", "x"), file("./out/../../escaped", "x")} }, "./out/../../escaped"},
+		{"absolute", func(tmp string) []tarEntry { return []tarEntry{file(tmp+"/escaped", "x")} }, "/escaped"},
+		{"symlink then file through it", func(tmp string) []tarEntry {
+			return []tarEntry{dir("./out/"), symlink("./out/l", tmp), file("./out/l/escaped", "x")}
+		}, "./out/l"},
+		{"two-symlink chain", func(string) []tarEntry {
+			return []tarEntry{dir("./out/"), symlink("./out/a", "."), symlink("./out/b", "a/.."), file("./out/b/escaped", "x")}
+		}, "./out/b"},
+		{"hardlink outside", func(tmp string) []tarEntry { return []tarEntry{dir("./out/"), hardlink("./out/h", tmp+"/secret")} }, "./out/h"},
+		{"device", func(string) []tarEntry {
+			return []tarEntry{dir("./out/"), {hdr: tar.Header{Name: "./out/dev", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3}}}
+		}, "./out/dev"},
+		{"wrong prefix", func(string) []tarEntry { return []tarEntry{dir("./outx/"), file("./outx/f", "x")} }, "./outx/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			writeFile(t, filepath.Join(tmp, "secret"), []byte("secret"), 0o600)
+			archive := filepath.Join(tmp, "evil.tar")
+			entries := tt.entries(tmp)
+			bad := tt.bad
+			if bad == "/escaped" {
+				bad = tmp + bad
+			}
+			if err := os.WriteFile(archive, buildTar(t, entries), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// The image's tar ignores its arguments and emits the archive.
+			bin := filepath.Join(tmp, "bin")
+			writeFile(t, filepath.Join(bin, "tar"), []byte("#!/bin/sh\nexec /bin/cat "+archive+"\n"), 0o755)
+			image := toolImage(t, coreTools())
+			image.path = bin + ":" + image.path
+			writeFile(t, filepath.Join(tmp, "container", "out", "f"), []byte("x"), 0o644)
+			local := filepath.Join(tmp, "local")
+			if err := os.Mkdir(local, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Download(context.Background(), image, RemotePath(filepath.Join(tmp, "container", "out")), LocalPath(filepath.Join(local, "out")), Options{})
+			var ue *UnsafeEntryError
+			if !errors.As(err, &ue) {
+				t.Fatalf("Download = %v, want an *UnsafeEntryError", err)
+			}
+			if ue.Entry != bad {
+				t.Errorf("error names %q, want %q (%v)", ue.Entry, bad, err)
+			}
+			if left := listAll(t, local); len(left) != 0 {
+				t.Errorf("left behind: %q", left)
+			}
+			if _, err := os.Lstat(filepath.Join(tmp, "escaped")); err == nil {
+				t.Errorf("a file was written outside the destination")
+			}
+		})
+	}
+}

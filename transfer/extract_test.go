@@ -1,0 +1,245 @@
+package transfer
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type tarEntry struct {
+	hdr  tar.Header
+	body string
+}
+
+func file(name, body string) tarEntry {
+	return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}, body: body}
+}
+
+func dir(name string) tarEntry {
+	return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755}}
+}
+
+func symlink(name, target string) tarEntry {
+	return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777}}
+}
+
+func hardlink(name, target string) tarEntry {
+	return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeLink, Linkname: target, Mode: 0o644}}
+}
+
+// buildTar writes the entries as they are, however hostile.
+func buildTar(t testing.TB, entries []tarEntry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := e.hdr
+		h.ModTime = time.Unix(1700000000, 0)
+		if err := tw.WriteHeader(&h); err != nil {
+			t.Fatalf("write header %q: %v", h.Name, err)
+		}
+		if _, err := tw.Write([]byte(e.body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// The kubectl cp CVEs and their relatives. Each archive is extracted into
+// tmp/dest; tmp/outside is a directory an attacker would like to write to.
+func TestExtractRefusesUnsafeEntries(t *testing.T) {
+	tests := []struct {
+		name    string
+		prefix  string
+		setup   func(t *testing.T, tmp string) // before extraction
+		entries func(tmp string) []tarEntry
+		bad     string // the entry the error must name
+	}{
+		{name: "CVE-2018-1002100 dotdot", entries: func(string) []tarEntry { return []tarEntry{file("../outside/evil", "x")} }, bad: "../outside/evil"},
+		{name: "CVE-2018-1002100 nested dotdot", entries: func(string) []tarEntry {
+			return []tarEntry{dir("a/"), file("a/../../outside/evil", "x")}
+		}, bad: "a/../../outside/evil"},
+		{name: "absolute path", entries: func(tmp string) []tarEntry { return []tarEntry{file(tmp+"/outside/evil", "x")} }, bad: "<tmp>/outside/evil"},
+		{name: "CVE-2019-1002101 absolute symlink then file through it", entries: func(tmp string) []tarEntry {
+			return []tarEntry{symlink("link", tmp+"/outside"), file("link/evil", "x")}
+		}, bad: "link"},
+		{name: "CVE-2019-1002101 relative symlink out", entries: func(string) []tarEntry {
+			return []tarEntry{symlink("link", "../outside"), file("link/evil", "x")}
+		}, bad: "link"},
+		{name: "CVE-2019-11246 symlink chain", entries: func(string) []tarEntry {
+			return []tarEntry{symlink("a", "."), symlink("b", "a/.."), file("b/outside/evil", "x")}
+		}, bad: "b"},
+		{name: "CVE-2019-11246 symlink to parent in subdir", entries: func(string) []tarEntry {
+			return []tarEntry{dir("d/"), symlink("d/up", ".."), symlink("d2", "d/up/..")}
+		}, bad: "d/up"},
+		{name: "CVE-2019-11251 write through in-tree symlink", entries: func(string) []tarEntry {
+			return []tarEntry{dir("sub/"), symlink("link", "sub"), file("link/evil", "x")}
+		}, bad: "link/evil"},
+		{name: "write through a symlink already in dest", setup: func(t *testing.T, tmp string) {
+			if err := os.Symlink(filepath.Join(tmp, "outside"), filepath.Join(tmp, "dest", "pre")); err != nil {
+				t.Fatal(err)
+			}
+		}, entries: func(string) []tarEntry { return []tarEntry{file("pre/evil", "x")} }, bad: "pre/evil"},
+		{name: "file over a symlink", entries: func(string) []tarEntry {
+			return []tarEntry{file("x", "x"), symlink("l", "x"), file("l", "evil")}
+		}, bad: "l"},
+		{name: "symlink over an existing file", entries: func(string) []tarEntry {
+			return []tarEntry{file("x", "x"), symlink("x", "y")}
+		}, bad: "x"},
+		{name: "hardlink outside", entries: func(string) []tarEntry { return []tarEntry{hardlink("h", "../outside/secret")} }, bad: "h"},
+		{name: "hardlink absolute", entries: func(tmp string) []tarEntry { return []tarEntry{hardlink("h", tmp+"/outside/secret")} }, bad: "h"},
+		{name: "hardlink to a file not in the archive", setup: func(t *testing.T, tmp string) {
+			writeFile(t, filepath.Join(tmp, "dest", "there"), []byte("x"), 0o644)
+		}, entries: func(string) []tarEntry { return []tarEntry{hardlink("h", "there")} }, bad: "h"},
+		{name: "hardlink to a symlink", entries: func(string) []tarEntry {
+			return []tarEntry{symlink("s", "x"), hardlink("h", "s")}
+		}, bad: "h"},
+		{name: "char device", entries: func(string) []tarEntry {
+			return []tarEntry{{hdr: tar.Header{Name: "null", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3}}}
+		}, bad: "null"},
+		{name: "block device", entries: func(string) []tarEntry {
+			return []tarEntry{{hdr: tar.Header{Name: "sda", Typeflag: tar.TypeBlock, Devmajor: 8}}}
+		}, bad: "sda"},
+		{name: "fifo", entries: func(string) []tarEntry { return []tarEntry{{hdr: tar.Header{Name: "p", Typeflag: tar.TypeFifo}}} }, bad: "p"},
+		{name: "CVE-2019-11249 wrong prefix, sibling", prefix: "want", entries: func(string) []tarEntry {
+			return []tarEntry{dir("want/"), file("want/ok", "x"), file("other/evil", "x")}
+		}, bad: "other/evil"},
+		{name: "CVE-2019-11249 wrong prefix, name extension", prefix: "want", entries: func(string) []tarEntry {
+			return []tarEntry{file("wantx/evil", "x")}
+		}, bad: "wantx/evil"},
+		{name: "CVE-2019-11249 wrong prefix, top level", prefix: "want", entries: func(string) []tarEntry {
+			return []tarEntry{file("x", "x")}
+		}, bad: "x"},
+		{name: "hardlink outside the prefix", prefix: "want", setup: func(t *testing.T, tmp string) {
+			writeFile(t, filepath.Join(tmp, "dest", "other"), []byte("x"), 0o644)
+		}, entries: func(string) []tarEntry {
+			return []tarEntry{file("want/f", "x"), hardlink("want/h", "other")}
+		}, bad: "want/h"},
+		{name: "top-level symlink", prefix: "want", entries: func(string) []tarEntry {
+			return []tarEntry{symlink("want", "elsewhere")}
+		}, bad: "want"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			dest := filepath.Join(tmp, "dest")
+			for _, d := range []string{dest, filepath.Join(tmp, "outside")} {
+				if err := os.Mkdir(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			writeFile(t, filepath.Join(tmp, "outside", "secret"), []byte("secret"), 0o600)
+			if tt.setup != nil {
+				tt.setup(t, tmp)
+			}
+			before := snapshot(t, filepath.Join(tmp, "outside"))
+			_, err := Extract(bytes.NewReader(buildTar(t, tt.entries(tmp))), LocalPath(dest), ExtractOptions{Prefix: tt.prefix})
+			var ue *UnsafeEntryError
+			if !errors.As(err, &ue) {
+				t.Fatalf("Extract = %v, want an *UnsafeEntryError", err)
+			}
+			if want := strings.ReplaceAll(tt.bad, "<tmp>", tmp); ue.Entry != want {
+				t.Errorf("error names %q, want %q (%v)", ue.Entry, want, err)
+			}
+			if diff := cmp.Diff(snapshot(t, filepath.Join(tmp, "outside")), before); diff != "" {
+				t.Errorf("outside changed (-got +want):\n%s", diff)
+			}
+			for _, p := range listAll(t, tmp) {
+				if !strings.HasPrefix(p, "dest") && !strings.HasPrefix(p, "outside") {
+					t.Errorf("written outside dest: %s", p)
+				}
+			}
+		})
+	}
+}
+
+func TestExtractTree(t *testing.T) {
+	long := strings.Repeat("x", 120)
+	entries := []tarEntry{
+		dir("./want/"),
+		dir("./want/sub/"),
+		file("./want/sub/file", "hello"),
+		file("./want/empty", ""),
+		file("./want/"+long, "long"),
+		file("./want/héllo ✓ \"q\" 'q'.txt", "unicode"),
+		symlink("./want/link", "sub/file"),
+		symlink("./want/sub/self", "."),
+		hardlink("./want/hard", "./want/sub/file"),
+		{hdr: tar.Header{Name: "./want/suid", Typeflag: tar.TypeReg, Mode: 0o4755, Size: 2}, body: "#!"},
+		file("./want/sub/file", "hello again"), // a duplicate replaces, through a fresh inode
+	}
+	dest := filepath.Join(t.TempDir(), "dest")
+	res, err := Extract(bytes.NewReader(buildTar(t, entries)), LocalPath(dest), ExtractOptions{Prefix: "want"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		".":                          "dir",
+		"want":                       "dir",
+		"want/sub":                   "dir",
+		"want/sub/file":              "file x=false " + sha([]byte("hello again")),
+		"want/empty":                 "file x=false " + sha(nil),
+		"want/" + long:               "file x=false " + sha([]byte("long")),
+		"want/héllo ✓ \"q\" 'q'.txt": "file x=false " + sha([]byte("unicode")),
+		"want/link":                  "link sub/file",
+		"want/sub/self":              "link .",
+		"want/hard":                  "file x=false " + sha([]byte("hello")),
+		"want/suid":                  "file x=true " + sha([]byte("#!")),
+	}
+	if diff := cmp.Diff(snapshot(t, dest), want); diff != "" {
+		t.Errorf("tree (-got +want):\n%s", diff)
+	}
+	fi, err := os.Stat(filepath.Join(dest, "want", "suid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	umask := syscall.Umask(0)
+	syscall.Umask(umask)
+	if got, want := fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky), fs.FileMode(0o755&^umask); got != want {
+		t.Errorf("mode of a setuid entry = %v, want %v", got, want)
+	}
+	if res.Files != 6 || res.Bytes != int64(len("hello again")+len("long")+len("unicode")+len("hello")+2) {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+// FuzzExtract: any archive either extracts or fails with an error; nothing
+// is ever written outside dest.
+func FuzzExtract(f *testing.F) {
+	f.Add(buildTar(f, []tarEntry{file("a", "x"), dir("d/"), symlink("d/l", "../a")}))
+	f.Add(buildTar(f, []tarEntry{symlink("a", "."), symlink("b", "a/.."), file("b/evil", "x")}))
+	f.Add(buildTar(f, []tarEntry{dir("sub/"), symlink("link", "sub"), file("link/f", "x"), hardlink("h", "link/f")}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tmp := t.TempDir()
+		dest := filepath.Join(tmp, "dest")
+		_, _ = Extract(bytes.NewReader(data), LocalPath(dest), ExtractOptions{})
+		for _, p := range listAll(t, tmp) {
+			if p != "dest" && !strings.HasPrefix(p, "dest"+string(filepath.Separator)) {
+				t.Fatalf("written outside dest: %s", p)
+			}
+		}
+		// No symlink inside dest may resolve outside it.
+		_ = filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type()&fs.ModeSymlink != 0 {
+				if real, err := filepath.EvalSymlinks(p); err == nil {
+					if rel, err := filepath.Rel(dest, real); err != nil || strings.HasPrefix(rel, "..") {
+						t.Fatalf("symlink %s resolves outside dest: %s", p, real)
+					}
+				}
+			}
+			return nil
+		})
+	})
+}
