@@ -59,6 +59,8 @@ func (d *fileDecoder) isBad(field string) bool {
 	return false
 }
 
+var credentialItemRE = regexp.MustCompile(`^credentials\[\d+\]$`)
+
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parseDocument parses data into its single document's root node. It returns
@@ -344,6 +346,12 @@ func (d *fileDecoder) unknownField(k *yaml.Node, parent, name string, keys []str
 	where := "in " + parent
 	if parent == "" {
 		where = "at the top level"
+	}
+	if name == "value" && credentialItemRE.MatchString(parent) {
+		// The one unknown field that is a security problem gets its own message.
+		d.addf(k, joinField(parent, name), "a credential never holds its value in the library: remove value and set secret: {name, key}, fromEnv, fromFile or fromCommand")
+		d.bad[parent] = true
+		return
 	}
 	msg := fmt.Sprintf("unknown field %q %s", name, where)
 	if s := suggest(name, keys); len(s) > 0 {

@@ -21,8 +21,16 @@ type Problem struct {
 	Message string
 }
 
-// String formats the problem as "file:line:col: message".
+// String formats the problem as "file:line:col: message". A position that
+// is not known is left out: "file:line: message" (YAML syntax errors carry
+// no column) or "file: message" (about the whole file).
 func (p Problem) String() string {
+	switch {
+	case p.Line == 0:
+		return fmt.Sprintf("%s: %s", p.File, p.Message)
+	case p.Col == 0:
+		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
+	}
 	return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Message)
 }
 
