@@ -1,0 +1,316 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func mustTime(t *testing.T, s string) *time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &v
+}
+
+func loadValid(t *testing.T) *Index {
+	t.Helper()
+	ix, err := LoadLibrary("valid", "testdata/valid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Err(); err != nil {
+		t.Fatalf("testdata/valid has problems: %v", err)
+	}
+	return ix
+}
+
+func TestLoadLibraryValid(t *testing.T) {
+	ix := loadValid(t)
+	abs, err := filepath.Abs("testdata/valid")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var names []string
+	for _, s := range ix.Scripts {
+		names = append(names, s.Name)
+	}
+	if diff := cmp.Diff([]string{"backup", "hello", "one-line"}, names); diff != "" {
+		t.Errorf("script names (-want +got):\n%s", diff)
+	}
+	var decks []string
+	for _, d := range ix.Decks {
+		decks = append(decks, d.Name)
+	}
+	if diff := cmp.Diff([]string{"docker", "local", "prod"}, decks); diff != "" {
+		t.Errorf("deck names (-want +got):\n%s", diff)
+	}
+
+	hello, ok := ix.Script("hello")
+	if !ok {
+		t.Fatal("hello not found")
+	}
+	want := &Script{
+		Name:        "hello",
+		Description: "Say hello.",
+		Image:       "shell",
+		Interpreter: "sh",
+		Author:      "Ada <ada@example.com>",
+		Created:     mustTime(t, "2024-05-01T12:00:00Z"),
+		Modified:    mustTime(t, "2024-05-02T12:00:00+02:00"),
+		Params: []Param{
+			{Name: "who", Default: "world", Pattern: "[a-z]+"},
+			{Name: "times", Type: "int", Default: 3},
+			{Name: "loud", Type: "bool", Default: false},
+			{Name: "color", Type: "enum", Values: []string{"red", "green"}, Default: "green"},
+			{Name: "port", Default: "5432"},
+			{Name: "input", Type: "file", Required: true, Secret: true},
+		},
+		Env:     map[string]string{"GREETING": "{{ .Values.greeting }}"},
+		Timeout: Duration{90 * time.Second},
+		Tags:    []string{"demo", "shell"},
+		Script:  "echo \"$GREETING\" {{ .Params.who | shellquote }}\nexit 0\n",
+		Source: Source{
+			Library:  "valid",
+			Path:     filepath.Join(abs, "hello.yaml"),
+			RelPath:  "hello.yaml",
+			Body:     "echo \"$GREETING\" {{ .Params.who | shellquote }}\nexit 0\n",
+			BodyPath: filepath.Join(abs, "hello.yaml"),
+			BodyLine: 34,
+		},
+	}
+	timeCmp := cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
+	if diff := cmp.Diff(want, hello, timeCmp); diff != "" {
+		t.Errorf("hello (-want +got):\n%s", diff)
+	}
+	// BodyLine must point at the body's first line in the file.
+	lines := strings.Split(readFile(t, "testdata/valid/hello.yaml"), "\n")
+	if got := lines[hello.Source.BodyLine-1]; !strings.Contains(got, `echo "$GREETING"`) {
+		t.Errorf("line %d of hello.yaml is %q, want the first body line", hello.Source.BodyLine, got)
+	}
+
+	oneLine, _ := ix.Script("one-line")
+	if oneLine.Source.BodyLine != 10 || oneLine.Source.Body != "echo one line" || oneLine.Source.RelPath != "one-line.yml" {
+		t.Errorf("one-line source = %+v, want body line 10", oneLine.Source)
+	}
+	if diff := cmp.Diff(Resources{Requests: map[string]string{"cpu": "100m", "memory": "64Mi"}, Limits: map[string]string{"cpu": "1", "memory": "64Mi"}}, oneLine.Resources); diff != "" {
+		t.Errorf("resources (-want +got):\n%s", diff)
+	}
+
+	backup, _ := ix.Script("backup")
+	wantSrc := Source{
+		Library:  "valid",
+		Path:     filepath.Join(abs, "jobs", "db", "backup.yaml"),
+		RelPath:  "jobs/db/backup.yaml",
+		Body:     "#!/bin/bash\nset -euo pipefail\npg_dump > /work/out.dump\n",
+		BodyPath: filepath.Join(abs, "jobs", "db", "backup.sh"),
+		BodyLine: 1,
+	}
+	if diff := cmp.Diff(wantSrc, backup.Source); diff != "" {
+		t.Errorf("backup source (-want +got):\n%s", diff)
+	}
+	if got := len(backup.Credentials); got != 4 || backup.Credentials[0].Secret == nil || backup.Credentials[0].Secret.Key != "password" {
+		t.Errorf("backup credentials = %+v", backup.Credentials)
+	}
+
+	prod, _ := ix.Deck("prod")
+	wantDeck := &Deck{
+		Name: "prod", Description: "Production.", Backend: "kubernetes", Context: "prod", Namespace: "prod", Protected: true,
+		Values:      map[string]any{"db": map[string]any{"host": "db.prod.svc"}},
+		Credentials: []Credential{{Name: "PGPASSWORD", Secret: &SecretRef{Name: "prod-db", Key: "password"}}},
+		Source:      Source{Library: "valid", Path: filepath.Join(abs, "decks", "prod.yml"), RelPath: "decks/prod.yml"},
+	}
+	if diff := cmp.Diff(wantDeck, prod); diff != "" {
+		t.Errorf("prod deck (-want +got):\n%s", diff)
+	}
+
+	wantPresets := BuiltinPresets()
+	wantPresets["tools"] = "docker.io/library/debian:bookworm-slim"
+	wantPresets["python"] = "docker.io/library/python:3.12-slim"
+	if diff := cmp.Diff(wantPresets, ix.Presets); diff != "" {
+		t.Errorf("presets (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]any{"greeting": "hello", "db": map[string]any{"host": "postgres", "port": 5432}}, ix.Values); diff != "" {
+		t.Errorf("values (-want +got):\n%s", diff)
+	}
+	if len(ix.Other) != 1 || ix.Other[0].Kind != KindLifecycle || ix.Other[0].RelPath != "jobs/lifecycle.yaml" || ix.Other[0].Node == nil {
+		t.Errorf("other files = %+v, want the one lifecycle", ix.Other)
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func script(name string) string {
+	return "name: " + name + "\nimage: shell\ninterpreter: sh\nscript: echo " + name + "\n"
+}
+
+func TestLoadLibrarySkipsHiddenAndOtherFiles(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"a.yaml":               script("a"),
+		".git/config.yaml":     "not: a script",
+		".hidden/b.yaml":       script("b"),
+		"notes.txt":            "ignored",
+		"nested/deeper/c.yaml": script("c"),
+	})
+	ix, err := LoadLibrary("t", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range ix.Scripts {
+		names = append(names, s.Name)
+	}
+	if diff := cmp.Diff([]string{"a", "c"}, names); diff != "" {
+		t.Errorf("scripts (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadLibraryMissing(t *testing.T) {
+	_, err := LoadLibrary("gone", filepath.Join(t.TempDir(), "nope"))
+	var nf *NotFoundError
+	if !errors.As(err, &nf) || nf.Kind != "library" || !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want a library *NotFoundError", err)
+	}
+	if !strings.Contains(err.Error(), "cscript init") || !strings.Contains(err.Error(), "cscript library add") {
+		t.Errorf("err = %q, want it to name cscript init and cscript library add", err)
+	}
+}
+
+// TestExamples loads the example library that `cscript init` copies: it must
+// have no problems and hold what the issue asks for.
+func TestExamples(t *testing.T) {
+	ix, err := LoadLibrary("examples", "../examples")
+	if err != nil {
+		t.Fatalf("the example library must exist and load: %v", err)
+	}
+	if err := ix.Err(); err != nil {
+		t.Fatalf("examples have problems:\n%v", err)
+	}
+	for _, name := range []string{"hello", "db-dump", "db-restore"} {
+		if _, ok := ix.Script(name); !ok {
+			t.Errorf("examples lack script %q", name)
+		}
+	}
+	python := false
+	for _, s := range ix.Scripts {
+		if s.Interpreter == InterpreterPython {
+			python = true
+		}
+		if s.Source.Body == "" || s.Source.BodyLine < 1 {
+			t.Errorf("%s: empty body or no body line: %+v", s.Name, s.Source)
+		}
+	}
+	if !python {
+		t.Error("examples lack a python script")
+	}
+	for _, name := range []string{"local", "staging"} {
+		if _, ok := ix.Deck(name); !ok {
+			t.Errorf("examples lack deck %q", name)
+		}
+	}
+	if st, ok := ix.Deck("staging"); ok && !st.Protected {
+		t.Error("deck staging must be protected")
+	}
+}
+
+func TestLoadCache(t *testing.T) {
+	root, cacheDir := t.TempDir(), t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"a.yaml":       script("a"),
+		"b.yaml":       "name: b\nimage: shell\ninterpreter: sh\nscriptFile: b.sh\n",
+		"b.sh":         "echo b\n",
+		"bad.yaml":     "name: bad\nimage: shell\ninterpreter: zsh\nscript: x\n",
+		"decks/d.yaml": "namespace: d\n",
+	})
+	ageFiles(t, root, -time.Hour)
+	opts := LoadOptions{CacheDir: cacheDir}
+	first, err := LoadLibraryWith("one", root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := LoadLibraryWith("two", root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignore := cmpopts.IgnoreUnexported(Index{})
+	libName := cmpopts.IgnoreFields(Source{}, "Library")
+	if diff := cmp.Diff(first, second, ignore, libName, cmpopts.IgnoreFields(Index{}, "Library")); diff != "" {
+		t.Errorf("cached load differs (-first +second):\n%s", diff)
+	}
+	if s, _ := second.Script("a"); s.Source.Library != "two" {
+		t.Errorf("cached script has library %q, want two", s.Source.Library)
+	}
+	if len(second.Problems) != 1 || !strings.Contains(second.Problems[0].String(), "bad.yaml:3:14: interpreter \"zsh\"") {
+		t.Errorf("cached problems = %v", second.Problems)
+	}
+
+	// Proof that the cache is used: a change that keeps size and time is not seen.
+	bPath := filepath.Join(root, "b.sh")
+	fi, _ := os.Stat(bPath)
+	writeFiles(t, root, map[string]string{"b.sh": "echo B\n"})
+	os.Chtimes(bPath, fi.ModTime(), fi.ModTime())
+	third, _ := LoadLibraryWith("one", root, opts)
+	if s, _ := third.Script("b"); s.Source.Body != "echo b\n" {
+		t.Errorf("body = %q, want the cached body", s.Source.Body)
+	}
+	// A new modification time is seen, for the definition and for its scriptFile.
+	now := time.Now().Add(-time.Minute)
+	os.Chtimes(bPath, now, now)
+	writeFiles(t, root, map[string]string{"a.yaml": script("a") + "description: changed\n"})
+	fourth, _ := LoadLibraryWith("one", root, opts)
+	if s, _ := fourth.Script("b"); s.Source.Body != "echo B\n" {
+		t.Errorf("body = %q, want the new body", s.Source.Body)
+	}
+	if s, _ := fourth.Script("a"); s.Description != "changed" {
+		t.Errorf("description = %q, want the new one", s.Description)
+	}
+	// A removed file disappears.
+	os.Remove(filepath.Join(root, "a.yaml"))
+	fifth, _ := LoadLibraryWith("one", root, opts)
+	if _, ok := fifth.Script("a"); ok {
+		t.Error("a is still loaded after its file was removed")
+	}
+	// A corrupt cache is ignored.
+	entries, _ := os.ReadDir(cacheDir)
+	if len(entries) != 1 {
+		t.Fatalf("cache dir holds %d files, want 1", len(entries))
+	}
+	os.WriteFile(filepath.Join(cacheDir, entries[0].Name()), []byte("garbage"), 0o600)
+	sixth, err := LoadLibraryWith("one", root, opts)
+	if err != nil || len(sixth.Scripts) != 1 {
+		t.Errorf("load with a corrupt cache: %v, %d scripts", err, len(sixth.Scripts))
+	}
+}

@@ -1,0 +1,3 @@
+#!/bin/bash
+set -euo pipefail
+pg_dump > /work/out.dump
