@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# Builds the Kubernetes binaries from the Go module proxy into $BIN_DIR.
+# Sourced by ../cluster; uses K8S_VERSION, BIN_DIR, HERE.
+
+build_kube() {
+	[[ -x $BIN_DIR/kube && -x $BIN_DIR/kubectl ]] || compile_kube
+	local name
+	for name in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet; do
+		[[ -L $BIN_DIR/$name ]] || ln -sf kube "$BIN_DIR/$name"
+	done
+}
+
+compile_kube() {
+	command -v go >/dev/null || die "go is not on PATH (needed to build Kubernetes $K8S_VERSION)"
+	local minor=${K8S_VERSION#v1.}
+	minor=${minor%%.*}
+	local date ldflags="-s -w" pkg
+	date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+		ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
+	done
+	local tmp=$BIN_DIR.tmp
+	rm -rf "$tmp" && mkdir -p "$tmp"
+	log "building Kubernetes $K8S_VERSION (etcd, apiserver, controller-manager, scheduler, kubelet, kubectl); takes ~5-10 min cold"
+	(
+		cd "$HERE/build"
+		export CGO_ENABLED=0 GOWORK=off
+		go build -trimpath -ldflags "$ldflags" -o "$tmp/kube" .
+		go build -trimpath -ldflags "$ldflags" -o "$tmp/kubectl" k8s.io/kubernetes/cmd/kubectl
+	) >"$tmp.log" 2>&1 || { tail -n 40 "$tmp.log" >&2; die "building Kubernetes failed (log: $tmp.log)"; }
+	mkdir -p "$(dirname "$BIN_DIR")"
+	rm -rf "$BIN_DIR" && mv "$tmp" "$BIN_DIR"
+	log "built $BIN_DIR"
+}
