@@ -30,20 +30,35 @@ type app struct {
 
 // Main runs cscript with args and returns the process exit code.
 func Main(ctx context.Context, info BuildInfo, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := New(info, stdin, stdout, stderr)
-	err := app.RunContext(ctx, interspersed(app, args))
-	return ReportError(stderr, err)
+	return newApp(info, stdin, stdout, stderr).main(ctx, args)
+}
+
+func (a *app) main(ctx context.Context, args []string) int {
+	cliApp := a.cli()
+	return ReportError(a.io.Err, cliApp.RunContext(ctx, interspersed(cliApp, args)))
 }
 
 // New builds a fresh command tree.
 func New(info BuildInfo, stdin io.Reader, stdout, stderr io.Writer) *cli.App {
-	a := &app{
+	return newApp(info, stdin, stdout, stderr).cli()
+}
+
+func newApp(info BuildInfo, stdin io.Reader, stdout, stderr io.Writer) *app {
+	return &app{
 		info:  info,
 		io:    streams{In: stdin, Out: stdout, Err: stderr, getenv: os.Getenv},
 		now:   time.Now,
 		paths: store.DefaultPaths,
 	}
-	return &cli.App{
+}
+
+func (a *app) cli() *cli.App {
+	info := a.info
+	stdin, stdout, stderr := a.io.In, a.io.Out, a.io.Err
+	usage := func(_ *cli.Context, err error, _ bool) error {
+		return &usageError{msg: err.Error() + " (see --help)"}
+	}
+	cliApp := &cli.App{
 		Name:                 "cscript",
 		Usage:                "run cluster scripts in one-off containers of a Kubernetes cluster or a Docker engine",
 		Version:              info.Version,
@@ -55,9 +70,7 @@ func New(info BuildInfo, stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Suggest:              true,
 		// Exit codes are mapped once, in Main; never os.Exit inside Run, so deferred cleanup runs.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return &usageError{msg: err.Error() + " (see --help)"}
-		},
+		OnUsageError:   usage,
 		Commands: []*cli.Command{
 			a.initCommand(),
 			a.listCommand(),
@@ -79,5 +92,14 @@ func New(info BuildInfo, stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			a.aliasCommand(),
 			versionCommand(info),
 		},
+	}
+	setUsageHandler(cliApp.Commands, usage)
+	return cliApp
+}
+
+func setUsageHandler(cmds []*cli.Command, h cli.OnUsageErrorFunc) {
+	for _, c := range cmds {
+		c.OnUsageError = h
+		setUsageHandler(c.Subcommands, h)
 	}
 }

@@ -166,5 +166,10 @@ func (a *app) aliasCommand() *cli.Command {
 	}
 }
 
-// shellWord quotes s for a POSIX shell.
-func shellWord(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+// shellWord quotes s for a POSIX shell, unless it is made only of safe characters.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

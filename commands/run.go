@@ -45,15 +45,25 @@ func (a *app) runCommand() *cli.Command {
 		Flags:        flags,
 		BashComplete: a.completeScripts,
 		Action: func(c *cli.Context) error {
-			err := a.run(c)
-			var ec ExitCoder
-			if err != nil && !errors.As(err, &ec) {
-				// Before, around or after the script: never mistaken for the script's own code.
-				return &runFailedError{err: err}
-			}
-			return err
+			return runExitError(a.run(c))
 		},
 	}
+}
+
+// runExitError keeps the exit codes that belong to the script (its own code,
+// 126, 127, 128+N) and turns every other failure into 125, so that a script's
+// exit code is never mistaken for one of cscript's.
+func runExitError(err error) error {
+	var (
+		script      *runner.ScriptError
+		interrupted *runner.InterruptedError
+		noTool      *runner.MissingToolError
+		cannotExec  *runner.CannotExecError
+	)
+	if err == nil || errors.As(err, &script) || errors.As(err, &interrupted) || errors.As(err, &noTool) || errors.As(err, &cannotExec) {
+		return err
+	}
+	return &runFailedError{err: err}
 }
 
 // runFailedError is cscript's own failure during `run`: exit code 125.

@@ -1,0 +1,281 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// env is an isolated cscript home: XDG dirs and HOME in a temp dir.
+type env struct {
+	t    *testing.T
+	root string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	root := t.TempDir()
+	for _, v := range []string{"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"} {
+		t.Setenv(v, filepath.Join(root, strings.ToLower(strings.TrimPrefix(v, "XDG_"))))
+	}
+	t.Setenv("HOME", root)
+	t.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(root, "gitconfig"))
+	t.Setenv("NO_COLOR", "1")
+	t.Setenv("CSCRIPT_DECK", "")
+	if err := os.WriteFile(filepath.Join(root, ".gitconfig"), []byte("[user]\n\tname = Test User\n\temail = test@example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "gitconfig"), []byte("[user]\n\tname = Test User\n\temail = test@example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, root: root}
+}
+
+// lib is the default library's directory.
+func (e *env) lib() string { return filepath.Join(e.root, "data_home", "cscript", "library") }
+
+// kubeconfig writes a kubeconfig with the given contexts (never contacted) and points KUBECONFIG at it.
+func (e *env) kubeconfig(contexts ...string) {
+	e.t.Helper()
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n")
+	for _, c := range contexts {
+		b.WriteString("- name: " + c + "\n  context: {cluster: c, user: u}\n")
+	}
+	b.WriteString("current-context: " + contexts[0] + "\n")
+	path := filepath.Join(e.root, "kubeconfig")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Setenv("KUBECONFIG", path)
+}
+
+type result struct {
+	out, err string
+	code     int
+}
+
+// run runs cscript in-process with the real command tree.
+func (e *env) run(stdin string, args ...string) result {
+	e.t.Helper()
+	var out, errb bytes.Buffer
+	a := newApp(BuildInfo{Version: "test"}, strings.NewReader(stdin), &out, &errb)
+	a.now = func() time.Time { return time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) }
+	code := a.main(context.Background(), append([]string{"cscript"}, args...))
+	return result{out: out.String(), err: errb.String(), code: code}
+}
+
+func (e *env) mustRun(args ...string) result {
+	e.t.Helper()
+	r := e.run("", args...)
+	if r.code != 0 {
+		e.t.Fatalf("cscript %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.out, r.err)
+	}
+	return r
+}
+
+// golden compares got with testdata/NAME.golden (rewritten with -update).
+// The temp root is replaced by $ROOT so the files are stable.
+func (e *env) golden(name, got string) {
+	e.t.Helper()
+	got = strings.ReplaceAll(got, e.root, "$ROOT")
+	got = regexp.MustCompile(`\b[0-9a-f]{40}\b`).ReplaceAllString(got, "$$COMMIT")
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		e.t.Fatalf("%v (run go test ./commands -update to create it)", err)
+	}
+	if d := cmp.Diff(string(want), got); d != "" {
+		e.t.Errorf("%s mismatch (-want +got):\n%s", path, d)
+	}
+}
+
+func TestNoLibraryYet(t *testing.T) {
+	e := newEnv(t)
+	r := e.run("", "list")
+	if r.code != ExitNotFound {
+		t.Fatalf("list without a library: exit %d, want %d (stderr %q)", r.code, ExitNotFound, r.err)
+	}
+	if !strings.Contains(r.err, "cscript init") {
+		t.Errorf("the message should say to run cscript init: %q", r.err)
+	}
+}
+
+func TestInitListRender(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	e.golden("list", e.mustRun("list").out)
+
+	var rows []scriptSummary
+	if err := json.Unmarshal([]byte(e.mustRun("list", "-o", "json").out), &rows); err != nil {
+		t.Fatalf("list -o json is not JSON: %v", err)
+	}
+	if len(rows) != 4 || rows[0].Name != "db-dump" || rows[2].Interpreter != "bash" {
+		t.Errorf("list -o json rows = %+v", rows)
+	}
+	e.golden("validate", e.mustRun("validate").out)
+	// Flags after the script name, and a hostile value quoted for the shell.
+	e.golden("render-hello", e.mustRun("render", "hello", "--deck", "local", "--set", "who=O'Brien; touch /tmp/x", "--set", "code=3").out)
+	e.golden("render-db-dump-pod", e.mustRun("render", "db-dump", "--deck", "staging", "--pod").out)
+	e.golden("alias", e.mustRun("alias", "--deck", "local").out)
+	if r := e.mustRun("init", filepath.Join(e.root, "second"), "--name", "team"); !strings.Contains(r.out, `"team"`) {
+		t.Errorf("init second library: %q", r.out)
+	}
+	// Both libraries have hello now: a bare name is ambiguous, LIB/NAME is not.
+	if r := e.run("", "render", "hello", "--deck", "local"); r.code != ExitNotFound || !strings.Contains(r.err, "LIB/NAME") {
+		t.Errorf("ambiguous render: exit %d, stderr %q", r.code, r.err)
+	}
+	e.mustRun("render", "team/hello", "--deck", "local")
+}
+
+func TestExitCodes(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	e.kubeconfig("local", "staging")
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		message string
+	}{
+		{"unknown script", []string{"render", "nope"}, ExitNotFound, `script "nope" not found`},
+		{"unknown deck", []string{"render", "hello", "--deck", "prod"}, ExitNotFound, `deck "prod" not found`},
+		{"missing required param", []string{"render", "db-restore", "--deck", "local"}, ExitInvalid, "missing required param dump"},
+		{"bad param value", []string{"render", "hello", "--set", "code=abc", "--deck", "local"}, ExitInvalid, "code"},
+		{"bad --set", []string{"render", "hello", "--set", "=x", "--deck", "local"}, ExitInvalid, "--set"},
+		{"missing file param", []string{"render", "db-restore", "--deck", "local", "--set", "dump=/nonexistent.gz"}, ExitInvalid, "/nonexistent.gz"},
+		{"no args", []string{"render"}, ExitUsage, "exactly one script name"},
+		{"unknown flag", []string{"list", "--bogus"}, ExitUsage, "bogus"},
+		{"run on protected deck without terminal", []string{"run", "hello", "--deck", "staging"}, ExitRunFailed, "protected"},
+		{"run unknown script", []string{"run", "nope"}, ExitRunFailed, `script "nope" not found`},
+		{"trace without runs", []string{"trace"}, ExitNotFound, "run"},
+		{"rm without --yes", []string{"rm", "hello"}, ExitRefused, "--yes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.run("", tt.args...)
+			if r.code != tt.code || !strings.Contains(r.err, tt.message) {
+				t.Fatalf("cscript %s: exit %d, stderr %q; want exit %d and a message containing %q", strings.Join(tt.args, " "), r.code, r.err, tt.code, tt.message)
+			}
+			if n := strings.Count(r.err, "cscript:"); n != 1 {
+				t.Errorf("the error should be reported once, got %d times: %q", n, r.err)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	lib := e.lib()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(lib, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("bad-interp.yaml", "name: bad-interp\nimage: shell\ninterpreter: ruby\nscript: puts 1\n")
+	write("unknown-field.yaml", "name: unknown-field\nimage: shell\ninterpreter: sh\nscirpt: echo\n")
+	write("dup.yaml", "name: hello\nimage: shell\ninterpreter: sh\nscript: echo\n")
+	write("broken.yaml", "name: [broken\n")
+	r := e.run("", "validate")
+	if r.code != ExitInvalid {
+		t.Fatalf("validate: exit %d, want %d; stderr %q", r.code, ExitInvalid, r.err)
+	}
+	e.golden("validate-problems", r.err)
+}
+
+func TestNewEditRmCommit(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	e.mustRun("new", "backup")
+	r := e.mustRun("list")
+	if !strings.Contains(r.out, "backup") {
+		t.Fatalf("new script not listed:\n%s", r.out)
+	}
+	if r := e.run("", "new", "backup"); r.code == 0 || !strings.Contains(r.err, "already exists") {
+		t.Errorf("new over an existing script: exit %d %q", r.code, r.err)
+	}
+	if r := e.run("", "edit", "backup"); r.code != ExitUsage || !strings.Contains(r.err, "terminal") {
+		t.Errorf("edit without a terminal: exit %d %q", r.code, r.err)
+	}
+	e.mustRun("rm", "backup", "--yes")
+	if r := e.mustRun("list"); strings.Contains(r.out, "backup") {
+		t.Fatalf("removed script still listed:\n%s", r.out)
+	}
+	// The library is a git repository with a commit per change.
+	lib := e.lib()
+	out := gitLog(t, lib)
+	for _, want := range []string{"cscript: new script backup", "cscript: remove script backup"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("git log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestLibraryAddListRm(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	other := filepath.Join(e.root, "other")
+	e.mustRun("init", other, "--name", "other", "--empty")
+	e.mustRun("library", "rm", "other")
+	e.mustRun("library", "add", "mine", other)
+	r := e.mustRun("library", "list")
+	if !strings.Contains(r.out, "mine") || !strings.Contains(r.out, "local") {
+		t.Fatalf("library list:\n%s", r.out)
+	}
+	if r := e.run("", "library", "add", "mine", other); r.code != ExitUsage {
+		t.Errorf("adding a library twice: exit %d %q", r.code, r.err)
+	}
+	if r := e.run("", "sync", "mine"); r.code != ExitUsage || !strings.Contains(r.err, "without a git remote") {
+		t.Errorf("sync of a local library: exit %d %q", r.code, r.err)
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		if r := e.mustRun("completion", sh); !strings.Contains(r.out, "__complete") {
+			t.Errorf("completion %s does not complete dynamically:\n%s", sh, r.out)
+		}
+	}
+	if r := e.mustRun("__complete", "scripts"); r.out != "db-dump\ndb-restore\nhello\npy-fail\n" {
+		t.Errorf("__complete scripts = %q", r.out)
+	}
+	if r := e.mustRun("__complete", "decks"); r.out != "local\nstaging\n" {
+		t.Errorf("__complete decks = %q", r.out)
+	}
+}
+
+func TestInterspersed(t *testing.T) {
+	app := New(BuildInfo{}, nil, nil, nil)
+	tests := []struct{ in, want string }{
+		{"cscript run hello --deck d --set a=1 -y", "cscript run --deck d --set a=1 -y hello"},
+		{"cscript render hello --pod --deck=d", "cscript render --pod --deck=d hello"},
+		{"cscript deck show local -o json", "cscript deck show -o json local"},
+		{"cscript run hello -- --weird", "cscript run -- hello --weird"},
+		{"cscript list", "cscript list"},
+	}
+	for _, tt := range tests {
+		got := strings.Join(interspersed(app, strings.Fields(tt.in)), " ")
+		if got != tt.want {
+			t.Errorf("interspersed(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
