@@ -232,3 +232,20 @@ func (c *Catalog) Ref(s *Script) string {
 	}
 	return s.Name
 }
+
+// Presets returns the presets of s's library (the built-ins overlaid by the
+// library's cscript.yaml), for ResolveImage.
+func (c *Catalog) Presets(s *Script) map[string]string {
+	if ix, ok := c.byName[s.Source.Library]; ok {
+		return ix.Presets
+	}
+	return BuiltinPresets()
+}
+
+// Values returns the library-level values (values.yaml) of s's library.
+func (c *Catalog) Values(s *Script) map[string]any {
+	if ix, ok := c.byName[s.Source.Library]; ok {
+		return ix.Values
+	}
+	return map[string]any{}
+}
