@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -162,6 +163,27 @@ func TestExtractRefusesUnsafeEntries(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A PAX sparse file (format 1.0) whose map has no data: 1 TiB of zeros
+// from 1.5 KiB of archive. Go's writer cannot write one, so the PAX header
+// is a regular entry with its type byte patched to 'x'.
+func TestExtractRefusesSparse(t *testing.T) {
+	records := "22 GNU.sparse.major=1\n22 GNU.sparse.minor=0\n21 GNU.sparse.name=s\n37 GNU.sparse.realsize=1099511627776\n"
+	data := buildTar(t, []tarEntry{file("PaxHeaders/s", records), file("s", "0\n"+strings.Repeat("\x00", 510))})
+	hdr := data[:512]
+	hdr[156] = 'x'
+	copy(hdr[148:156], "        ")
+	sum := 0
+	for _, c := range hdr {
+		sum += int(c)
+	}
+	copy(hdr[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	_, err := Extract(bytes.NewReader(data), LocalPath(t.TempDir()), ExtractOptions{})
+	var ue *UnsafeEntryError
+	if !errors.As(err, &ue) || ue.Entry != "s" {
+		t.Errorf("Extract = %v, want an *UnsafeEntryError naming s", err)
 	}
 }
 
