@@ -57,7 +57,8 @@
 // # Safety
 //
 // Extract refuses, with *UnsafeEntryError, absolute names, names with ".."
-// components, entries outside the requested prefix, device files and fifos,
+// components, entries outside the requested prefix, device files, fifos and
+// sparse files (a few bytes could expand to terabytes),
 // hardlinks to anything but a file extracted earlier from the same archive,
 // symlinks whose target is absolute or contains "..", a top-level symlink, and
 // any write through a symlink. All writes go through an os.Root opened at the
