@@ -24,6 +24,8 @@ type fileDecoder struct {
 	// bad holds the field paths that already have a problem, so semantic
 	// checks do not pile a second message onto the same field.
 	bad map[string]bool
+	// noCache marks a result that must not go into the load cache.
+	noCache bool
 }
 
 func newFileDecoder(file string) *fileDecoder {

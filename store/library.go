@@ -133,6 +133,9 @@ type loadResult struct {
 	name     string // the script's name when decoded, even if invalid
 	// Positions of a script's name and image, for problems found across files.
 	nameLine, nameCol, imageLine, imageCol int
+	// noCache is set when the result depends on more than the files' size
+	// and time (a permission error), so the load cache must not keep it.
+	noCache bool
 }
 
 // LoadLibrary loads every file of the library at root. The returned error is
@@ -220,7 +223,11 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 			}
 		}
 		if cache != nil && j.kind == kindScript {
-			if fi, err := de.Info(); err == nil {
+			info := de.Info
+			if de.Type()&fs.ModeSymlink != 0 {
+				info = func() (fs.FileInfo, error) { return os.Stat(p) }
+			}
+			if fi, err := info(); err == nil {
 				j.stamp = stampOf(p, fi)
 				j.cached = cache.lookup(rel, fi)
 			}
@@ -266,7 +273,7 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 			switch {
 			case j.cached != nil:
 				cache.keep(j.rel, j.cached, false)
-			case j.kind == kindScript && results[i].other == nil && j.stamp.Exists:
+			case j.kind == kindScript && results[i].other == nil && !results[i].noCache && j.problem == "" && j.stamp.Exists:
 				cache.keep(j.rel, entryFromResult(&results[i], j.stamp), true)
 			}
 		}
@@ -295,25 +302,41 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 
 	// Names must be unique: every file of a clash gets a problem naming the others.
 	byName := map[string][]int{}
+	uniqueKey := func(i int) string {
+		if jobs[i].kind == kindDeck {
+			return "deck/" + results[i].name
+		}
+		return results[i].name
+	}
 	for i, r := range results {
-		if r.name != "" && jobs[i].kind == kindScript {
-			byName[r.name] = append(byName[r.name], i)
+		if r.name != "" && (jobs[i].kind == kindScript || jobs[i].kind == kindDeck) {
+			byName[uniqueKey(i)] = append(byName[uniqueKey(i)], i)
 		}
 	}
 	for i := range results {
 		r := &results[i]
-		if jobs[i].kind != kindScript || r.name == "" {
+		if (jobs[i].kind != kindScript && jobs[i].kind != kindDeck) || r.name == "" {
 			continue
 		}
-		if same := byName[r.name]; len(same) > 1 {
+		if same := byName[uniqueKey(i)]; len(same) > 1 {
 			var others []string
 			for _, j := range same {
-				if j != i {
+				if j == i {
+					continue
+				}
+				if jobs[j].kind == kindDeck {
+					others = append(others, jobs[j].file)
+				} else {
 					others = append(others, fmt.Sprintf("%s:%d:%d", jobs[j].file, results[j].nameLine, results[j].nameCol))
 				}
 			}
-			r.problems = append(r.problems, Problem{File: jobs[i].file, Line: r.nameLine, Col: r.nameCol, Field: "name",
-				Message: fmt.Sprintf("name %q is also used by %s: names must be unique in a library; rename one", r.name, strings.Join(others, ", "))})
+			if jobs[i].kind == kindDeck {
+				r.problems = append(r.problems, Problem{File: jobs[i].file, Line: 1, Col: 1,
+					Message: fmt.Sprintf("deck %q is also defined by %s: keep one of the files", r.name, strings.Join(others, ", "))})
+			} else {
+				r.problems = append(r.problems, Problem{File: jobs[i].file, Line: r.nameLine, Col: r.nameCol, Field: "name",
+					Message: fmt.Sprintf("name %q is also used by %s: names must be unique in a library; rename one", r.name, strings.Join(others, ", "))})
+			}
 		}
 		if s := r.script; s != nil && isBareImageName(s.Image) {
 			if _, ok := ix.Presets[s.Image]; !ok {
@@ -368,6 +391,7 @@ func loadFile(lib Library, absRoot, realRoot string, j loadJob) loadResult {
 	if err != nil {
 		d.problems = append(d.problems, Problem{File: j.file, Message: fmt.Sprintf("cannot read: %v: fix its permissions", cause(err))})
 		r.problems = d.problems
+		r.noCache = true
 		return r
 	}
 	root := d.parseDocument(data)
@@ -446,6 +470,7 @@ func loadFile(lib Library, absRoot, realRoot string, j loadJob) loadResult {
 		r.script = s
 	}
 	r.problems = d.problems
+	r.noCache = r.noCache || d.noCache
 	return r
 }
 
@@ -470,6 +495,7 @@ func (d *fileDecoder) readScriptFile(root *yaml.Node, s *Script, absRoot, realRo
 	}
 	if err != nil {
 		d.addf(n, "scriptFile", "scriptFile %q cannot be read: %v", sf, cause(err))
+		d.noCache = true
 		return
 	}
 	if rel, err := filepath.Rel(realRoot, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
@@ -478,6 +504,7 @@ func (d *fileDecoder) readScriptFile(root *yaml.Node, s *Script, absRoot, realRo
 	}
 	body, err := os.ReadFile(p)
 	if err != nil {
+		d.noCache = true
 		d.addf(n, "scriptFile", "scriptFile %q cannot be read: %v: fix its permissions or the path", sf, cause(err))
 		return
 	}
