@@ -201,3 +201,41 @@ func (c *Config) Save(path string) error {
 	}
 	return nil
 }
+
+// AddLibrary appends ref to the search order. The name must be valid and new;
+// a ref without a path gets DefaultPaths().LibraryDir(name).
+func (c *Config) AddLibrary(ref LibraryRef) error {
+	if !ValidName(ref.Name) {
+		return fmt.Errorf("library name %q is not valid: %s", ref.Name, nameRule)
+	}
+	if _, ok := c.Library(ref.Name); ok {
+		return fmt.Errorf("library %q %w: choose another name or remove it with `cscript library rm %s`", ref.Name, ErrExists, ref.Name)
+	}
+	if ref.VerifySignatures && ref.Keyring == "" {
+		return fmt.Errorf("library %q: verifying signatures needs a keyring (--keyring FILE)", ref.Name)
+	}
+	if ref.Path == "" {
+		ref.Path = DefaultPaths().LibraryDir(ref.Name)
+	}
+	c.Libraries = append(c.Libraries, ref)
+	c.Default = false
+	return nil
+}
+
+// RemoveLibrary drops the library called name from the config (its files stay
+// where they are). An unknown name is a *NotFoundError.
+func (c *Config) RemoveLibrary(name string) (LibraryRef, error) {
+	for i, l := range c.Libraries {
+		if l.Name == name {
+			c.Libraries = append(c.Libraries[:i:i], c.Libraries[i+1:]...)
+			c.Default = false
+			return l, nil
+		}
+	}
+	var names []string
+	for _, l := range c.Libraries {
+		names = append(names, l.Name)
+	}
+	return LibraryRef{}, &NotFoundError{Kind: "library", Name: name, Suggestions: suggest(name, names),
+		Hint: "list libraries with `cscript library list`"}
+}

@@ -133,3 +133,35 @@ func TestLoadConfigPathsAndProblems(t *testing.T) {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
+
+func TestConfigAddRemoveLibrary(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dir)
+	cfg := DefaultConfig(DefaultPaths())
+	if err := cfg.AddLibrary(LibraryRef{Name: "org", URL: "https://example.com/org.git"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.AddLibrary(LibraryRef{Name: "org"}); !errors.Is(err, ErrExists) {
+		t.Errorf("adding org twice: %v, want ErrExists", err)
+	}
+	if err := cfg.AddLibrary(LibraryRef{Name: "Bad_Name"}); err == nil {
+		t.Error("AddLibrary accepted an invalid name")
+	}
+	if err := cfg.AddLibrary(LibraryRef{Name: "signed", VerifySignatures: true}); err == nil {
+		t.Error("AddLibrary accepted signature verification without a keyring")
+	}
+	want := []LibraryRef{
+		{Name: "local", Path: filepath.Join(dir, "cscript", "library")},
+		{Name: "org", Path: filepath.Join(dir, "cscript", "libraries", "org"), URL: "https://example.com/org.git"},
+	}
+	if diff := cmp.Diff(want, cfg.Libraries); diff != "" || cfg.Default {
+		t.Errorf("libraries (-want +got):\n%s (default %v)", diff, cfg.Default)
+	}
+	removed, err := cfg.RemoveLibrary("local")
+	if err != nil || removed.Name != "local" || len(cfg.Libraries) != 1 || cfg.Libraries[0].Name != "org" {
+		t.Errorf("RemoveLibrary(local) = %v, %v; left %v", removed, err, cfg.Libraries)
+	}
+	if _, err := cfg.RemoveLibrary("orgg"); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `did you mean "org"`) {
+		t.Errorf("RemoveLibrary(orgg) = %v, want not found with a suggestion", err)
+	}
+}
