@@ -5,7 +5,6 @@ import (
 	"math"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,16 +15,15 @@ import (
 
 // Labels and annotations cscript puts on what it creates.
 const (
-	LabelManagedBy      = "app.kubernetes.io/managed-by"
-	ManagedByValue      = "cscript"
-	LabelRunID          = "cscript.dev/run-id"
-	LabelScript         = "cscript.dev/script"
-	AnnotationDeck      = "cscript.dev/deck"
-	AnnotationLibrary   = "cscript.dev/library"
-	AnnotationCommit    = "cscript.dev/library-commit"
-	AnnotationUser      = "cscript.dev/user"
-	AnnotationExpires   = "cscript.dev/expires"
-	AnnotationLeaseHold = "cscript.dev/holder"
+	LabelManagedBy    = "app.kubernetes.io/managed-by"
+	ManagedByValue    = "cscript"
+	LabelRunID        = "cscript.dev/run-id"
+	LabelScript       = "cscript.dev/script"
+	AnnotationDeck    = "cscript.dev/deck"
+	AnnotationLibrary = "cscript.dev/library"
+	AnnotationCommit  = "cscript.dev/library-commit"
+	AnnotationUser    = "cscript.dev/user"
+	AnnotationExpires = "cscript.dev/expires"
 )
 
 // Paths inside the container.
@@ -293,5 +291,3 @@ func copyMap(m map[string]string) map[string]string {
 	}
 	return out
 }
-
-var _ = strconv.Itoa

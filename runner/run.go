@@ -463,7 +463,7 @@ func (st *run) refineKill(ctx context.Context, se *ScriptError) bool {
 			se.Reason, se.Message = ReasonOOMKilled, st.memoryMessage()
 			return true
 		}
-		if pod.Status.Phase != corev1.PodRunning {
+		if pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded {
 			return false
 		}
 	}

@@ -41,87 +41,79 @@ func (r *Runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 	if grace <= 0 {
 		grace = DefaultConfigErrorGrace
 	}
-	var configErrSince time.Time
+	var w watch.Interface
+	defer func() {
+		if w != nil {
+			w.Stop()
+		}
+	}()
+	var transient string // the transient waiting reason being timed
 	var timer <-chan time.Time
 	cur := pod
-	rv := pod.ResourceVersion
 	for {
 		if running, err := startState(cur); running || err != nil {
 			return cur, r.withEventMessage(ctx, err)
 		}
-		if w := waitingReason(cur); w != nil && transientWaiting[w.Reason] {
-			if configErrSince.IsZero() {
-				configErrSince = time.Now()
+		if wr := waitingReason(cur); wr != nil && transientWaiting[wr.Reason] {
+			if transient == "" {
+				transient = wr.Reason
 				timer = time.After(grace)
 			}
 		} else {
-			configErrSince, timer = time.Time{}, nil
+			transient, timer = "", nil
 		}
 
-		w, err := pods.Watch(ctx, metav1.ListOptions{
-			FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
-			ResourceVersion: rv,
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return cur, ctx.Err()
-			}
-			return cur, fmt.Errorf("watch pod %s: %w", pod.Name, err)
-		}
-		next, done, err := r.nextPodEvent(ctx, w, cur, timer)
-		w.Stop()
-		if err != nil {
-			return cur, err
-		}
-		if next == nil && !done {
-			// The watch ended or expired: start again from the current state.
-			got, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
-			if gerr != nil {
+		if w == nil {
+			var err error
+			w, err = pods.Watch(ctx, metav1.ListOptions{
+				FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
+				ResourceVersion: cur.ResourceVersion,
+			})
+			if err != nil {
 				if ctx.Err() != nil {
 					return cur, ctx.Err()
 				}
-				return cur, fmt.Errorf("get pod %s: %w", pod.Name, gerr)
+				return cur, fmt.Errorf("watch pod %s: %w", pod.Name, err)
 			}
-			next = got
 		}
-		if done {
-			se := &StartError{Pod: pod.Name, Reason: "CreateContainerConfigError"}
-			if w := waitingReason(cur); w != nil {
-				se.Reason, se.Message = w.Reason, w.Message
-			}
-			return cur, r.withEventMessage(ctx, se)
-		}
-		cur, rv = next, next.ResourceVersion
-	}
-}
 
-// nextPodEvent reads the watch until the Pod changes in a way that matters.
-// It returns the new Pod; nil when the watch ended; done when timer fired.
-func (r *Runner) nextPodEvent(ctx context.Context, w watch.Interface, cur *corev1.Pod, timer <-chan time.Time) (*corev1.Pod, bool, error) {
-	for {
+		var ev watch.Event
+		var ok bool
 		select {
 		case <-ctx.Done():
-			return nil, false, ctx.Err()
+			return cur, ctx.Err()
 		case <-timer:
-			return nil, true, nil
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return nil, false, nil
+			se := &StartError{Pod: pod.Name, Reason: transient}
+			if wr := waitingReason(cur); wr != nil {
+				se.Reason, se.Message = wr.Reason, wr.Message
 			}
-			switch ev.Type {
-			case watch.Error:
-				if st, ok := ev.Object.(*metav1.Status); ok && st.Code == 410 {
-					return nil, false, nil // expired resource version: re-get
+			return cur, r.withEventMessage(ctx, se)
+		case ev, ok = <-w.ResultChan():
+		}
+		if !ok || ev.Type == watch.Error {
+			// The watch ended or its resource version expired: start a new
+			// one from the Pod as it is now.
+			w.Stop()
+			w = nil
+			got, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+			if err != nil {
+				if ctx.Err() != nil {
+					return cur, ctx.Err()
 				}
-				return nil, false, nil
-			case watch.Deleted:
-				return nil, false, &StartError{Pod: cur.Name, Reason: "Deleted", Message: "the pod was deleted before it started"}
-			case watch.Added, watch.Modified:
-				p, ok := ev.Object.(*corev1.Pod)
-				if !ok {
-					continue
+				if apierrors.IsNotFound(err) {
+					return cur, &StartError{Pod: pod.Name, Reason: "Deleted", Message: "the pod was deleted before it started"}
 				}
-				return p, false, nil
+				return cur, fmt.Errorf("get pod %s: %w", pod.Name, err)
+			}
+			cur = got
+			continue
+		}
+		switch ev.Type {
+		case watch.Deleted:
+			return cur, &StartError{Pod: pod.Name, Reason: "Deleted", Message: "the pod was deleted before it started"}
+		case watch.Added, watch.Modified:
+			if p, ok := ev.Object.(*corev1.Pod); ok {
+				cur = p
 			}
 		}
 	}
