@@ -84,7 +84,10 @@ func MissingInterpreter(exitCode int, output string) (string, bool) {
 	i := strings.LastIndexByte(out, '\n')
 	last := out[i+1:]
 	tool, ok := strings.CutPrefix(last, jobMissingTool)
-	return tool, ok
+	if !ok {
+		return "", false
+	}
+	return tool, true
 }
 
 // ErrJobNotFound is AttachJob's error for a run id without a Job.
