@@ -23,7 +23,7 @@ func (a *app) catalog() (*store.Catalog, *store.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := store.LoadOptions{}
+	opts := store.LoadOptions{CacheDir: a.paths().CacheDir}
 	cat, err := store.OpenCatalogWith(cfg, opts)
 	if err != nil {
 		return nil, nil, err
