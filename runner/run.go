@@ -114,6 +114,9 @@ type Runner struct {
 	// ConfigErrorGrace is how long CreateContainerConfigError (or
 	// CreateContainerError) may last before the run fails; 0: 3 s.
 	ConfigErrorGrace time.Duration
+	// UnschedulableGrace is how long the Pod may stay unschedulable (a node
+	// not ready yet, a taint being removed) before the run fails; 0: 5 s.
+	UnschedulableGrace time.Duration
 	// WaitDeleted makes cleanup wait until the Pod is gone (bounded by
 	// CleanupTimeout), deleting with grace 0 if Force delivers meanwhile.
 	WaitDeleted bool

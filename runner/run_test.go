@@ -106,16 +106,17 @@ func newHarness(t *testing.T) *harness {
 	}}
 	h.files = &fakeFiles{}
 	h.runner = &Runner{
-		Client:           h.cs,
-		Namespace:        testNS,
-		Stdout:           &h.stdout,
-		Stderr:           &h.stderr,
-		Host:             "laptop",
-		Now:              func() time.Time { return testNow },
-		Suffix:           func() string { return "abc123" },
-		NewExecutor:      func(*corev1.Pod) Executor { return h.exec },
-		Files:            h.files,
-		ConfigErrorGrace: 50 * time.Millisecond,
+		Client:             h.cs,
+		Namespace:          testNS,
+		Stdout:             &h.stdout,
+		Stderr:             &h.stderr,
+		Host:               "laptop",
+		Now:                func() time.Time { return testNow },
+		Suffix:             func() string { return "abc123" },
+		NewExecutor:        func(*corev1.Pod) Executor { return h.exec },
+		Files:              h.files,
+		ConfigErrorGrace:   50 * time.Millisecond,
+		UnschedulableGrace: 80 * time.Millisecond,
 		OnEvent: func(e Event) {
 			h.mu.Lock()
 			h.events = append(h.events, e.Phase)
@@ -438,11 +439,18 @@ func TestRunStartFailures(t *testing.T) {
 	}
 }
 
-func TestRunConfigErrorThatClears(t *testing.T) {
-	h := newHarness(t)
-	h.queue(waiting("CreateContainerConfigError", `secret "x" not found`), running)
-	if _, err := h.run(minimalSpec()); err != nil {
-		t.Fatalf("Run: %v", err)
+func TestRunTransientStartProblemsClear(t *testing.T) {
+	for name, state := range map[string]func(*corev1.Pod){
+		"config error":  waiting("CreateContainerConfigError", `secret "x" not found`),
+		"unschedulable": unschedulable,
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			h.queue(state, state, running)
+			if _, err := h.run(minimalSpec()); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		})
 	}
 }
 

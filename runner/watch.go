@@ -29,38 +29,38 @@ var transientWaiting = map[string]bool{
 	"CreateContainerError":       true,
 }
 
-// DefaultConfigErrorGrace is how long a CreateContainerConfigError may last
-// before the run fails.
-const DefaultConfigErrorGrace = 3 * time.Second
+// Defaults of Runner.ConfigErrorGrace and Runner.UnschedulableGrace.
+const (
+	DefaultConfigErrorGrace   = 3 * time.Second
+	DefaultUnschedulableGrace = 5 * time.Second
+)
 
 // waitRunning watches the Pod until its container runs. It fails fast with a
-// *StartError when the Pod cannot start.
+// *StartError when the Pod cannot start: at once for image problems, after a
+// few seconds for problems that can clear by themselves (a node that is not
+// ready yet, a Secret that is about to appear).
 func (r *Runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
 	pods := r.Client.CoreV1().Pods(pod.Namespace)
-	grace := r.ConfigErrorGrace
-	if grace <= 0 {
-		grace = DefaultConfigErrorGrace
-	}
 	var w watch.Interface
 	defer func() {
 		if w != nil {
 			w.Stop()
 		}
 	}()
-	var transient string // the transient waiting reason being timed
+	var problem *StartError // the transient problem being timed
 	var timer <-chan time.Time
 	cur := pod
 	for {
 		if running, err := startState(cur); running || err != nil {
 			return cur, r.withEventMessage(ctx, err)
 		}
-		if wr := waitingReason(cur); wr != nil && transientWaiting[wr.Reason] {
-			if transient == "" {
-				transient = wr.Reason
-				timer = time.After(grace)
-			}
+		if p := transientProblem(cur); p == nil {
+			problem, timer = nil, nil
 		} else {
-			transient, timer = "", nil
+			if problem == nil || problem.Reason != p.Reason {
+				timer = time.After(r.grace(p.Reason))
+			}
+			problem = p
 		}
 
 		if w == nil {
@@ -83,11 +83,7 @@ func (r *Runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 		case <-ctx.Done():
 			return cur, ctx.Err()
 		case <-timer:
-			se := &StartError{Pod: pod.Name, Reason: transient}
-			if wr := waitingReason(cur); wr != nil {
-				se.Reason, se.Message = wr.Reason, wr.Message
-			}
-			return cur, r.withEventMessage(ctx, se)
+			return cur, r.withEventMessage(ctx, problem)
 		case ev, ok = <-w.ResultChan():
 		}
 		if !ok || ev.Type == watch.Error {
@@ -124,11 +120,6 @@ func startState(pod *corev1.Pod) (bool, error) {
 	if pod.DeletionTimestamp != nil {
 		return false, &StartError{Pod: pod.Name, Reason: "Deleted", Message: "the pod is being deleted"}
 	}
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return false, &StartError{Pod: pod.Name, Reason: corev1.PodReasonUnschedulable, Message: c.Message}
-		}
-	}
 	cs := containerStatus(pod)
 	if cs != nil {
 		if cs.State.Running != nil {
@@ -154,6 +145,33 @@ func startState(pod *corev1.Pod) (bool, error) {
 		return false, &StartError{Pod: pod.Name, Reason: reason, Message: pod.Status.Message}
 	}
 	return false, nil
+}
+
+// transientProblem is what keeps the Pod from starting that may clear by
+// itself: Unschedulable, or a transient waiting reason.
+func transientProblem(pod *corev1.Pod) *StartError {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return &StartError{Pod: pod.Name, Reason: corev1.PodReasonUnschedulable, Message: c.Message}
+		}
+	}
+	if w := waitingReason(pod); w != nil && transientWaiting[w.Reason] {
+		return &StartError{Pod: pod.Name, Reason: w.Reason, Message: w.Message}
+	}
+	return nil
+}
+
+func (r *Runner) grace(reason string) time.Duration {
+	if reason == corev1.PodReasonUnschedulable {
+		if r.UnschedulableGrace > 0 {
+			return r.UnschedulableGrace
+		}
+		return DefaultUnschedulableGrace
+	}
+	if r.ConfigErrorGrace > 0 {
+		return r.ConfigErrorGrace
+	}
+	return DefaultConfigErrorGrace
 }
 
 func containerStatus(pod *corev1.Pod) *corev1.ContainerStatus {
