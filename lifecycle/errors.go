@@ -1,0 +1,81 @@
+package lifecycle
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotFound is matched (errors.Is) by *NotFoundError.
+var ErrNotFound = errors.New("not found")
+
+// NotFoundError is a resource that has no recorded state.
+type NotFoundError struct {
+	Name, Deck string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("resource %q not found in deck %s: list them with `cscript resource list --deck %s`", e.Name, e.Deck, e.Deck)
+}
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// ConflictError is a write that lost a race: someone else changed the
+// resource's state since it was read. Nothing was overwritten.
+type ConflictError struct {
+	Name string
+	// Exists is true when a create found the resource already recorded.
+	Exists bool
+}
+
+func (e *ConflictError) Error() string {
+	if e.Exists {
+		return fmt.Sprintf("resource %q was created by someone else meanwhile: nothing was overwritten; see `cscript resource show %s`", e.Name, e.Name)
+	}
+	return fmt.Sprintf("the state of resource %q was changed by someone else meanwhile: nothing was overwritten; see `cscript resource show %s` and retry", e.Name, e.Name)
+}
+
+// BusyError is a resource whose lock another cscript process holds.
+type BusyError struct {
+	Name string
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("resource %q has an event running in another cscript process: wait for it to finish", e.Name)
+}
+
+// StateError is an event that the resource's state does not allow.
+type StateError struct {
+	Event   Event
+	State   State // "" for a resource that does not exist
+	Message string
+}
+
+func (e *StateError) Error() string {
+	if e.State == "" {
+		return fmt.Sprintf("cannot %s: %s", e.Event, e.Message)
+	}
+	return fmt.Sprintf("cannot %s a resource in state %s: %s", e.Event, e.State, e.Message)
+}
+
+// InvalidError is bad input: a resource name, plan or limit.
+type InvalidError struct{ Message string }
+
+func (e *InvalidError) Error() string { return e.Message }
+
+// EventError is an event whose script failed (or was interrupted, or timed
+// out): the resource is ERRED and Message is what was recorded.
+type EventError struct {
+	Event    Event
+	Name     string
+	ExitCode int // the script's exit code; -1 when it did not exit by itself
+	Message  string
+	// Err is the executor's error, when there was one.
+	Err error
+}
+
+func (e *EventError) Error() string {
+	return fmt.Sprintf("%s of resource %q failed: %s", e.Event, e.Name, e.Message)
+}
+
+func (e *EventError) Unwrap() error { return e.Err }
