@@ -3,7 +3,8 @@ package examples
 
 import "embed"
 
-// FS is the example library: scripts, decks, values and the library config.
+// FS is the example library: scripts, decks, values, the library config and
+// lifecycle definitions.
 //
-//go:embed *.yaml decks
+//go:embed *.yaml decks lifecycle
 var FS embed.FS

@@ -98,6 +98,11 @@ func (s *DirStore) Create(_ context.Context, r *Resource) error {
 	if err := ValidateName(r.Name); err != nil {
 		return err
 	}
+	unlock, err := s.writeLock(r.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, _, err := s.read(r.Name); err == nil {
 		return &ConflictError{Name: r.Name, Exists: true}
 	} else if !errors.Is(err, ErrNotFound) {
@@ -112,6 +117,11 @@ func (s *DirStore) Update(_ context.Context, r *Resource) error {
 	if err != nil {
 		return fmt.Errorf("update resource %s: no version was read (a bug)", r.Name)
 	}
+	unlock, err := s.writeLock(r.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	_, gen, err := s.read(r.Name)
 	if errors.Is(err, ErrNotFound) {
 		return &ConflictError{Name: r.Name}
@@ -167,6 +177,27 @@ func (s *DirStore) write(r *Resource, gen int64, create bool) error {
 	}
 	r.version = strconv.FormatInt(gen, 10)
 	return nil
+}
+
+// writeLock serialises the read-compare-write of Create and Update between
+// processes (and goroutines): a blocking flock on Dir/.<name>.write.lock,
+// held only for the write.
+func (s *DirStore) writeLock(name string) (func(), error) {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("record resource %s: %w", name, err)
+	}
+	f, err := os.OpenFile(filepath.Join(s.Dir, "."+name+".write.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("record resource %s: %w", name, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("record resource %s: %w", name, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
 
 // Lock takes an exclusive flock on Dir/<name>.lock without waiting: a lock
