@@ -119,7 +119,7 @@ env:
   OK: "{{ .Values.x"
 colour: red
 `,
-		"missing.yaml": "kind: Lifecycle\nname: missing\nscripts:\n  create: nope\n",
+		"missing.yaml":   "kind: Lifecycle\nname: missing\nscripts:\n  create: nope\n",
 		"noscripts.yaml": "kind: Lifecycle\nname: empty\n",
 		"dup1.yaml":      "kind: Lifecycle\nname: dup\nscripts: {create: mk}\n",
 		"dup2.yaml":      "kind: Lifecycle\nname: dup\nscripts: {create: mk}\n",

@@ -128,7 +128,7 @@ func TestParsePull(t *testing.T) {
 		{name: "usages not a list", output: b64(`{"usages": 5, "report": {"header": "h", "body": "b"}}`),
 			want: &PullOutput{HasReport: true, Report: []ReportSection{{"h", "b"}}}, warnings: []string{"usages must be a list of objects (or one object), not a number"}},
 		{name: "bad usage items are skipped, good ones kept", output: b64(`{"usages": [{"type": "cpu", "amount": 1}, {"amount": 2}, {"type": "ram"}, {"type": "gpu", "amount": "x"}, 7]}`),
-			want: &PullOutput{HasUsages: true, Usages: []Usage{{"cpu", 1}}},
+			want:     &PullOutput{HasUsages: true, Usages: []Usage{{"cpu", 1}}},
 			warnings: []string{"usages[1] has no type", "usages[2] (type \"ram\") has no amount", "usages[3] (type \"gpu\") has an amount that is not a number", "usages[4] must be an object"}},
 		{name: "bad report item", output: b64(`{"report": [{"header": "h", "body": "b"}, "text"]}`),
 			want: &PullOutput{HasReport: true, Report: []ReportSection{{"h", "b"}}}, warnings: []string{"report[1] must be an object with text header and body, not a text"}},
