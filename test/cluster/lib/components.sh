@@ -2,9 +2,20 @@
 # Configuration files and start functions of each component. Every address
 # is on loopback; Pods get addresses on a bridge (cscript0) inside the machine.
 
+# put FILE writes stdin to FILE atomically, and only when it changed (running
+# daemons watch some of these files).
+put() {
+	cat >"$1.tmp"
+	if cmp -s "$1.tmp" "$1"; then
+		rm -f "$1.tmp"
+	else
+		mv "$1.tmp" "$1"
+	fi
+}
+
 write_configs() {
 	mkdir -p "$STATE"/{containerd,cni/net.d,cni/ipam,kubelet,pod-logs,docker,etcd}
-	cat >"$STATE/containerd/config.toml" <<-TOML
+	put "$STATE/containerd/config.toml" <<-TOML
 		version = 2
 		root = "$STATE/containerd/root"
 		state = "$STATE/containerd/state"
@@ -28,7 +39,7 @@ write_configs() {
 		    bin_dir = "/usr/lib/cni"
 		    conf_dir = "$STATE/cni/net.d"
 	TOML
-	cat >"$STATE/cni/net.d/10-cscript.conflist" <<-JSON
+	put "$STATE/cni/net.d/10-cscript.conflist" <<-JSON
 		{
 		  "cniVersion": "0.4.0",
 		  "name": "cscript",
@@ -47,7 +58,7 @@ write_configs() {
 		  }]
 		}
 	JSON
-	cat >"$STATE/kubelet/config.yaml" <<-YAML
+	put "$STATE/kubelet/config.yaml" <<-YAML
 		apiVersion: kubelet.config.k8s.io/v1beta1
 		kind: KubeletConfiguration
 		address: 127.0.0.1
@@ -78,7 +89,7 @@ write_configs() {
 		serializeImagePulls: false
 		maxPods: 110
 	YAML
-	echo '{}' >"$STATE/docker/daemon.json"
+	echo '{}' | put "$STATE/docker/daemon.json"
 }
 
 # hosts_entry maps the node's name to 127.0.0.1: the apiserver reaches the
@@ -124,11 +135,13 @@ start_kube-apiserver() {
 
 start_kube-controller-manager() {
 	# The node-lifecycle controller stays on: it lifts the node's not-ready taint.
+	# Each controller uses its own service account (and RBAC role), as kubeadm does.
 	spawn kube-controller-manager "$BIN_DIR/kube-controller-manager" \
 		--kubeconfig "$PKI/controller-manager.kubeconfig" \
 		--authentication-kubeconfig "$PKI/controller-manager.kubeconfig" \
 		--authorization-kubeconfig "$PKI/controller-manager.kubeconfig" \
 		--bind-address 127.0.0.1 --leader-elect=false \
+		--use-service-account-credentials \
 		--service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
 		--cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
 		--service-cluster-ip-range "$SERVICE_RANGE" --allocate-node-cidrs=false \

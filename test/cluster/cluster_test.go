@@ -1,0 +1,64 @@
+package cluster
+
+import (
+	"os/exec"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseExports(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     map[string]string
+	}{
+		{"empty", "", map[string]string{}},
+		{
+			"env output",
+			"export KUBECONFIG=/var/lib/cscript-cluster/kubeconfig\nexport DOCKER_HOST=unix:///var/lib/cscript-cluster/docker/docker.sock\n",
+			map[string]string{
+				"KUBECONFIG":  "/var/lib/cscript-cluster/kubeconfig",
+				"DOCKER_HOST": "unix:///var/lib/cscript-cluster/docker/docker.sock",
+			},
+		},
+		{
+			"noise and quotes are ignored",
+			"cluster: cluster is up (12 s)\n  export A='x=y'\nexport B=\"b\"\nexportC=1\n",
+			map[string]string{"A": "x=y", "B": "b"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := parseExports([]byte(tt.in))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("parseExports (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRequired(t *testing.T) {
+	tests := []struct {
+		ci, require string
+		want        bool
+	}{
+		{"", "", false},
+		{"true", "", true},
+		{"1", "", true},
+		{"false", "", false},
+		{"", "1", true},
+	}
+	for _, tt := range tests {
+		t.Setenv("CI", tt.ci)
+		t.Setenv("CSCRIPT_E2E_REQUIRE", tt.require)
+		if got := Required(); got != tt.want {
+			t.Errorf("CI=%q CSCRIPT_E2E_REQUIRE=%q: Required() = %v, want %v", tt.ci, tt.require, got, tt.want)
+		}
+	}
+}
+
+func TestScriptExists(t *testing.T) {
+	if _, err := exec.LookPath(Script()); err != nil {
+		t.Fatalf("harness script %s: %v", Script(), err)
+	}
+}
