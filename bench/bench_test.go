@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMedian(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{
+		{nil, 0},
+		{[]time.Duration{5 * ms}, 5 * ms},
+		{[]time.Duration{9 * ms, 1 * ms, 5 * ms}, 5 * ms},
+		{[]time.Duration{4 * ms, 1 * ms, 2 * ms, 100 * ms}, 3 * ms},
+	} {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestKlogTime(t *testing.T) {
+	ref := time.Date(2026, 11, 24, 22, 0, 0, 0, time.Local)
+	got, ok := klogTime(`I1124 22:25:09.301460    8300 round_trippers.go:632] "Response"`, ref)
+	want := time.Date(2026, 11, 24, 22, 25, 9, 301460000, time.Local)
+	if !ok || !got.Equal(want) {
+		t.Errorf("klogTime = %v, %v; want %v", got, ok, want)
+	}
+	if _, ok := klogTime(`pod "x" deleted`, ref); ok {
+		t.Error("klogTime accepted a line that is not klog's")
+	}
+}
+
+// The generated files have exactly the size asked for, are reused when
+// present, and the dump compresses the way the report says.
+func TestDataFiles(t *testing.T) {
+	dir := t.TempDir()
+	const size = 3<<20 + 17
+	for _, tc := range []struct {
+		name     string
+		gen      func(io.Writer, int64) error
+		minRatio float64
+		maxRatio float64
+	}{
+		{"random", randomData, 0.99, 1.01},
+		{"dump", sqlDump, 3, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name)
+			sum, err := dataFile(p, size, tc.gen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(data) != size || len(sum) != 64 {
+				t.Fatalf("got %d bytes, sum %q; want %d bytes", len(data), sum, size)
+			}
+			again, err := dataFile(p, size, func(io.Writer, int64) error { t.Fatal("regenerated an existing file"); return nil })
+			if err != nil || again != sum {
+				t.Fatalf("second call: %q, %v; want %q", again, err, sum)
+			}
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			zw.Write(data)
+			zw.Close()
+			if r := float64(len(data)) / float64(z.Len()); r < tc.minRatio || r > tc.maxRatio {
+				t.Errorf("gzip ratio %.2f, want between %g and %g", r, tc.minRatio, tc.maxRatio)
+			}
+		})
+	}
+}
+
+func TestReport(t *testing.T) {
+	res := &Results{
+		Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC),
+		Rows: []Row{
+			{Bench: "cli", Metric: "list", Unit: "ms", CScript: 60, Reference: "kubectl version --client", Ref: 50, Target: "< 50 ms", Met: boolp(false)},
+			{Bench: "transfer", Metric: "Upload", Unit: "MB/s", CScript: 180, Reference: "kubectl cp", Ref: 200, HigherBetter: true, Target: "≥ 0.95× kubectl cp", Met: boolp(false)},
+			{Bench: "overhead", Metric: "Run", Unit: "s", CScript: 1, Reference: "kubectl run --rm -i", Ref: 2, Target: "≤ 0.8× kubectl run --rm -i", Met: boolp(true)},
+			{Bench: "sync", Metric: "Sync", Unit: "ms", CScript: 150, Reference: "git pull", Ref: 120},
+		},
+	}
+	out := string(render(res))
+	for _, want := range []string{
+		"| Run | 1.00 s | 2.00 s (kubectl run --rm -i) | 0.50× | ≤ 0.8× kubectl run --rm -i | yes |",
+		"| Upload | 180 MB/s | 200 MB/s (kubectl cp) | 0.90× | ≥ 0.95× kubectl cp | **no** |",
+		"| Sync | 150.0 ms | 120.0 ms (git pull) | 1.25× | none | — |",
+		"- **Upload**: 0.90× kubectl cp where the target is ≥ 0.95× kubectl cp (5% short)",
+		"- **list**: 60.0 ms against a target of < 50 ms",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	// Rows follow the report's order: overhead before transfer before cli.
+	if i, j := strings.Index(out, "| Run |"), strings.Index(out, "| Upload |"); i < 0 || j < i {
+		t.Errorf("rows out of order:\n%s", out)
+	}
+}

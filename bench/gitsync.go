@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// gitServer is a `git daemon` on 127.0.0.1 serving the repositories under
+// root, started by the benchmark and stopped by its pid.
+type gitServer struct {
+	cmd  *exec.Cmd
+	port int
+}
+
+func (g *gitServer) url(repo string) string {
+	return fmt.Sprintf("git://127.0.0.1:%d/%s", g.port, repo)
+}
+
+func startGitDaemon(ctx context.Context, root string) (*gitServer, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command("git", "daemon", "--reuseaddr", "--listen=127.0.0.1", "--port="+strconv.Itoa(port),
+		"--base-path="+root, "--export-all", "--enable=receive-pack", "--informative-errors", root)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("git daemon: %w", err)
+	}
+	g := &gitServer{cmd: cmd, port: port}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			c.Close()
+			return g, nil
+		}
+		if time.Now().After(deadline) {
+			g.stop()
+			return nil, fmt.Errorf("git daemon: not listening on port %d after 10 s", port)
+		}
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			g.stop()
+			return nil, err
+		}
+	}
+}
+
+// stop ends the daemon and the children it forked for connections (its own
+// process group, which it leads).
+func (g *gitServer) stop() {
+	_ = syscall.Kill(-g.cmd.Process.Pid, syscall.SIGTERM)
+	_ = g.cmd.Wait()
+}
+
+// sync compares `cscript sync` with `git pull` after one commit upstream:
+// each side has its own copy of the same repository and its own working
+// clone that pushes one changed script before each of its rounds.
+func (b *bench) sync(ctx context.Context) error {
+	h, err := b.generated(ctx)
+	if err != nil {
+		return err
+	}
+	root := filepath.Join(b.cfg.Work, "git")
+	libDir := filepath.Join(h.dir, "data", "cscript", "libraries", "gen")
+	push := func(clone string) func(ctx context.Context, i int) error {
+		return func(ctx context.Context, i int) error {
+			dir := filepath.Join(root, clone)
+			f := filepath.Join(dir, "group-7", "gen-0007.yaml")
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			lines := strings.SplitN(string(data), "\n", 4)
+			lines[2] = fmt.Sprintf("description: Generated script number 7, revision %d.", i+100)
+			if err := os.WriteFile(f, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+				return err
+			}
+			if _, err := do(ctx, gitCmd(dir, "commit", "-qam", fmt.Sprintf("revision %d", i+100))); err != nil {
+				return err
+			}
+			_, err = do(ctx, gitCmd(dir, "push", "-q", "origin", "HEAD"))
+			return err
+		}
+	}
+	head := func(dir string) (string, error) {
+		out, err := do(ctx, gitCmd(dir, "rev-parse", "HEAD"))
+		return strings.TrimSpace(out), err
+	}
+	same := func(a, b string) func(context.Context, int) error {
+		return func(context.Context, int) error {
+			ha, err := head(a)
+			if err != nil {
+				return err
+			}
+			hb, err := head(b)
+			if err != nil {
+				return err
+			}
+			if ha != hb {
+				return fmt.Errorf("%s is at %s, upstream at %s", a, ha, hb)
+			}
+			return nil
+		}
+	}
+	if err := b.locateLibrary(ctx, h, &libDir); err != nil {
+		return err
+	}
+	samples, err := interleave(ctx, b.log, "git sync", 1, b.cfg.NSync,
+		Contender{
+			Name:    "cscript sync gen",
+			Prepare: push("up-cs"),
+			Run:     func(ctx context.Context, _ int) (*Timed, error) { return timeCommand(ctx, b.cscript(h, "sync", "gen")) },
+			Check:   same(libDir, filepath.Join(root, "up-cs")),
+		},
+		Contender{
+			Name:    "git pull --ff-only",
+			Prepare: push("up-ref"),
+			Run: func(ctx context.Context, _ int) (*Timed, error) {
+				return timeCommand(ctx, gitCmd(filepath.Join(root, "ref"), "pull", "-q", "--ff-only"))
+			},
+			Check: same(filepath.Join(root, "ref"), filepath.Join(root, "up-ref")),
+		})
+	if err != nil {
+		return err
+	}
+	b.res.addGroup(Group{Bench: "sync", Title: fmt.Sprintf("Sync of a %d-script library after one upstream commit (git daemon on 127.0.0.1)", b.cfg.Scripts), Samples: samples})
+	cs, gp := samples[0], samples[1]
+	b.res.addRow(Row{
+		Bench: "sync", Metric: fmt.Sprintf("Git sync, %d scripts, one new commit, wall", b.cfg.Scripts), Unit: "ms",
+		CScript: float64(cs.Median()) / float64(time.Millisecond), Reference: gp.Name, Ref: float64(gp.Median()) / float64(time.Millisecond),
+	})
+	b.res.addNote(Note{Bench: "sync", Title: "What a sync does", Text: "`cscript sync gen` fetches with go-git, fast-forwards the library's " +
+		"working tree, checks for local commits to push, and rewrites the library's load cache on the next command; `git pull --ff-only` " +
+		"(git " + gitVersion() + ") fetches and fast-forwards. Both talk to the same `git daemon` on 127.0.0.1, each to its own copy of the repository, " +
+		"and each has exactly one new commit to fetch in every round.\n"})
+	return nil
+}
+
+// locateLibrary finds where `library add` cloned the generated library, from
+// `cscript library list`.
+func (b *bench) locateLibrary(ctx context.Context, h *home, dir *string) error {
+	if _, err := os.Stat(filepath.Join(*dir, ".git")); err == nil {
+		return nil
+	}
+	out, err := do(ctx, b.cscript(h, "library", "list"))
+	if err != nil {
+		return err
+	}
+	for _, f := range strings.Fields(out) {
+		if strings.HasPrefix(f, h.dir) {
+			if _, err := os.Stat(filepath.Join(f, ".git")); err == nil {
+				*dir = f
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("cannot find the clone of library gen in `cscript library list`:\n%s", out)
+}
+
+func gitVersion() string {
+	return strings.TrimPrefix(output("git", "--version"), "git version ")
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+const mib = 1 << 20
+
+// rss measures cscript's peak resident set size over a whole `cscript run`
+// that uploads a 2 GB file and downloads it back, and kubectl cp's over the
+// same file each way (getrusage's ru_maxrss of the child process, what
+// /usr/bin/time -v prints as "Maximum resident set size").
+func (b *bench) rss(ctx context.Context) error {
+	h, err := b.runLibrary(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b.log, "   data %s (%d bytes)\n", b.bigLocal(), b.cfg.BigSize)
+	if _, err := dataFile(b.bigLocal(), b.cfg.BigSize, randomData); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(filepath.Dir(b.bigOut())); err != nil {
+		return err
+	}
+	run, err := timeCommand(ctx, b.cscript(h, "run", "big", "--deck", "bench"))
+	if err != nil {
+		return err
+	}
+	n, err := localSize(b.bigOut())
+	if err != nil {
+		return err
+	}
+	if err := wantSize(n, b.cfg.BigSize, "cscript run big: downloaded file"); err != nil {
+		return err
+	}
+	fmt.Fprintf(b.log, "  %-28s %-34s %s, peak RSS %.1f MiB\n", "2 GB round trip", "cscript run big", fmtDur(run.Wall), float64(run.MaxRSS)/mib)
+
+	// kubectl cp of the same file, up then down, through the transfer Pod.
+	if _, err := b.transferPod(ctx); err != nil {
+		return err
+	}
+	remote := remoteDataDir + "/big.bin"
+	up, err := timeCommand(ctx, b.kubectl("cp", "-c", transferCtr, b.bigLocal(), b.cfg.Namespace+"/"+transferPod+":"+remote))
+	if err != nil {
+		return err
+	}
+	kcOut := filepath.Join(b.cfg.Work, "down-big-kc", "big.bin")
+	if err := os.RemoveAll(filepath.Dir(kcOut)); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(kcOut), 0o755); err != nil {
+		return err
+	}
+	down, err := timeCommand(ctx, b.kubectl("cp", "-c", transferCtr, b.cfg.Namespace+"/"+transferPod+":"+remote, kcOut))
+	if err != nil {
+		return err
+	}
+	if n, err := localSize(kcOut); err != nil || n != b.cfg.BigSize {
+		return fmt.Errorf("kubectl cp down: %d bytes, %v", n, err)
+	}
+	fmt.Fprintf(b.log, "  %-28s %-34s up %s (peak %.1f MiB), down %s (peak %.1f MiB)\n", "2 GB round trip", "kubectl cp",
+		fmtDur(up.Wall), float64(up.MaxRSS)/mib, fmtDur(down.Wall), float64(down.MaxRSS)/mib)
+	_, _ = b.sh(ctx, `rm -f "$1"`, remote)
+	_ = os.RemoveAll(filepath.Dir(kcOut))
+	_ = os.RemoveAll(filepath.Dir(b.bigOut()))
+
+	kcPeak := max(up.MaxRSS, down.MaxRSS)
+	b.res.addGroup(Group{Bench: "rss", Title: fmt.Sprintf("%.0f GB up and down (one sample each)", float64(b.cfg.BigSize)/1e9), Bytes: 2 * b.cfg.BigSize, Samples: []*Sample{
+		{Name: "cscript run big (upload + script + download)", Times: []time.Duration{run.Wall}, MaxRSS: run.MaxRSS},
+		{Name: "kubectl cp up + kubectl cp down", Times: []time.Duration{up.Wall + down.Wall}, MaxRSS: kcPeak},
+	}})
+	b.res.addRow(Row{
+		Bench: "rss", Metric: fmt.Sprintf("Peak RSS during a %.0f GB transfer (up and down in one run)", float64(b.cfg.BigSize)/1e9), Unit: "MiB",
+		CScript: float64(run.MaxRSS) / mib, Reference: "kubectl cp (larger of up and down)", Ref: float64(kcPeak) / mib,
+		Target: "< 100 MiB", Met: boolp(run.MaxRSS < 100*mib),
+	})
+	text := fmt.Sprintf("The whole `cscript run big` (Pod start, %.0f GB up, a size check in the Pod, %.0f GB down, cleanup) took %s; "+
+		"kubectl cp took %s up and %s down.", float64(b.cfg.BigSize)/1e9, float64(b.cfg.BigSize)/1e9, fmtDur(run.Wall), fmtDur(up.Wall), fmtDur(down.Wall))
+	if b.helloMedian > 0 {
+		moved := run.Wall - b.helloMedian
+		text += fmt.Sprintf(" Less the median run overhead (%s), cscript moved %.0f GB in %s: %.0f MB/s end to end, both directions verified.",
+			fmtDur(b.helloMedian), 2*float64(b.cfg.BigSize)/1e9, fmtDur(moved), mbps(2*b.cfg.BigSize, moved))
+	}
+	b.res.addNote(Note{Bench: "rss", Title: "The 2 GB run", Text: text + "\n"})
+	return nil
+}

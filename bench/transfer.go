@@ -1,0 +1,464 @@
+package main
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cscript-dev/cscript/transfer"
+)
+
+// payload is one data file present both locally and in the transfer Pod.
+type payload struct {
+	name   string // file name
+	local  string // local path
+	remote string // path in the Pod
+	size   int64
+	sum    string
+}
+
+// payloads generates (or reuses) the local data files and copies each into
+// the transfer Pod once, checking its sha256 there.
+func (b *bench) payload(ctx context.Context, name string, gen func(io.Writer, int64) error, size int64) (*payload, error) {
+	dir := filepath.Join(b.cfg.Work, "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	p := &payload{name: name, local: filepath.Join(dir, name), remote: remoteDataDir + "/" + name, size: size}
+	fmt.Fprintf(b.log, "   data %s (%d bytes)\n", p.local, size)
+	sum, err := dataFile(p.local, size, gen)
+	if err != nil {
+		return nil, err
+	}
+	p.sum = sum
+	if _, err := b.transferPod(ctx); err != nil {
+		return nil, err
+	}
+	if out, err := b.sh(ctx, `sha256sum "$1" 2>/dev/null || true`, p.remote); err == nil && strings.HasPrefix(out, sum) {
+		return p, nil
+	}
+	c := b.kubectl("exec", "-i", "-n", b.cfg.Namespace, transferPod, "-c", transferCtr, "--", "sh", "-c", `cat > "$1"; true`, "sh", p.remote)
+	c.Stdin = p.local
+	if _, err := do(ctx, c); err != nil {
+		return nil, err
+	}
+	out, err := b.sh(ctx, `sha256sum "$1"`, p.remote)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(out, sum) {
+		return nil, fmt.Errorf("seeding %s into the pod: sha256 differs (%s)", name, strings.TrimSpace(out))
+	}
+	return p, nil
+}
+
+// remoteSize is the size of a file in the transfer Pod.
+func (b *bench) remoteSize(ctx context.Context, path string) (int64, error) {
+	out, err := b.sh(ctx, `wc -c < "$1"`, path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+}
+
+func wantSize(got, want int64, what string) error {
+	if got != want {
+		return fmt.Errorf("%s: %d bytes, want %d", what, got, want)
+	}
+	return nil
+}
+
+func localSize(path string) (int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// uploaders returns the upload contenders for p: cscript's transfer.Upload
+// (with or without compression), kubectl cp and, when raw, the bare exec
+// stream. Each uploads to a fresh directory of the Pod.
+func (b *bench) uploaders(p *payload, compress, withPlain, raw bool) []Contender {
+	dest := func(who string) string { return remoteDataDir + "/up-" + who }
+	fresh := func(who string) func(ctx context.Context, _ int) error {
+		return func(ctx context.Context, _ int) error {
+			_, err := b.sh(ctx, `rm -rf "$1" && mkdir -p "$1"`, dest(who))
+			return err
+		}
+	}
+	checkRemote := func(who string) func(ctx context.Context, _ int) error {
+		return func(ctx context.Context, _ int) error {
+			n, err := b.remoteSize(ctx, dest(who)+"/"+p.name)
+			if err != nil {
+				return err
+			}
+			return wantSize(n, p.size, who)
+		}
+	}
+	cs := func(name string, compress bool) Contender {
+		var res *transfer.Result
+		who := "cs"
+		if compress {
+			who = "csz"
+		}
+		return Contender{
+			Name:    name,
+			Prepare: fresh(who),
+			Run: func(ctx context.Context, _ int) (*Timed, error) {
+				return timeFunc(func() (err error) {
+					res, err = transfer.Upload(ctx, b.pod, transfer.LocalPath(p.local), transfer.RemotePath(dest(who)+"/"+p.name), transfer.Options{Compress: compress})
+					return err
+				})
+			},
+			Check: func(context.Context, int) error {
+				if res.Verified != transfer.VerifiedSHA256 || res.SHA256 != p.sum || res.Compressed != compress {
+					return fmt.Errorf("upload result %+v, want sha256-verified %s, compressed %v", res, p.sum, compress)
+				}
+				return wantSize(res.Bytes, p.size, "cscript upload")
+			},
+		}
+	}
+	var out []Contender
+	if compress {
+		out = append(out, cs("cscript --compress", true))
+	}
+	if withPlain {
+		out = append(out, cs("cscript", false))
+	}
+	out = append(out, Contender{
+		Name:    "kubectl cp",
+		Prepare: fresh("kc"),
+		Run: func(ctx context.Context, _ int) (*Timed, error) {
+			return timeCommand(ctx, b.kubectl("cp", "-c", transferCtr, p.local, b.cfg.Namespace+"/"+transferPod+":"+dest("kc")+"/"+p.name))
+		},
+		Check: checkRemote("kc"),
+	})
+	if raw {
+		out = append(out, Contender{
+			Name:    "kubectl exec -i … cat (raw)",
+			Prepare: fresh("raw"),
+			Run: func(ctx context.Context, _ int) (*Timed, error) {
+				// "; true" keeps the shell alive until cat has read all of
+				// stdin (FINDINGS.md: exec stdin loses data otherwise).
+				c := b.kubectl("exec", "-i", "-n", b.cfg.Namespace, transferPod, "-c", transferCtr, "--", "sh", "-c", `cat > "$1"; true`, "sh", dest("raw")+"/"+p.name)
+				c.Stdin = p.local
+				return timeCommand(ctx, c)
+			},
+			Check: checkRemote("raw"),
+		})
+	}
+	return out
+}
+
+// downloaders returns the download contenders for p, each writing to a
+// fresh local directory.
+func (b *bench) downloaders(p *payload, compress, withPlain, raw bool) []Contender {
+	dest := func(who string) string { return filepath.Join(b.cfg.Work, "down-"+who) }
+	fresh := func(who string) func(context.Context, int) error {
+		return func(context.Context, int) error {
+			if err := os.RemoveAll(dest(who)); err != nil {
+				return err
+			}
+			return os.MkdirAll(dest(who), 0o755)
+		}
+	}
+	checkLocal := func(who string) func(context.Context, int) error {
+		return func(context.Context, int) error {
+			n, err := localSize(filepath.Join(dest(who), p.name))
+			if err != nil {
+				return err
+			}
+			return wantSize(n, p.size, who)
+		}
+	}
+	cs := func(name string, compress bool) Contender {
+		var res *transfer.Result
+		who := "cs"
+		if compress {
+			who = "csz"
+		}
+		return Contender{
+			Name:    name,
+			Prepare: fresh(who),
+			Run: func(ctx context.Context, _ int) (*Timed, error) {
+				return timeFunc(func() (err error) {
+					res, err = transfer.Download(ctx, b.pod, transfer.RemotePath(p.remote), transfer.LocalPath(filepath.Join(dest(who), p.name)), transfer.Options{Compress: compress})
+					return err
+				})
+			},
+			Check: func(ctx context.Context, i int) error {
+				if res.Verified != transfer.VerifiedSHA256 || res.SHA256 != p.sum || res.Compressed != compress {
+					return fmt.Errorf("download result %+v, want sha256-verified %s, compressed %v", res, p.sum, compress)
+				}
+				return checkLocal(who)(ctx, i)
+			},
+		}
+	}
+	var out []Contender
+	if compress {
+		out = append(out, cs("cscript --compress", true))
+	}
+	if withPlain {
+		out = append(out, cs("cscript", false))
+	}
+	out = append(out, Contender{
+		Name:    "kubectl cp",
+		Prepare: fresh("kc"),
+		Run: func(ctx context.Context, _ int) (*Timed, error) {
+			return timeCommand(ctx, b.kubectl("cp", "-c", transferCtr, b.cfg.Namespace+"/"+transferPod+":"+p.remote, filepath.Join(dest("kc"), p.name)))
+		},
+		Check: checkLocal("kc"),
+	})
+	if raw {
+		out = append(out, Contender{
+			Name:    "kubectl exec … cat (raw)",
+			Prepare: fresh("raw"),
+			Run: func(ctx context.Context, _ int) (*Timed, error) {
+				c := b.kubectl("exec", "-n", b.cfg.Namespace, transferPod, "-c", transferCtr, "--", "cat", p.remote)
+				c.Stdout = filepath.Join(dest("raw"), p.name)
+				return timeCommand(ctx, c)
+			},
+			Check: checkLocal("raw"),
+		})
+	}
+	return out
+}
+
+// mbps is a throughput in MB/s (10^6 bytes) for size bytes in d.
+func mbps(size int64, d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
+
+func find(samples []*Sample, name string) *Sample {
+	for _, s := range samples {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// throughputRow compares cscript's throughput with a reference's.
+func throughputRow(bench, metric string, size int64, cs, ref *Sample, want float64) Row {
+	c, r := mbps(size, cs.Median()), mbps(size, ref.Median())
+	return Row{
+		Bench: bench, Metric: metric, Unit: "MB/s", CScript: c, Reference: ref.Name, Ref: r, HigherBetter: true,
+		Target: fmt.Sprintf("≥ %.2g× %s", want, ref.Name), Met: boolp(c/r >= want),
+	}
+}
+
+// transfers compares 500 MB of random data up and down.
+func (b *bench) transfers(ctx context.Context) error {
+	p, err := b.payload(ctx, "random.bin", randomData, b.cfg.Size)
+	if err != nil {
+		return err
+	}
+	n := b.cfg.NTransfer
+	up, err := interleave(ctx, b.log, "upload random", 1, n, b.uploaders(p, false, true, true)...)
+	if err != nil {
+		return err
+	}
+	down, err := interleave(ctx, b.log, "download random", 1, n, b.downloaders(p, false, true, true)...)
+	if err != nil {
+		return err
+	}
+	mb := float64(p.size) / 1e6
+	b.res.addGroup(Group{Bench: "transfer", Title: fmt.Sprintf("Upload of %.0f MB of random data", mb), Bytes: p.size, Samples: up})
+	b.res.addGroup(Group{Bench: "transfer", Title: fmt.Sprintf("Download of %.0f MB of random data", mb), Bytes: p.size, Samples: down})
+	for _, dir := range []struct {
+		what    string
+		samples []*Sample
+	}{{"Upload", up}, {"Download", down}} {
+		cs := find(dir.samples, "cscript")
+		b.res.addRow(throughputRow("transfer", fmt.Sprintf("%s %.0f MB random, verified", dir.what, mb), p.size, cs, dir.samples[1], 0.95))
+		b.res.addRow(throughputRow("transfer", fmt.Sprintf("%s %.0f MB random, verified", dir.what, mb), p.size, cs, dir.samples[2], 0.9))
+	}
+	return b.transferProfile(ctx, p, up, down)
+}
+
+// transferProfile times the parts of a cscript transfer that the references
+// do not do, in the same Pod, to say where the difference goes.
+func (b *bench) transferProfile(ctx context.Context, p *payload, up, down []*Sample) error {
+	const rounds = 3
+	probe := &Sample{Name: "transfer.Probe (one exec round trip)"}
+	remoteSHA := &Sample{Name: "busybox sha256sum in the Pod"}
+	remoteTar := &Sample{Name: "busybox tar -c > /dev/null in the Pod"}
+	localSHA := &Sample{Name: "Go crypto/sha256 of the local file"}
+	for range rounds {
+		t, err := timeFunc(func() error { _, err := transfer.Probe(ctx, b.pod); return err })
+		if err != nil {
+			return err
+		}
+		probe.Times = append(probe.Times, t.Wall)
+		t, err = timeFunc(func() error { _, err := b.sh(ctx, `sha256sum "$1" >/dev/null`, p.remote); return err })
+		if err != nil {
+			return err
+		}
+		remoteSHA.Times = append(remoteSHA.Times, t.Wall)
+		t, err = timeFunc(func() error {
+			_, err := b.sh(ctx, `cd "$(dirname "$1")" && tar -cf - "./$(basename "$1")" >/dev/null`, p.remote)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		remoteTar.Times = append(remoteTar.Times, t.Wall)
+		t, err = timeFunc(func() error { return hashFile(p.local) })
+		if err != nil {
+			return err
+		}
+		localSHA.Times = append(localSHA.Times, t.Wall)
+	}
+	parts := []*Sample{probe, remoteSHA, remoteTar, localSHA}
+	b.res.addGroup(Group{Bench: "transfer", Title: fmt.Sprintf("Parts of a cscript transfer of %.0f MB, timed alone", float64(p.size)/1e6), Bytes: p.size, Samples: parts})
+
+	var sb strings.Builder
+	upCS, upRaw := find(up, "cscript").Median(), up[2].Median()
+	downCS, downRaw := find(down, "cscript").Median(), down[2].Median()
+	fmt.Fprintf(&sb, "cscript does three things the references do not: one probe exec before the transfer (%s), "+
+		"a sha256 of every byte on the local side while streaming (Go: %s for the whole file, overlapped with the stream), "+
+		"and a `sha256sum` of the file in the container, which runs after the stream because it reads the file that tar "+
+		"wrote or is about to send (busybox: %s, %.0f MB/s).\n\n",
+		fmtDur(probe.Median()), fmtDur(localSHA.Median()), fmtDur(remoteSHA.Median()), mbps(p.size, remoteSHA.Median()))
+	fmt.Fprintf(&sb, "- Upload: cscript %s vs the raw stream %s: %s more; probe + remote sha256sum account for %s of it.\n",
+		fmtDur(upCS), fmtDur(upRaw), fmtDur(upCS-upRaw), fmtDur(probe.Median()+remoteSHA.Median()))
+	fmt.Fprintf(&sb, "- Download: cscript %s vs the raw stream %s: %s more; probe + remote sha256sum account for %s of it.\n",
+		fmtDur(downCS), fmtDur(downRaw), fmtDur(downCS-downRaw), fmtDur(probe.Median()+remoteSHA.Median()))
+	fmt.Fprintf(&sb, "- Without the remote sha256sum (a size-only check, as the report's `wc -c`) cscript would take about %s up and %s down, "+
+		"i.e. %.2f× and %.2f× the raw stream's throughput.\n",
+		fmtDur(upCS-remoteSHA.Median()), fmtDur(downCS-remoteSHA.Median()),
+		upRaw.Seconds()/(upCS-remoteSHA.Median()).Seconds(), downRaw.Seconds()/(downCS-remoteSHA.Median()).Seconds())
+	b.res.addNote(Note{Bench: "transfer", Title: "Where a verified transfer's time goes", Text: sb.String()})
+	return nil
+}
+
+func hashFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(sha256.New(), f)
+	return err
+}
+
+// compressed compares 500 MB of a compressible SQL dump with --compress
+// against kubectl cp (and cscript without compression).
+func (b *bench) compressed(ctx context.Context) error {
+	p, err := b.payload(ctx, "dump.sql", sqlDump, b.cfg.Size)
+	if err != nil {
+		return err
+	}
+	n := b.cfg.NTransfer
+	up, err := interleave(ctx, b.log, "upload dump", 1, n, b.uploaders(p, true, true, false)...)
+	if err != nil {
+		return err
+	}
+	down, err := interleave(ctx, b.log, "download dump", 1, n, b.downloaders(p, true, true, false)...)
+	if err != nil {
+		return err
+	}
+	mb := float64(p.size) / 1e6
+	b.res.addGroup(Group{Bench: "compress", Title: fmt.Sprintf("Upload of a %.0f MB SQL dump", mb), Bytes: p.size, Samples: up})
+	b.res.addGroup(Group{Bench: "compress", Title: fmt.Sprintf("Download of a %.0f MB SQL dump", mb), Bytes: p.size, Samples: down})
+	for _, dir := range []struct {
+		what    string
+		samples []*Sample
+	}{{"Upload", up}, {"Download", down}} {
+		b.res.addRow(throughputRow("compress", fmt.Sprintf("%s %.0f MB SQL dump, --compress", dir.what, mb), p.size,
+			find(dir.samples, "cscript --compress"), find(dir.samples, "kubectl cp"), 2))
+	}
+
+	// Where the time goes: gzip and gunzip in busybox, and Go's gzip.
+	const rounds = 3
+	gz := &Sample{Name: "busybox gzip -c > /dev/null in the Pod"}
+	gunz := &Sample{Name: "busybox gzip -dc > /dev/null in the Pod"}
+	var gzSize int64
+	if _, err := b.sh(ctx, `gzip -c "$1" > "$1.gz"`, p.remote); err != nil {
+		return err
+	}
+	if gzSize, err = b.remoteSize(ctx, p.remote+".gz"); err != nil {
+		return err
+	}
+	for range rounds {
+		t, err := timeFunc(func() error { _, err := b.sh(ctx, `gzip -c "$1" >/dev/null`, p.remote); return err })
+		if err != nil {
+			return err
+		}
+		gz.Times = append(gz.Times, t.Wall)
+		t, err = timeFunc(func() error { _, err := b.sh(ctx, `gzip -dc "$1.gz" >/dev/null`, p.remote); return err })
+		if err != nil {
+			return err
+		}
+		gunz.Times = append(gunz.Times, t.Wall)
+	}
+	if _, err := b.sh(ctx, `rm -f "$1.gz"`, p.remote); err != nil {
+		return err
+	}
+	goGz, err := goGzip(p.local, rounds)
+	if err != nil {
+		return err
+	}
+	b.res.addGroup(Group{Bench: "compress", Title: fmt.Sprintf("gzip of the %.0f MB SQL dump alone", mb), Bytes: p.size, Samples: []*Sample{gz, gunz, goGz}})
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "The dump compresses %.1f× (gzip -6: %.0f MB → %.0f MB). On loopback the stream is not the bottleneck: "+
+		"the raw exec stream moves random data at %s, while gzip is CPU-bound: busybox gzip compresses at %.0f MB/s and "+
+		"decompresses at %.0f MB/s in the Pod (a download runs busybox `tar -cz`), Go's compress/gzip at BestSpeed (what an upload "+
+		"uses) compresses at %.0f MB/s, "+
+		"on a machine of %d cores shared by the kubelet, the API server and both ends of the stream. "+
+		"Compression can only pay where the network is slower than gzip: below about %.0f MB/s (a remote cluster), "+
+		"--compress moves %.1f× fewer bytes.\n",
+		float64(p.size)/float64(gzSize), mb, float64(gzSize)/1e6, b.rawRate(),
+		mbps(p.size, gz.Median()), mbps(p.size, gunz.Median()), mbps(p.size, goGz.Median()), numCPU(),
+		min(mbps(p.size, gz.Median()), mbps(p.size, goGz.Median())), float64(p.size)/float64(gzSize))
+	b.res.addNote(Note{Bench: "compress", Title: "Why compression does not pay on loopback", Text: sb.String()})
+	return nil
+}
+
+// rawRate is the raw download stream's throughput from the transfer
+// benchmark, as text, if it ran.
+func (b *bench) rawRate() string {
+	for _, g := range b.res.Groups {
+		if g.Bench == "transfer" && strings.HasPrefix(g.Title, "Download") {
+			if s := find(g.Samples, "kubectl exec … cat (raw)"); s != nil {
+				return fmt.Sprintf("%.0f MB/s", mbps(g.Bytes, s.Median()))
+			}
+		}
+	}
+	return "several hundred MB/s"
+}
+
+// goGzip times Go's gzip at BestSpeed (what transfer.Upload uses) over the
+// file, rounds times.
+func goGzip(path string, rounds int) (*Sample, error) {
+	s := &Sample{Name: "Go compress/gzip BestSpeed, local"}
+	for range rounds {
+		t, err := timeFunc(func() error {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+			if _, err := io.Copy(zw, f); err != nil {
+				return err
+			}
+			return zw.Close()
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.Times = append(s.Times, t.Wall)
+	}
+	return s, nil
+}
+
+func numCPU() int { return runtime.NumCPU() }
