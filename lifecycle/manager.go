@@ -123,7 +123,7 @@ func (m *Manager) Run(ctx context.Context, o Order) (*Outcome, error) {
 	out := &Outcome{Order: m.newUUID()}
 	out.RunID = o.RunID
 	if out.RunID == "" {
-		out.RunID = now.Format("20060102-150405") + "-" + out.Order[:6]
+		out.RunID = now.Format("20060102-150405") + "-" + out.Order[:min(6, len(out.Order))]
 	}
 
 	cur, err := m.States.Get(ctx, o.Name)
@@ -220,7 +220,7 @@ func (m *Manager) Run(ctx context.Context, o Order) (*Outcome, error) {
 			switch {
 			case ctx.Err() != nil:
 				runErr = &interruptError{event: o.Event, err: runErr}
-			case errors.Is(cause, errTimedOut):
+			case errors.Is(cause, errTimedOut), errors.Is(runErr, context.DeadlineExceeded):
 				runErr = &timeoutError{event: o.Event, timeout: timeout, err: runErr}
 			}
 		}
