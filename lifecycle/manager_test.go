@@ -66,8 +66,10 @@ func eventErr(err error) *EventError {
 // processes through a whole lifecycle, on both state stores.
 func TestLifecycleEndToEnd(t *testing.T) {
 	stores := map[string]func(t *testing.T) StateStore{
-		"dir":       func(t *testing.T) StateStore { return &DirStore{Dir: t.TempDir(), Deck: "local"} },
-		"configmap": func(t *testing.T) StateStore { return &ConfigMapStore{Client: versionedClient(), Namespace: "default", Deck: "local"} },
+		"dir": func(t *testing.T) StateStore { return &DirStore{Dir: t.TempDir(), Deck: "local"} },
+		"configmap": func(t *testing.T) StateStore {
+			return &ConfigMapStore{Client: versionedClient(), Namespace: "default", Deck: "local"}
+		},
 	}
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
