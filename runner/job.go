@@ -281,6 +281,7 @@ type jobRun struct {
 
 	jobSent, secretSent bool
 	lock                *lock
+	kill                bool // cleanup deletes with grace period 0
 
 	out *redact.Writer
 	buf *tailBuffer
@@ -595,6 +596,11 @@ func (jr *jobRun) finish(parent, runCtx context.Context, err error, cleanup bool
 		res.Diagnostics = d
 	}
 	if cleanup {
+		// A script past its deadline is killed, not asked to stop: a shell
+		// as pid 1 ignores SIGTERM and would hold its Pod for the whole
+		// grace period.
+		var se *ScriptError
+		jr.kill = errors.As(err, &se) && se.Reason == ReasonDeadlineExceeded
 		res.CleanupErr = jr.cleanup()
 		if err == nil && res.CleanupErr != nil {
 			err = &RunError{Op: "cleanup", Err: res.CleanupErr}
@@ -648,7 +654,7 @@ func (jr *jobRun) cleanup() error {
 	prev := jr.phase
 	jr.enter(PhaseCleanup, "")
 	jr.phase = prev
-	force := r.forced()
+	force := jr.kill || r.forced()
 
 	var errs []error
 	opts := func() metav1.DeleteOptions {
