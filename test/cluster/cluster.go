@@ -39,6 +39,14 @@ const (
 	DebianImage   = "docker.io/library/debian:bookworm-slim"
 	PythonImage   = "docker.io/library/python:3.11-slim"
 	PostgresImage = "docker.io/library/postgres:15"
+	// HostileImage is busybox (sh is dash) whose tar, asked to create an
+	// archive, prints a malicious one instead: $HOSTILE_TAR, else the content
+	// of /etc/hostile-tar, else "dotdot". The choices are the archives of
+	// test/cluster/build/hostile: dotdot, absolute, symlink-absolute,
+	// symlink-relative, symlink-dangling, hardlink-absolute,
+	// hardlink-relative, device, block, fifo. Each starts with a harmless
+	// ok.txt.
+	HostileImage = "cscript.test/hostile:1"
 )
 
 // Script returns the path of the harness script (test/cluster/cluster).

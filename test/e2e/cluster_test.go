@@ -123,6 +123,7 @@ func TestClusterImages(t *testing.T) {
 		{"busybox", cluster.BusyboxImage, "for c in sh tar gzip sha256sum; do command -v $c >/dev/null || echo missing $c; done; echo ok", "ok\n", 0},
 		{"python", cluster.PythonImage, "python -c 'print(6*7)'; python3 --version | cut -d. -f1-2", "42\nPython 3.11\n", 0},
 		{"debian", cluster.DebianImage, "bash -c 'echo $BASH_VERSION' | cut -c1; for c in tar gzip sha256sum; do command -v $c >/dev/null || echo missing $c; done", "5\n", 0},
+		{"hostile", cluster.HostileImage, `a=$(HOSTILE_TAR=symlink-relative tar cf - . | sha256sum); b=$(sha256sum < /hostile/symlink-relative.tar); [ "$a" = "$b" ] && echo crafted; tar -cf - . | tar -tf - 2>/dev/null | head -n 1`, "crafted\nok.txt\n", 0},
 		{"postgres", cluster.PostgresImage, "initdb -U postgres >/tmp/initdb.log 2>&1 && pg_ctl -w -l /tmp/pg.log start >/dev/null && psql -U postgres -Atc 'select 40+2'", "42\n", 999},
 	}
 	for _, tt := range tests {

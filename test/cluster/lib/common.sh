@@ -71,7 +71,7 @@ spawn() {
 	die "$name did not start (log: $LOGS/$name.log)"
 }
 
-# stop NAME sends SIGTERM, waits up to 20 s, then SIGKILL.
+# stop NAME sends SIGTERM, waits up to 10 s, then SIGKILL.
 stop() {
 	local name=$1 pid i
 	pid=$(pid_of "$name") || {
@@ -79,12 +79,12 @@ stop() {
 		return 0
 	}
 	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 200); do
+	for i in $(seq 100); do
 		[[ -d /proc/$pid ]] || break
 		sleep 0.1
 	done
 	if [[ -d /proc/$pid ]]; then
-		log "$name (pid $pid) ignored SIGTERM for 20 s; killing it"
+		log "$name (pid $pid) ignored SIGTERM for 10 s; killing it"
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	rm -f "$PIDS/$name.pid"

@@ -6,6 +6,7 @@
 PAUSE_IMAGE=registry.k8s.io/pause:3.10
 BUSYBOX_IMAGES=(docker.io/library/busybox:1.36 docker.io/library/busybox:latest)
 DEBIAN_IMAGES=(docker.io/library/debian:bookworm-slim docker.io/library/python:3.11-slim docker.io/library/postgres:15)
+HOSTILE_IMAGE=cscript.test/hostile:1
 BASE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # make_archive OUT ROOTFS CONFIG_JSON TAG...: a docker-archive with one layer.
@@ -48,6 +49,49 @@ build_busybox() {
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$root/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 	make_archive "$IMG_DIR/busybox.tar" "$root" "{\"Env\":[\"PATH=$BASE_PATH\"],\"Cmd\":[\"sh\"]}" "${BUSYBOX_IMAGES[@]}"
+	rm -rf "$root"
+}
+
+# build_hostile: busybox (with dash as sh) whose `tar`, when asked to create an archive (first
+# argument --create, -c..., or c... as in `tar cf - DIR`), prints a crafted
+# malicious one instead: $HOSTILE_TAR, else the content of /etc/hostile-tar,
+# else "dotdot" names one of /hostile/*.tar (see build/hostile). Extraction
+# and everything else is busybox's tar.
+build_hostile() {
+	local root=$IMG_DIR/.hostile-root applet
+	rm -rf "$root" && mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,hostile}
+	cp /bin/busybox "$root/bin/busybox"
+	for applet in $(/bin/busybox --list-full); do
+		[[ -e $root/$applet ]] || ln -s /bin/busybox "$root/$applet"
+	done
+	# busybox's own sh runs its tar applet without a PATH lookup: use dash.
+	local lib
+	cp /bin/dash "$root/bin/dash"
+	ln -sf dash "$root/bin/sh"
+	for lib in $(ldd /bin/dash | grep -o '/[^ ]*'); do
+		cp --parents -L "$lib" "$root"
+	done
+	chmod 1777 "$root/tmp"
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+	printf 'root:x:0:\n' >"$root/etc/group"
+	(cd "$HERE/build" && GOWORK=off go run ./hostile "$root/hostile")
+	rm "$root/bin/tar"
+	cat >"$root/bin/tar" <<-'SH'
+		#!/bin/sh
+		# Hostile tar of the cscript.test/hostile:1 image (test/cluster/lib/images.sh).
+		hostile() {
+			mode=${HOSTILE_TAR:-$(cat /etc/hostile-tar 2>/dev/null || echo dotdot)}
+			exec cat "/hostile/$mode.tar"
+		}
+		case ${1:-} in
+		--create) hostile ;;
+		--*) ;;
+		-*c* | c* | [!-]*c*) hostile ;;
+		esac
+		exec /bin/busybox tar "$@"
+	SH
+	chmod 755 "$root/bin/tar"
+	make_archive "$IMG_DIR/hostile.tar" "$root" "{\"Env\":[\"PATH=$BASE_PATH\"],\"Cmd\":[\"sh\"]}" "$HOSTILE_IMAGE"
 	rm -rf "$root"
 }
 
@@ -96,6 +140,7 @@ build_images() {
 	mkdir -p "$IMG_DIR"
 	[[ -f $IMG_DIR/pause.tar ]] || { log "building image $PAUSE_IMAGE" && build_pause; }
 	[[ -f $IMG_DIR/busybox.tar ]] || { log "building image ${BUSYBOX_IMAGES[*]}" && build_busybox; }
+	[[ -f $IMG_DIR/hostile.tar ]] || { log "building image $HOSTILE_IMAGE" && build_hostile; }
 	[[ -f $IMG_DIR/debian.tar ]] || {
 		log "building image ${DEBIAN_IMAGES[*]} with debootstrap (~2-4 min)"
 		build_debian
@@ -107,9 +152,10 @@ build_images() {
 import_images() {
 	local have tar first
 	have=$(ctr -n k8s.io images ls -q)
-	for tar in pause busybox debian; do
+	for tar in pause busybox hostile debian; do
 		case $tar in
 		pause) first=$PAUSE_IMAGE ;;
+		hostile) first=$HOSTILE_IMAGE ;;
 		busybox) first=${BUSYBOX_IMAGES[0]} ;;
 		debian) first=${DEBIAN_IMAGES[0]} ;;
 		esac
@@ -122,9 +168,10 @@ import_images() {
 # load_images: into dockerd, only the ones missing.
 load_images() {
 	local tar first
-	for tar in busybox debian; do
+	for tar in busybox hostile debian; do
 		case $tar in
 		busybox) first=${BUSYBOX_IMAGES[0]} ;;
+		hostile) first=$HOSTILE_IMAGE ;;
 		debian) first=${DEBIAN_IMAGES[0]} ;;
 		esac
 		docker image inspect "$first" >/dev/null 2>&1 && continue
