@@ -139,7 +139,7 @@ func (a *app) run(c *cli.Context) error {
 	}
 	if c.Bool(flagVerbose.Name) {
 		rn.OnEvent = func(e runner.Event) {
-			fmt.Fprintf(a.io.Err, "%s %s %s\n", a.io.paint("2", "·"), e.Phase, e.Message)
+			fmt.Fprintf(a.io.Err, "%s %6.3fs %s %s\n", a.io.paint("2", "·"), e.Time.Sub(start).Seconds(), e.Phase, e.Message)
 		}
 	}
 	res, runErr := rn.Run(c.Context, spec)
@@ -174,10 +174,7 @@ func (a *app) finishRecord(hrun *history.Run, rec *history.Record, res *runner.R
 	}
 	if runErr != nil {
 		rec.Message = runErr.Error()
-		rec.ExitCode = ExitCodeOf(runErr)
-		if rec.ExitCode == ExitError {
-			rec.ExitCode = ExitRunFailed
-		}
+		rec.ExitCode = ExitCodeOf(runExitError(runErr))
 		var interrupted *runner.InterruptedError
 		var scriptErr *runner.ScriptError
 		switch {
