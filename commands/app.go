@@ -81,6 +81,7 @@ func (a *app) cli() *cli.App {
 			a.validateCommand(),
 			a.renderCommand(),
 			a.runCommand(),
+			a.resourceCommand(),
 			a.runsCommand(),
 			a.traceCommand(),
 			a.gcCommand(),

@@ -126,7 +126,7 @@ func TestInitListRender(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.mustRun("list", "-o", "json").out), &rows); err != nil {
 		t.Fatalf("list -o json is not JSON: %v", err)
 	}
-	if len(rows) != 4 || rows[0].Name != "db-dump" || rows[2].Interpreter != "bash" {
+	if len(rows) != 9 || rows[0].Name != "db-dump" || rows[1].Interpreter != "bash" {
 		t.Errorf("list -o json rows = %+v", rows)
 	}
 	e.golden("validate", e.mustRun("validate").out)
@@ -255,7 +255,7 @@ func TestCompletion(t *testing.T) {
 			t.Errorf("completion %s does not complete dynamically:\n%s", sh, r.out)
 		}
 	}
-	if r := e.mustRun("__complete", "scripts"); r.out != "db-dump\ndb-restore\nhello\npy-fail\n" {
+	if r := e.mustRun("__complete", "scripts"); r.out != "db-dump\ndb-restore\ndemo-id-create\ndemo-vm-create\ndemo-vm-pull\ndemo-vm-terminate\ndemo-vm-update\nhello\npy-fail\n" {
 		t.Errorf("__complete scripts = %q", r.out)
 	}
 	if r := e.mustRun("__complete", "decks"); r.out != "local\nstaging\n" {

@@ -6,6 +6,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/cscript-dev/cscript/lifecycle"
+	"github.com/cscript-dev/cscript/store"
 )
 
 // scriptSummary is one row of `cscript list`.
@@ -91,8 +94,9 @@ func (a *app) validateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := cat.Err(); err != nil {
-				return err
+			// Lifecycle definitions (kind: Lifecycle) are checked too, against the scripts they name.
+			if ps := append(cat.Problems(), lifecycle.Load(cat).Problems()...); len(ps) > 0 {
+				return &store.ValidationError{Problems: ps}
 			}
 			n, d := len(cat.Scripts()), len(cat.Decks())
 			fmt.Fprintf(a.io.Out, "%d scripts and %d decks in %d libraries: all valid\n", n, d, len(cat.Libraries()))

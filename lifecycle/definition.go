@@ -70,9 +70,9 @@ type Definition struct {
 
 // Plan is a named set of limits.
 type Plan struct {
-	UUID        string           `json:"uuid,omitempty"`
-	Description string           `json:"description,omitempty"`
-	Limits      map[string]int64 `json:"limits,omitempty"`
+	UUID        string           `json:"uuid,omitempty" yaml:"uuid,omitempty"`
+	Description string           `json:"description,omitempty" yaml:"description,omitempty"`
+	Limits      map[string]int64 `json:"limits,omitempty" yaml:"limits,omitempty"`
 }
 
 // uuidNamespace is the namespace of every UUID cscript derives (UUIDv5), so

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,6 +91,8 @@ type ProcessExecutor struct {
 	Dir string
 	// Interpreters maps an interpreter to a program; nil: bash, sh, python3.
 	Interpreters map[string]string
+	// Stream, when set, also gets the output as it comes.
+	Stream io.Writer
 }
 
 var _ Executor = (*ProcessExecutor)(nil)
@@ -132,7 +135,11 @@ func (p *ProcessExecutor) Run(ctx context.Context, req ExecRequest) (*ExecResult
 		}
 	}
 	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var w io.Writer = &out
+	if p.Stream != nil {
+		w = &lockedWriter{w: io.MultiWriter(&out, p.Stream)}
+	}
+	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", prog, err)
@@ -160,6 +167,17 @@ func (p *ProcessExecutor) Run(ctx context.Context, req ExecRequest) (*ExecResult
 		return res, err
 	}
 	return res, nil
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // lockedBuffer lets stdout and stderr share one buffer, in order.

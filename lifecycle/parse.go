@@ -12,38 +12,38 @@ import (
 
 // Endpoint is an address of a created resource, from the create output.
 type Endpoint struct {
-	Name string `json:"name"`
-	URL  string `json:"url"`
+	Name string `json:"name" yaml:"name"`
+	URL  string `json:"url" yaml:"url"`
 }
 
 // CreateOutput is what a create script's last line says.
 type CreateOutput struct {
-	BackendID       string         `json:"backend_id"`
-	BackendMetadata map[string]any `json:"backend_metadata,omitempty"`
-	Endpoints       []Endpoint     `json:"endpoints,omitempty"`
+	BackendID       string         `json:"backend_id" yaml:"backend_id"`
+	BackendMetadata map[string]any `json:"backend_metadata,omitempty" yaml:"backend_metadata,omitempty"`
+	Endpoints       []Endpoint     `json:"endpoints,omitempty" yaml:"endpoints,omitempty"`
 }
 
 // Usage is one usage report of a pull script.
 type Usage struct {
-	Type   string  `json:"type"`
-	Amount float64 `json:"amount"`
+	Type   string  `json:"type" yaml:"type"`
+	Amount float64 `json:"amount" yaml:"amount"`
 }
 
 // ReportSection is one section of a resource report from a pull script.
 type ReportSection struct {
-	Header string `json:"header"`
-	Body   string `json:"body"`
+	Header string `json:"header" yaml:"header"`
+	Body   string `json:"body" yaml:"body"`
 }
 
 // PullOutput is what a pull script's last line says. A key that is absent
 // leaves what was recorded before; Warnings name everything that was wrong
 // with the line (a bad line is never a failed pull).
 type PullOutput struct {
-	Usages    []Usage         `json:"usages,omitempty"`
-	HasUsages bool            `json:"-"`
-	Report    []ReportSection `json:"report,omitempty"`
-	HasReport bool            `json:"-"`
-	Warnings  []string        `json:"warnings,omitempty"`
+	Usages    []Usage         `json:"usages,omitempty" yaml:"usages,omitempty"`
+	HasUsages bool            `json:"-" yaml:"-"`
+	Report    []ReportSection `json:"report,omitempty" yaml:"report,omitempty"`
+	HasReport bool            `json:"-" yaml:"-"`
+	Warnings  []string        `json:"warnings,omitempty" yaml:"warnings,omitempty"`
 }
 
 // OutputError is a create output that breaks the convention.
@@ -120,8 +120,8 @@ func ParseCreate(output string) (*CreateOutput, error) {
 			}
 			for i, it := range items {
 				var ep struct {
-					Name *string `json:"name"`
-					URL  *string `json:"url"`
+					Name *string `json:"name" yaml:"name"`
+					URL  *string `json:"url" yaml:"url"`
 				}
 				if err := json.Unmarshal(it, &ep); err != nil || ep.URL == nil {
 					return nil, &OutputError{Line: line, Message: fmt.Sprintf("endpoints[%d] in the metadata must be an object with a text url (and name), not %s", i, jsonKind(it))}
@@ -194,8 +194,8 @@ func ParsePull(output string) *PullOutput {
 			out.Report = []ReportSection{}
 			for i, it := range items {
 				var s struct {
-					Header *string `json:"header"`
-					Body   *string `json:"body"`
+					Header *string `json:"header" yaml:"header"`
+					Body   *string `json:"body" yaml:"body"`
 				}
 				if err := json.Unmarshal(it, &s); err != nil || (s.Header == nil && s.Body == nil) {
 					warn("report[%d] must be an object with text header and body, not %s: skipped", i, jsonKind(it))
@@ -219,8 +219,8 @@ func ParsePull(output string) *PullOutput {
 
 func decodeUsage(raw json.RawMessage) (Usage, error) {
 	var u struct {
-		Type   *string         `json:"type"`
-		Amount json.RawMessage `json:"amount"`
+		Type   *string         `json:"type" yaml:"type"`
+		Amount json.RawMessage `json:"amount" yaml:"amount"`
 	}
 	if err := json.Unmarshal(raw, &u); err != nil {
 		return Usage{}, fmt.Errorf("must be an object with type and amount, not %s", jsonKind(raw))

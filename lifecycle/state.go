@@ -28,37 +28,37 @@ func (s State) Transient() bool {
 
 // Resource is the recorded state of one resource.
 type Resource struct {
-	Name      string `json:"name"`
-	UUID      string `json:"uuid"`
-	Lifecycle string `json:"lifecycle"` // LIB/NAME of the definition
-	Deck      string `json:"deck"`
+	Name      string `json:"name" yaml:"name"`
+	UUID      string `json:"uuid" yaml:"uuid"`
+	Lifecycle string `json:"lifecycle" yaml:"lifecycle"` // LIB/NAME of the definition
+	Deck      string `json:"deck" yaml:"deck"`
 
-	Plan       string           `json:"plan,omitempty"`
-	Attributes map[string]any   `json:"attributes,omitempty"`
-	Limits     map[string]int64 `json:"limits,omitempty"`
+	Plan       string           `json:"plan,omitempty" yaml:"plan,omitempty"`
+	Attributes map[string]any   `json:"attributes,omitempty" yaml:"attributes,omitempty"`
+	Limits     map[string]int64 `json:"limits,omitempty" yaml:"limits,omitempty"`
 
-	BackendID       string         `json:"backend_id"`
-	BackendMetadata map[string]any `json:"backend_metadata,omitempty"`
-	Endpoints       []Endpoint     `json:"endpoints,omitempty"`
+	BackendID       string         `json:"backend_id" yaml:"backend_id"`
+	BackendMetadata map[string]any `json:"backend_metadata,omitempty" yaml:"backend_metadata,omitempty"`
+	Endpoints       []Endpoint     `json:"endpoints,omitempty" yaml:"endpoints,omitempty"`
 
-	State State `json:"state"`
+	State State `json:"state" yaml:"state"`
 	// ErrorMessage is the first line of a failure; ErrorTraceback the whole
 	// output of the failed script (its tail, when long). Both are cleared by
 	// the next successful update or pull.
-	ErrorMessage   string `json:"error_message,omitempty"`
-	ErrorTraceback string `json:"error_traceback,omitempty"`
+	ErrorMessage   string `json:"error_message,omitempty" yaml:"error_message,omitempty"`
+	ErrorTraceback string `json:"error_traceback,omitempty" yaml:"error_traceback,omitempty"`
 
-	Report         []ReportSection `json:"report,omitempty"`
-	ReportTime     *time.Time      `json:"report_time,omitempty"`
-	Usages         []Usage         `json:"usages,omitempty"`
-	UsagesTime     *time.Time      `json:"usages_time,omitempty"`
-	PullWarnings   []string        `json:"pull_warnings,omitempty"`
-	LastOutput     string          `json:"last_output,omitempty"` // of the last event, kept unparsed
-	Running        *Running        `json:"running,omitempty"`     // set while an event runs
-	History        []EventRecord   `json:"history,omitempty"`     // oldest first, at most MaxHistory
-	Created        time.Time       `json:"created"`
-	Modified       time.Time       `json:"modified"`
-	ResourceFormat int             `json:"format"`
+	Report         []ReportSection `json:"report,omitempty" yaml:"report,omitempty"`
+	ReportTime     *time.Time      `json:"report_time,omitempty" yaml:"report_time,omitempty"`
+	Usages         []Usage         `json:"usages,omitempty" yaml:"usages,omitempty"`
+	UsagesTime     *time.Time      `json:"usages_time,omitempty" yaml:"usages_time,omitempty"`
+	PullWarnings   []string        `json:"pull_warnings,omitempty" yaml:"pull_warnings,omitempty"`
+	LastOutput     string          `json:"last_output,omitempty" yaml:"last_output,omitempty"` // of the last event, kept unparsed
+	Running        *Running        `json:"running,omitempty" yaml:"running,omitempty"`         // set while an event runs
+	History        []EventRecord   `json:"history,omitempty" yaml:"history,omitempty"`         // oldest first, at most MaxHistory
+	Created        time.Time       `json:"created" yaml:"created"`
+	Modified       time.Time       `json:"modified" yaml:"modified"`
+	ResourceFormat int             `json:"format" yaml:"format"`
 
 	// version is the store's version of what was read (resourceVersion, or
 	// the local file's generation); Update writes only over that version.
@@ -67,27 +67,27 @@ type Resource struct {
 
 // Running describes the event a transient state is held for.
 type Running struct {
-	Event    Event     `json:"event"`
-	Order    string    `json:"order_uuid"`
-	RunID    string    `json:"run_id"`
-	Start    time.Time `json:"start"`
-	Deadline time.Time `json:"deadline"` // after it the event is dead, whatever the state says
-	Host     string    `json:"host,omitempty"`
+	Event    Event     `json:"event" yaml:"event"`
+	Order    string    `json:"order_uuid" yaml:"order_uuid"`
+	RunID    string    `json:"run_id" yaml:"run_id"`
+	Start    time.Time `json:"start" yaml:"start"`
+	Deadline time.Time `json:"deadline" yaml:"deadline"` // after it the event is dead, whatever the state says
+	Host     string    `json:"host,omitempty" yaml:"host,omitempty"`
 	// Plan and Limits are what an update asked for; recorded on success.
-	Plan   string           `json:"plan,omitempty"`
-	Limits map[string]int64 `json:"limits,omitempty"`
+	Plan   string           `json:"plan,omitempty" yaml:"plan,omitempty"`
+	Limits map[string]int64 `json:"limits,omitempty" yaml:"limits,omitempty"`
 }
 
 // EventRecord is one event in a resource's history.
 type EventRecord struct {
-	Event    Event     `json:"event"`
-	Order    string    `json:"order_uuid"`
-	RunID    string    `json:"run_id"`
-	Start    time.Time `json:"start"`
-	End      time.Time `json:"end"`
-	ExitCode int       `json:"exit_code"`
-	State    State     `json:"state"` // the state it left
-	Message  string    `json:"message,omitempty"`
+	Event    Event     `json:"event" yaml:"event"`
+	Order    string    `json:"order_uuid" yaml:"order_uuid"`
+	RunID    string    `json:"run_id" yaml:"run_id"`
+	Start    time.Time `json:"start" yaml:"start"`
+	End      time.Time `json:"end" yaml:"end"`
+	ExitCode int       `json:"exit_code" yaml:"exit_code"`
+	State    State     `json:"state" yaml:"state"` // the state it left
+	Message  string    `json:"message,omitempty" yaml:"message,omitempty"`
 }
 
 // MaxHistory bounds Resource.History; MaxOutput the output kept per field
