@@ -140,10 +140,8 @@ type Result struct {
 	Reason     string // for a failed script: Error, OOMKilled, DeadlineExceeded, Evicted
 	Phase      Phase  // the phase the run ended in (failed or was interrupted in)
 	Start, End time.Time
-	// Interpreter is the interpreter's path in the image.
-	Interpreter string
-	Uploads     []Transferred
-	Downloads   []Transferred
+	Uploads    []Transferred
+	Downloads  []Transferred
 	// Diagnostics are collected for a run that failed after its Pod was
 	// created (not for an interrupted one), before the Pod was deleted.
 	Diagnostics *Diagnostics
@@ -164,6 +162,7 @@ type run struct {
 	podSent, secretSent bool // a create was attempted: cleanup deletes by name
 	lock                *lock
 	exec                Executor
+	interp              string // the interpreter's path, once setup found it
 }
 
 // Run runs spec: preflight, lock, create, wait, set up, upload, script,
@@ -251,19 +250,24 @@ func (st *run) steps(ctx context.Context) error {
 	}
 	st.exec = r.executor(st.pod)
 
-	st.enter(PhaseSetup, "")
-	if err := st.setup(ctx); err != nil {
-		return err
-	}
-
-	if len(spec.Uploads) > 0 || len(spec.Downloads) > 0 {
+	// Without uploads or stdin, one exec checks the interpreter, writes and
+	// verifies the script and runs it: each exec costs 100–200 ms. Otherwise
+	// the check and the script upload come first, so a 200 MB upload is not
+	// sent into an image without the interpreter, and the script's stdin is
+	// free for the terminal.
+	combined := !spec.Stdin && len(spec.Uploads) == 0
+	if !combined {
+		st.enter(PhaseSetup, "")
+		if err := st.setup(ctx); err != nil {
+			return err
+		}
 		if err := st.transfers(ctx, spec.Uploads, PhaseUpload, &st.res.Uploads); err != nil {
 			return err
 		}
 	}
 
 	st.enter(PhaseScript, "")
-	if err := st.script(ctx); err != nil {
+	if err := st.script(ctx, combined); err != nil {
 		return err
 	}
 
@@ -340,7 +344,7 @@ func (st *run) setup(ctx context.Context) error {
 	case len(fields) >= 2 && fields[1] == "missing":
 		return &MissingToolError{Tool: strings.Join(cands, " or "), Image: st.spec.Image}
 	case len(fields) == 5 && fields[1] == "ok":
-		st.res.Interpreter = fields[2]
+		st.interp = fields[2]
 		n, _ := strconv.ParseInt(fields[3], 10, 64)
 		sum := sha256.Sum256([]byte(st.spec.Body))
 		want := hex.EncodeToString(sum[:])
@@ -416,8 +420,31 @@ func (st *run) transfers(ctx context.Context, copies []FileCopy, p Phase, into *
 	return nil
 }
 
-// script execs the interpreter on the script with live, redacted output.
-func (st *run) script(ctx context.Context) error {
+// runScript is setupScript's check and upload followed by the script, for
+// one exec. It verifies size ($1) and sha256 ($2, when the image has
+// sha256sum) itself; a failure of its own is one stderr line starting with
+// setupMarker, written before the script starts.
+const runScript = `want_n=$1; want_s=$2; shift 2
+i=
+for c in "$@"; do
+  if p=$(command -v "$c" 2>/dev/null); then i=$p; break; fi
+done
+if [ -z "$i" ]; then echo "cscript-setup: missing" >&2; exit 127; fi
+if ! { mkdir -p ` + WorkDir + `/.cscript && cat > ` + ScriptPath + `; }; then echo "cscript-setup: cannot write" >&2; exit 125; fi
+n=$(wc -c < ` + ScriptPath + `)
+if [ "$n" -ne "$want_n" ]; then echo "cscript-setup: size $n -" >&2; exit 125; fi
+if command -v sha256sum >/dev/null 2>&1; then
+  s=$(sha256sum ` + ScriptPath + `); s=${s%% *}
+  if [ "$s" != "$want_s" ]; then echo "cscript-setup: size $n $s" >&2; exit 125; fi
+fi
+exec "$i" ` + ScriptPath + ` </dev/null
+`
+
+const setupMarker = "cscript-setup: "
+
+// script execs the interpreter on the script with live, redacted output;
+// combined, it also checks the interpreter and uploads the script first.
+func (st *run) script(ctx context.Context, combined bool) error {
 	red := redact.New(st.spec.Redact...)
 	stdout := red.Writer(orDiscard(st.r.Stdout))
 	stderr := red.Writer(orDiscard(st.r.Stderr))
@@ -425,23 +452,46 @@ func (st *run) script(ctx context.Context) error {
 	if st.spec.Stdin && st.r.Stdin != nil {
 		stdin = st.r.Stdin
 	}
-	err := st.exec.Exec(ctx, []string{st.res.Interpreter, ScriptPath}, stdin, stdout, stderr)
-	// Flush what the redactor held back, even after a failure.
+	cmd := []string{st.interp, ScriptPath}
+	var errOut io.Writer = stderr
+	var marker *markerFilter
+	cands := interpreterCandidates(st.spec.Interpreter)
+	if combined {
+		sum := sha256.Sum256([]byte(st.spec.Body))
+		cmd = append([]string{"sh", "-c", runScript, "sh", strconv.Itoa(len(st.spec.Body)), hex.EncodeToString(sum[:])}, cands...)
+		stdin = strings.NewReader(st.spec.Body)
+		marker = &markerFilter{w: stderr, marker: []byte(setupMarker)}
+		errOut = marker
+	}
+	err := st.exec.Exec(ctx, cmd, stdin, stdout, errOut)
+	// Flush what the filter and the redactor held back, even after a failure.
+	if marker != nil {
+		_ = marker.Flush()
+	}
 	_ = stdout.Close()
 	_ = stderr.Close()
-	if err == nil || ctx.Err() != nil {
+	if ctx.Err() != nil {
 		return err
+	}
+	if marker != nil && marker.captured.Len() > 0 {
+		return st.setupFailure(strings.TrimSpace(marker.captured.String()), cands)
+	}
+	if err == nil {
+		return nil
 	}
 	var ce utilexec.CodeExitError
 	if errors.As(err, &ce) {
 		se := &ScriptError{Code: ce.Code, Reason: ReasonError}
 		if ce.Code == 126 {
-			return &CannotExecError{Message: fmt.Sprintf("%s %s exited with 126", st.res.Interpreter, ScriptPath)}
+			return &CannotExecError{Message: fmt.Sprintf("the interpreter exited with 126 on %s", ScriptPath)}
 		}
 		if ce.Code > 128 {
 			st.refineKill(ctx, se)
 		}
 		return se
+	}
+	if combined && execNotFound(err, "") {
+		return &MissingToolError{Tool: "sh", Image: st.spec.Image}
 	}
 	// The stream broke: the Pod may have been killed under the script.
 	se := &ScriptError{Code: exitSignalBase + 9}
@@ -449,6 +499,69 @@ func (st *run) script(ctx context.Context) error {
 		return se
 	}
 	return &RunError{Op: "exec the script", Err: err}
+}
+
+// setupFailure turns runScript's report into an error.
+func (st *run) setupFailure(report string, cands []string) error {
+	f := strings.Fields(strings.TrimPrefix(report, setupMarker))
+	switch {
+	case len(f) >= 1 && f[0] == "missing":
+		return &MissingToolError{Tool: strings.Join(cands, " or "), Image: st.spec.Image}
+	case len(f) == 3 && f[0] == "size":
+		n, _ := strconv.ParseInt(f[1], 10, 64)
+		sum := sha256.Sum256([]byte(st.spec.Body))
+		return &RunError{Op: "upload script", Err: &transfer.VerifyError{
+			Path: ScriptPath, Reason: "the script arrived damaged",
+			WantBytes: int64(len(st.spec.Body)), GotBytes: n, WantSHA256: hex.EncodeToString(sum[:]), GotSHA256: strings.Trim(f[2], "-"),
+		}}
+	}
+	return &RunError{Op: "set up the script", Err: errors.New(report)}
+}
+
+// markerFilter passes a stream through unless it starts with marker; then it
+// keeps all of it in captured instead.
+type markerFilter struct {
+	w        io.Writer
+	marker   []byte
+	head     []byte
+	state    int // 0 undecided, 1 passing through, 2 capturing
+	captured bytes.Buffer
+}
+
+func (f *markerFilter) Write(p []byte) (int, error) {
+	switch f.state {
+	case 1:
+		return f.w.Write(p)
+	case 2:
+		return f.captured.Write(p)
+	}
+	f.head = append(f.head, p...)
+	if len(f.head) < len(f.marker) && bytes.HasPrefix(f.marker, f.head) {
+		return len(p), nil
+	}
+	head := f.head
+	f.head = nil
+	if bytes.HasPrefix(head, f.marker) {
+		f.state = 2
+		f.captured.Write(head)
+		return len(p), nil
+	}
+	f.state = 1
+	if _, err := f.w.Write(head); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush writes what is held back while undecided.
+func (f *markerFilter) Flush() error {
+	if f.state == 0 && len(f.head) > 0 {
+		f.state = 1
+		_, err := f.w.Write(f.head)
+		f.head = nil
+		return err
+	}
+	return nil
 }
 
 // refineKill names why a script was killed (OOMKilled, DeadlineExceeded,

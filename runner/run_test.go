@@ -228,7 +228,24 @@ func (f *fakeExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdo
 		f.interpreter = "/usr/bin/" + cmd[4]
 		fmt.Fprintf(stdout, "cscript-setup ok %s %d %s\n", f.interpreter, len(b), hex.EncodeToString(sum[:]))
 		return nil
+	case len(cmd) > 6 && cmd[2] == runScript:
+		if f.missing {
+			fmt.Fprintln(stderr, "cscript-setup: missing")
+			return utilexec.CodeExitError{Err: errors.New("exit 127"), Code: 127}
+		}
+		b, _ := io.ReadAll(stdin)
+		f.gotScript = string(b)
+		sum := sha256.Sum256(b)
+		if fmt.Sprint(len(b)) != cmd[4] || hex.EncodeToString(sum[:]) != cmd[5] {
+			fmt.Fprintf(stderr, "cscript-setup: size %d %x\n", len(b), sum)
+			return utilexec.CodeExitError{Err: errors.New("exit 125"), Code: 125}
+		}
+		f.interpreter = cmd[6]
+		return f.script(ctx, nil, stdout, stderr)
 	case len(cmd) == 2 && cmd[1] == ScriptPath:
+		if cmd[0] != f.interpreter {
+			return fmt.Errorf("fakeExec: script run with %s, setup found %s", cmd[0], f.interpreter)
+		}
 		return f.script(ctx, stdin, stdout, stderr)
 	case len(cmd) == 3 && strings.Contains(cmd[2], "memory.events"):
 		fmt.Fprint(stdout, f.memEvents)
@@ -304,7 +321,7 @@ func TestRunSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if res.ExitCode != 0 || res.PodName != testPod || res.SecretName != testPod || res.Interpreter != "/usr/bin/bash" {
+	if res.ExitCode != 0 || res.PodName != testPod || res.SecretName != testPod || h.exec.interpreter != "/usr/bin/bash" {
 		t.Errorf("result = %+v", res)
 	}
 	if got, want := h.stdout.String(), "token is ***\n"; got != want {
@@ -803,4 +820,90 @@ func TestSignalOf(t *testing.T) {
 	if got := (&InterruptedError{Signal: syscall.SIGHUP}).ExitCode(); got != 129 {
 		t.Errorf("SIGHUP exit code %d, want 129", got)
 	}
+}
+
+// Without uploads or stdin, the check, the script upload and the script are
+// one exec; the setup's own report never reaches the user's stderr.
+func TestRunCombinedExec(t *testing.T) {
+	h := newHarness(t)
+	h.queue(running)
+	h.exec.script = func(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+		fmt.Fprint(stderr, "cscript")
+		fmt.Fprint(stderr, "-set")
+		fmt.Fprintln(stderr, "up? no, the script's own stderr")
+		fmt.Fprintln(stdout, "out")
+		return nil
+	}
+	spec := minimalSpec()
+	res, err := h.run(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.exec.calls) != 1 || h.exec.calls[0][2] != runScript {
+		t.Errorf("execs = %q, want one combined exec", h.exec.calls)
+	}
+	if h.exec.gotScript != spec.Body {
+		t.Errorf("script = %q, want %q", h.exec.gotScript, spec.Body)
+	}
+	if got := h.stderr.String(); got != "cscript-setup? no, the script's own stderr\n" {
+		t.Errorf("stderr = %q", got)
+	}
+	if res.ExitCode != 0 || h.stdout.String() != "out\n" {
+		t.Errorf("exit %d, stdout %q", res.ExitCode, h.stdout.String())
+	}
+	wantPhases := []Phase{PhasePreflight, PhaseCreate, PhaseStart, PhaseScript, PhaseCleanup}
+	if diff := cmp.Diff(wantPhases, h.events); diff != "" {
+		t.Errorf("phases (-want +got):\n%s", diff)
+	}
+}
+
+func TestMarkerFilter(t *testing.T) {
+	tests := []struct {
+		name         string
+		chunks       []string
+		wantOut      string
+		wantCaptured string
+	}{
+		{"script output", []string{"hello\n"}, "hello\n", ""},
+		{"marker", []string{"cscript-setup: missing\n"}, "", "cscript-setup: missing\n"},
+		{"marker in pieces", []string{"csc", "ript-set", "up: size 3 -\n"}, "", "cscript-setup: size 3 -\n"},
+		{"near miss in pieces", []string{"csc", "ripted\n", "more"}, "cscripted\nmore", ""},
+		{"short prefix only", []string{"cscr"}, "cscr", ""},
+		{"marker later is output", []string{"x", "cscript-setup: missing"}, "xcscript-setup: missing", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			f := &markerFilter{w: &out, marker: []byte(setupMarker)}
+			for _, c := range tt.chunks {
+				if n, err := f.Write([]byte(c)); n != len(c) || err != nil {
+					t.Fatalf("Write(%q) = %d, %v", c, n, err)
+				}
+			}
+			if err := f.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tt.wantOut || f.captured.String() != tt.wantCaptured {
+				t.Errorf("out %q captured %q, want %q and %q", out.String(), f.captured.String(), tt.wantOut, tt.wantCaptured)
+			}
+		})
+	}
+}
+
+func TestRunCancelCombinedScript(t *testing.T) {
+	h := newHarness(t)
+	h.queue(running)
+	h.exec.script = func(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+		h.cancel(SignalCause(syscall.SIGHUP))
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	spec := minimalSpec()
+	spec.SecretParams = map[string]string{"p": "v"}
+	res, err := h.run(spec)
+	var ie *InterruptedError
+	if !errors.As(err, &ie) || res.ExitCode != 129 || res.Phase != PhaseScript {
+		t.Fatalf("err = %v, exit %d, phase %s; want interrupted 129 in script", err, res.ExitCode, res.Phase)
+	}
+	h.assertCleanedUp()
 }

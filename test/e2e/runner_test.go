@@ -164,8 +164,13 @@ func TestRunnerHelloExitCodes(t *testing.T) {
 			var stdout, stderr syncBuffer
 			s := spec("hello", tt.image, tt.interp, tt.body)
 			start := time.Now()
-			res, err := env.runner(&stdout, &stderr).Run(context.Background(), s)
-			t.Logf("%s: %s, exit %d, err %v", tt.name, time.Since(start).Round(time.Millisecond), res.ExitCode, err)
+			r := env.runner(&stdout, &stderr)
+			var timeline []string
+			r.OnEvent = func(e runner.Event) {
+				timeline = append(timeline, fmt.Sprintf("%s@%dms", e.Phase, time.Since(start).Milliseconds()))
+			}
+			res, err := r.Run(context.Background(), s)
+			t.Logf("%s: %s, exit %d, err %v; %s", tt.name, time.Since(start).Round(time.Millisecond), res.ExitCode, err, strings.Join(timeline, " "))
 			if res.ExitCode != tt.wantCode {
 				t.Fatalf("exit code %d, want %d (err %v, stderr %q)", res.ExitCode, tt.wantCode, err, stderr.String())
 			}
