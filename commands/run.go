@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -14,11 +15,13 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cscript-dev/cscript/credentials"
+	dockerbackend "github.com/cscript-dev/cscript/docker"
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/store"
 	"github.com/cscript-dev/cscript/templates"
+	"github.com/cscript-dev/cscript/transfer"
 )
 
 var (
@@ -30,6 +33,8 @@ var (
 	flagCompress    = &cli.BoolFlag{Name: "compress", Usage: "gzip file transfers (when the image has gzip)"}
 	flagPod         = &cli.BoolFlag{Name: "pod", Usage: "print the Pod (and the run's Secret, data redacted) that a run would create"}
 	flagVerbose     = &cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print each phase of the run on stderr"}
+	flagMode        = &cli.StringFlag{Name: "mode", Value: history.ModePod, Usage: "`pod`: exec the script in a one-off Pod (files in and out); job: run it as a Kubernetes Job"}
+	flagDetach      = &cli.BoolFlag{Name: "detach", Usage: "with --mode job: start the Job, print the run id and return; follow with `cscript runs attach ID`"}
 	flagKeepRuns    = &cli.IntFlag{Name: "keep-runs", Value: history.DefaultKeep, Usage: "how many run records to keep", EnvVars: []string{"CSCRIPT_KEEP_RUNS"}}
 )
 
@@ -37,7 +42,7 @@ func targetFlags() []cli.Flag { return []cli.Flag{flagKubeconfig, flagContext, f
 
 func (a *app) runCommand() *cli.Command {
 	flags := append(valuesFlags(), targetFlags()...)
-	flags = append(flags, flagYes, flagInteractive, flagCompress, flagVerbose, flagKeepRuns)
+	flags = append(flags, flagYes, flagInteractive, flagCompress, flagVerbose, flagKeepRuns, flagMode, flagDetach)
 	return &cli.Command{
 		Name:         "run",
 		Usage:        "run a script in a one-off Pod (or Docker container) of the deck's target",
@@ -78,6 +83,10 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	mode := c.String(flagMode.Name)
+	if mode != history.ModePod && mode != history.ModeJob {
+		return usageErrorf("--mode %q: use pod (the default) or job", mode)
+	}
 	r, err := a.resolve(c, ref)
 	if err != nil {
 		return err
@@ -89,15 +98,23 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if r.deck != nil && r.deck.Backend == "docker" {
-		return fmt.Errorf("deck %s uses the docker backend, which `cscript run` does not support yet: use a kubernetes deck", r.deck.Name)
+	docker := r.deck != nil && r.deck.Backend == store.BackendDocker
+	rec := &history.Record{
+		ID: runID, Script: r.script.Name, Library: r.script.Source.Library,
+		Deck: deckName(r.deck), Backend: history.BackendKubernetes, Mode: mode, User: user, Start: start,
 	}
-	target, err := runner.LoadTarget(a.targetOptions(c, r.deck))
-	if err != nil {
-		return err
+	var target *runner.Target
+	if docker {
+		rec.Backend, rec.Mode = history.BackendDocker, history.ModeDocker
+		fmt.Fprintf(a.io.Err, "%s %s in %s (Docker engine %s), run %s\n", a.io.paint("1", "▶"), r.script.Name, deckName(r.deck), orDash(a.io.getenv("DOCKER_HOST")), runID)
+	} else {
+		if target, err = runner.LoadTarget(a.targetOptions(c, r.deck)); err != nil {
+			return err
+		}
+		rec.Context, rec.Namespace = target.Context, target.Namespace
+		fmt.Fprintf(a.io.Err, "%s %s in %s (context %s, namespace %s), run %s\n", a.io.paint("1", "▶"), r.script.Name, deckName(r.deck), target.Context, target.Namespace, runID)
 	}
-	fmt.Fprintf(a.io.Err, "%s %s in %s (context %s, namespace %s), run %s\n", a.io.paint("1", "▶"), r.script.Name, deckName(r.deck), target.Context, target.Namespace, runID)
-	if err := a.confirmProtected(c, r.deck, target); err != nil {
+	if err := a.confirmDeck(c, r.deck, rec.Context, rec.Namespace); err != nil {
 		return err
 	}
 	spec, err := a.buildSpec(c, r, out, runID, user, true)
@@ -106,29 +123,73 @@ func (a *app) run(c *cli.Context) error {
 	}
 	spec.Stdin = c.Bool(flagInteractive.Name)
 	spec.Compress = c.Bool(flagCompress.Name)
+	rec.LibraryCommit, rec.Image = spec.LibraryCommit, spec.Image
 
 	hist, err := a.history(c)
 	if err != nil {
 		return err
 	}
 	hist.Redactor = redact.New(spec.Redact...)
-	rec := &history.Record{
-		ID: runID, Script: r.script.Name, Library: r.script.Source.Library, LibraryCommit: spec.LibraryCommit,
-		Deck: deckName(r.deck), Backend: history.BackendKubernetes, Mode: history.ModePod,
-		Context: target.Context, Namespace: target.Namespace, Image: spec.Image, User: user, Start: start,
-	}
 	hrun, err := hist.Begin(rec)
 	if err != nil {
 		return err
 	}
 	_ = hrun.SaveArtifact(history.ArtifactScript, []byte(spec.Body))
+	stdout := io.MultiWriter(a.io.Out, hrun.Output())
+	stderr := io.MultiWriter(a.io.Err, hrun.Stderr())
 
+	var o outcome
+	var runErr error
+	switch {
+	case docker:
+		o, runErr = a.runDocker(c, spec, r.script, stdout, stderr)
+	case mode == history.ModeJob:
+		o, runErr = a.runJob(c, a.newRunner(c, target, stdout, stderr, start), spec)
+	default:
+		var res *runner.Result
+		res, runErr = a.newRunner(c, target, stdout, stderr, start).Run(c.Context, spec)
+		if res != nil {
+			o = outcome{name: res.PodName, exitCode: res.ExitCode, reason: res.Reason, end: res.End, diag: res.Diagnostics}
+			for _, t := range res.Uploads {
+				o.uploads = append(o.uploads, transferRecord(t.Local, t.Remote, t.Result))
+			}
+			for _, t := range res.Downloads {
+				o.downloads = append(o.downloads, transferRecord(t.Remote, t.Local, t.Result))
+			}
+		}
+	}
+	a.finishRecord(hrun, rec, o, runErr)
+	if runErr != nil {
+		if rec.State != history.StateSucceeded {
+			fmt.Fprintf(a.io.Err, "%s run %s failed; its trace: cscript trace %s\n", a.io.paint("31", "✗"), runID, runID)
+		}
+		return runErr
+	}
+	if o.detached {
+		fmt.Fprintf(a.io.Out, "%s\n", runID)
+		fmt.Fprintf(a.io.Err, "detached: follow it with `cscript runs attach %s`\n", runID)
+	}
+	return nil
+}
+
+// outcome is what any backend reports about a run, for its record.
+type outcome struct {
+	name               string // Pod, Job or container
+	exitCode           int
+	reason             string
+	end                time.Time
+	uploads, downloads []history.TransferRecord
+	diag               *runner.Diagnostics
+	detached           bool
+}
+
+func (a *app) newRunner(c *cli.Context, target *runner.Target, stdout, stderr io.Writer, start time.Time) *runner.Runner {
 	rn := &runner.Runner{
 		Client:    target.Client,
 		Config:    target.Config,
 		Namespace: target.Namespace,
-		Stdout:    io.MultiWriter(a.io.Out, hrun.Output()),
-		Stderr:    io.MultiWriter(a.io.Err, hrun.Stderr()),
+		Stdout:    stdout,
+		Stderr:    stderr,
 		Stdin:     a.io.In,
 		Force:     a.info.Force,
 		Host:      hostName(),
@@ -142,35 +203,78 @@ func (a *app) run(c *cli.Context) error {
 			fmt.Fprintf(a.io.Err, "%s %6.3fs %s %s\n", a.io.paint("2", "·"), e.Time.Sub(start).Seconds(), e.Phase, e.Message)
 		}
 	}
-	res, runErr := rn.Run(c.Context, spec)
-	a.finishRecord(hrun, rec, res, runErr)
-	if runErr != nil {
-		if rec.State != history.StateSucceeded {
-			fmt.Fprintf(a.io.Err, "%s run %s failed; its trace: cscript trace %s\n", a.io.paint("31", "✗"), runID, runID)
-		}
-		return runErr
-	}
-	return nil
+	return rn
 }
 
-// finishRecord completes the run record from the runner's result.
-func (a *app) finishRecord(hrun *history.Run, rec *history.Record, res *runner.Result, runErr error) {
-	if res != nil {
-		rec.Pod = res.PodName
-		rec.ExitCode = res.ExitCode
-		rec.Reason = res.Reason
-		rec.End = res.End
-		for _, t := range res.Uploads {
-			rec.Uploads = append(rec.Uploads, transferRecord(t.Local, t.Remote, t))
+// runJob runs spec as a Kubernetes Job (--mode job).
+func (a *app) runJob(c *cli.Context, rn *runner.Runner, spec runner.Spec) (outcome, error) {
+	res, err := rn.RunJob(c.Context, spec, runner.JobOptions{
+		ActiveDeadline: spec.Timeout,
+		Detach:         c.Bool(flagDetach.Name),
+		CombinedOutput: rn.Stdout,
+	})
+	if res == nil {
+		return outcome{}, err
+	}
+	return outcome{name: res.JobName, exitCode: res.ExitCode, reason: res.Reason, end: res.End, diag: res.Diagnostics, detached: res.Detached}, err
+}
+
+// runDocker runs spec in a one-off container of the Docker engine (DOCKER_HOST).
+func (a *app) runDocker(c *cli.Context, spec runner.Spec, s *store.Script, stdout, stderr io.Writer) (outcome, error) {
+	env := map[string]string{}
+	for k, v := range spec.Env {
+		env[k] = v
+	}
+	for _, cr := range spec.Credentials {
+		if cr.SecretRef != nil {
+			return outcome{}, fmt.Errorf("credential %s comes from the Kubernetes Secret %s, which a Docker deck cannot read: give it a local source (fromEnv, fromFile or fromCommand) in the deck", cr.Name, cr.SecretRef.Name)
 		}
-		for _, t := range res.Downloads {
-			rec.Downloads = append(rec.Downloads, transferRecord(t.Remote, t.Local, t))
+		env[cr.Name] = cr.Value
+	}
+	for name, v := range spec.SecretParams {
+		env[runner.SecretParamEnv(name)] = v
+	}
+	var memory int64
+	if q, ok := spec.Resources.Limits[corev1.ResourceMemory]; ok {
+		memory = q.Value()
+	}
+	eng, err := dockerbackend.NewClient()
+	if err != nil {
+		return outcome{}, err
+	}
+	defer eng.Close()
+	res, err := dockerbackend.Run(c.Context, eng, dockerbackend.Spec{
+		RunID: spec.RunID, Script: spec.Script, Image: spec.Image, Interpreter: spec.Interpreter, Body: spec.Body,
+		Env: env, Memory: memory, Timeout: spec.Timeout, Uploads: spec.Uploads, Downloads: spec.Downloads, Redact: spec.Redact,
+	}, stdout, stderr)
+	if res == nil {
+		return outcome{}, err
+	}
+	o := outcome{name: res.ContainerName, exitCode: res.ExitCode, reason: res.Reason, end: res.End}
+	for _, t := range res.Uploads {
+		o.uploads = append(o.uploads, transferRecord(t.Local, t.Remote, t.Result))
+	}
+	for _, t := range res.Downloads {
+		o.downloads = append(o.downloads, transferRecord(t.Remote, t.Local, t.Result))
+	}
+	return o, err
+}
+
+// finishRecord completes the run record from the backend's outcome.
+func (a *app) finishRecord(hrun *history.Run, rec *history.Record, o outcome, runErr error) {
+	rec.Pod, rec.ExitCode, rec.Reason, rec.End = o.name, o.exitCode, o.reason, o.end
+	rec.Uploads, rec.Downloads = o.uploads, o.downloads
+	if d := o.diag; d != nil {
+		_ = hrun.SaveArtifact(history.ArtifactPod, []byte(d.PodYAML))
+		_ = hrun.SaveArtifact(history.ArtifactEvents, []byte(d.Events))
+		_ = hrun.SaveArtifact(history.ArtifactContainers, []byte(d.ContainerStatuses))
+	}
+	if o.detached {
+		rec.State = history.StateRunning
+		if err := hrun.Update(rec); err != nil {
+			fmt.Fprintf(a.io.Err, "warning: the run record was not saved: %v\n", err)
 		}
-		if d := res.Diagnostics; d != nil {
-			_ = hrun.SaveArtifact(history.ArtifactPod, []byte(d.PodYAML))
-			_ = hrun.SaveArtifact(history.ArtifactEvents, []byte(d.Events))
-			_ = hrun.SaveArtifact(history.ArtifactContainers, []byte(d.ContainerStatuses))
-		}
+		return
 	}
 	if runErr != nil {
 		rec.Message = runErr.Error()
@@ -194,10 +298,10 @@ func (a *app) finishRecord(hrun *history.Run, rec *history.Record, res *runner.R
 	}
 }
 
-func transferRecord(from, to string, t runner.Transferred) history.TransferRecord {
+func transferRecord(from, to string, r *transfer.Result) history.TransferRecord {
 	tr := history.TransferRecord{From: from, To: to}
-	if t.Result != nil {
-		tr.Bytes, tr.SHA256 = t.Result.Bytes, t.Result.SHA256
+	if r != nil {
+		tr.Bytes, tr.SHA256 = r.Bytes, r.SHA256
 	}
 	return tr
 }
@@ -222,15 +326,20 @@ func (a *app) targetOptions(c *cli.Context, deck *store.Deck) runner.TargetOptio
 	return o
 }
 
-// confirmProtected makes the user type the deck's name before a run on a protected deck.
+// confirmProtected is confirmDeck for a Kubernetes target.
 func (a *app) confirmProtected(c *cli.Context, deck *store.Deck, target *runner.Target) error {
+	return a.confirmDeck(c, deck, target.Context, target.Namespace)
+}
+
+// confirmDeck makes the user type the deck's name before a run on a protected deck.
+func (a *app) confirmDeck(c *cli.Context, deck *store.Deck, kubeContext, namespace string) error {
 	if deck == nil || !deck.Protected || c.Bool(flagYes.Name) {
 		return nil
 	}
 	if !a.io.interactive() {
 		return &refusedError{msg: fmt.Sprintf("deck %s is protected: run from a terminal and confirm, or pass --yes", deck.Name)}
 	}
-	answer, err := a.io.ask(fmt.Sprintf("Deck %s is protected (context %s, namespace %s). Type the deck's name to run: ", deck.Name, target.Context, target.Namespace))
+	answer, err := a.io.ask(fmt.Sprintf("Deck %s is protected (context %s, namespace %s). Type the deck's name to run: ", deck.Name, orDash(kubeContext), orDash(namespace)))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,6 +57,13 @@ func (a *app) runsCommand() *cli.Command {
 					fmt.Fprintf(a.io.Err, "# %s\n", hist.Dir(rec.ID))
 					return writeStructured(a.io.Out, c.String("output"), rec)
 				},
+			},
+			{
+				Name:      "attach",
+				Usage:     "follow a detached Job run (--mode job --detach) to its end, then clean up",
+				ArgsUsage: "ID|last",
+				Flags:     []cli.Flag{flagKubeconfig},
+				Action:    a.runsAttach,
 			},
 			{
 				Name:      "logs",
@@ -162,6 +170,9 @@ func (a *app) gcCommand() *cli.Command {
 				ns = ""
 			}
 			gone, err := runner.GC(c.Context, target.Client, ns, c.Duration(flagOlder.Name), a.now(), c.Bool(flagDry.Name))
+			jobs, jobErr := runner.GCJobs(c.Context, target.Client, ns, c.Duration(flagOlder.Name), a.now(), c.Bool(flagDry.Name))
+			gone = append(gone, jobs...)
+			err = errors.Join(err, jobErr)
 			verb := "deleted"
 			if c.Bool(flagDry.Name) {
 				verb = "would delete"
@@ -175,6 +186,37 @@ func (a *app) gcCommand() *cli.Command {
 			return err
 		},
 	}
+}
+
+func (a *app) runsAttach(c *cli.Context) error {
+	hist, err := a.history(c)
+	if err != nil {
+		return err
+	}
+	id := c.Args().First()
+	if id == "" {
+		id = "last"
+	}
+	hrun, rec, err := hist.Resume(id)
+	if err != nil {
+		return &notFoundError{err: err}
+	}
+	if rec.Mode != history.ModeJob {
+		return usageErrorf("run %s ran in %s mode: only detached Job runs can be attached", rec.ID, rec.Mode)
+	}
+	target, err := runner.LoadTarget(runner.TargetOptions{Kubeconfig: c.String(flagKubeconfig.Name), Context: rec.Context, Namespace: rec.Namespace})
+	if err != nil {
+		return err
+	}
+	out := io.MultiWriter(a.io.Out, hrun.Output())
+	rn := a.newRunner(c, target, out, io.MultiWriter(a.io.Err, hrun.Stderr()), rec.Start)
+	res, runErr := rn.AttachJob(c.Context, rec.ID, runner.JobOptions{CombinedOutput: out})
+	o := outcome{}
+	if res != nil {
+		o = outcome{name: res.JobName, exitCode: res.ExitCode, reason: res.Reason, end: res.End, diag: res.Diagnostics}
+	}
+	a.finishRecord(hrun, rec, o, runErr)
+	return runExitError(runErr)
 }
 
 // notFoundError maps a missing record to ExitNotFound.

@@ -275,3 +275,25 @@ func (t *tailBuffer) write(p []byte) {
 }
 
 func (t *tailBuffer) bytes() []byte { return t.buf }
+
+// Resume reopens a run that is still recorded as running (a detached Job
+// that `cscript runs attach` follows): its output is appended to the same
+// log and Finish completes the same record.
+func (s *Store) Resume(id string) (*Run, *Record, error) {
+	rec, err := s.Get(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rec.State != StateRunning {
+		return nil, nil, fmt.Errorf("resume run %s: it is %s, not running", rec.ID, rec.State)
+	}
+	dir := filepath.Join(s.dir, rec.ID)
+	f, err := os.OpenFile(filepath.Join(dir, LogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("resume run %s: %w", rec.ID, err)
+	}
+	r := &Run{store: s, id: rec.ID, dir: dir, red: s.Redactor, artifacts: map[string]bool{}, log: f}
+	r.stdout = r.red.Writer(logSink{r})
+	r.stderr = r.red.Writer(stderrSink{r})
+	return r, rec, nil
+}

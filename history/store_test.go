@@ -574,3 +574,40 @@ func BenchmarkBeginFinish(b *testing.B) {
 		}
 	}
 }
+
+func TestResumeAppendsAndFinishes(t *testing.T) {
+	s, err := Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &Record{Script: "job"}
+	run, err := s.Begin(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(run.Output(), "first\n")
+	rec.State = StateRunning
+	if err := run.Update(rec); err != nil {
+		t.Fatal(err)
+	}
+	again, got, err := s.Resume(rec.ID)
+	if err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	fmt.Fprint(again.Output(), "second\n")
+	got.ExitCode = 0
+	if err := again.Finish(got); err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile(s.LogPath(rec.ID))
+	if err != nil || string(log) != "first\nsecond\n" {
+		t.Fatalf("log = %q, %v; want both parts", log, err)
+	}
+	final, err := s.Get(rec.ID)
+	if err != nil || final.State != StateSucceeded {
+		t.Fatalf("state after resume+finish = %v, %v", final, err)
+	}
+	if _, _, err := s.Resume(rec.ID); err == nil {
+		t.Fatal("resuming a finished run should fail")
+	}
+}
