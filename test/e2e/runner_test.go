@@ -21,10 +21,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/test/cluster"
@@ -548,5 +550,111 @@ func TestRunnerFilesUpAndDown(t *testing.T) {
 			}
 			assertGone(t, env.target.Client, env.ns, s.RunID)
 		})
+	}
+}
+
+// A user who may create Pods but not exec into them is stopped before
+// anything is created, with the missing permission named.
+func TestRunnerPreflightNamesMissingPermission(t *testing.T) {
+	env := newRunnerEnv(t)
+	ctx := context.Background()
+	cs := env.target.Client
+	role := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "no-exec"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create", "get", "list", "watch", "delete"}},
+			{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"selfsubjectaccessreviews"}, Verbs: []string{"create"}},
+		},
+	}
+	if _, err := cs.RbacV1().Roles(env.ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	user := "cscript-e2e-no-exec"
+	if _, err := cs.RbacV1().RoleBindings(env.ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "no-exec"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "no-exec"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: user}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.CopyConfig(env.target.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+	limited, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := spec("no-exec", cluster.BusyboxImage, runner.InterpreterSh, "true\n")
+	r := &runner.Runner{Client: limited, Config: cfg, Namespace: env.ns}
+	// RBAC objects take effect within a moment.
+	var res *runner.Result
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err = r.Run(ctx, s)
+		var pe *runner.PermissionError
+		if errors.As(err, &pe) && pe.Resource == "pods" && pe.Subresource == "exec" && pe.Verb == "create" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("err = %v, want *PermissionError for create pods/exec", err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if res.ExitCode != 6 {
+		t.Errorf("exit code %d, want 6", res.ExitCode)
+	}
+	if left := leftovers(t, cs, env.ns, s.RunID); len(left) > 0 {
+		t.Errorf("created despite the missing permission: %v", left)
+	}
+}
+
+// What a killed cscript leaves behind (a Pod and its Secret past their
+// expiry) is removed by GC; a live run's Pod is kept.
+func TestRunnerGC(t *testing.T) {
+	env := newRunnerEnv(t)
+	ctx := context.Background()
+	cs := env.target.Client
+	mk := func(script string, created time.Time) (*corev1.Pod, *corev1.Secret) {
+		s := spec(script, cluster.BusyboxImage, runner.InterpreterSh, "true\n")
+		s.Credentials = []runner.Credential{{Name: "T", Value: "gc-SECRET"}}
+		s.Expiry = time.Minute
+		pod, secret, err := runner.BuildPod(s, env.ns, created, "gc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.CoreV1().Secrets(env.ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.CoreV1().Pods(env.ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return pod, secret
+	}
+	oldPod, oldSecret := mk("abandoned", time.Now().Add(-time.Hour))
+	livePod, _ := mk("live", time.Now())
+
+	dry, err := runner.GC(ctx, cs, env.ns, 0, time.Now(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"pod/" + env.ns + "/" + oldPod.Name, "secret/" + env.ns + "/" + oldSecret.Name}
+	if strings.Join(dry, ",") != strings.Join(want, ",") {
+		t.Errorf("dry run = %v, want %v", dry, want)
+	}
+	if _, err := cs.CoreV1().Pods(env.ns).Get(ctx, oldPod.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("dry run deleted the pod: %v", err)
+	}
+	got, err := runner.GC(ctx, cs, env.ns, 0, time.Now(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("GC = %v, want %v", got, want)
+	}
+	if _, err := cs.CoreV1().Secrets(env.ns).Get(ctx, oldSecret.Name, metav1.GetOptions{}); err == nil {
+		t.Error("the abandoned secret is still there")
+	}
+	p, err := cs.CoreV1().Pods(env.ns).Get(ctx, livePod.Name, metav1.GetOptions{})
+	if err != nil || p.DeletionTimestamp != nil {
+		t.Errorf("the live pod was deleted: %v", err)
 	}
 }
