@@ -131,6 +131,8 @@ func run(ctx context.Context, cfg config, reportOnly bool, log io.Writer) error 
 		{"compress", b.compressed},
 		{"rss", b.rss},
 	}
+	// A benchmark that fails is reported as failed; the others still run.
+	var failed []string
 	for _, s := range steps {
 		if !cfg.wants(s.name) {
 			continue
@@ -139,7 +141,12 @@ func run(ctx context.Context, cfg config, reportOnly bool, log io.Writer) error 
 		start := time.Now()
 		res.drop(s.name)
 		if err := s.f(ctx); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+			if ctx.Err() != nil {
+				return err
+			}
+			fmt.Fprintf(log, "bench: %s failed: %v\n", s.name, err)
+			res.addNote(Note{Bench: s.name, Title: "This benchmark failed", Text: "```\n" + err.Error() + "\n```\n"})
+			failed = append(failed, s.name)
 		}
 		res.Took[s.name] = time.Since(start).Round(time.Second)
 		fmt.Fprintf(log, "   %s took %s\n", s.name, res.Took[s.name])
@@ -149,7 +156,13 @@ func run(ctx context.Context, cfg config, reportOnly bool, log io.Writer) error 
 	if err := writeResults(cfg.Results, res); err != nil {
 		return err
 	}
-	return writeReport(cfg.Out, res)
+	if err := writeReport(cfg.Out, res); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("failed: %s (reported in %s)", strings.Join(failed, ", "), cfg.Out)
+	}
+	return nil
 }
 
 func readResults(path string) (*Results, error) {

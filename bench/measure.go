@@ -54,7 +54,8 @@ type Command struct {
 // Timed is the outcome of one timed process.
 type Timed struct {
 	Wall   time.Duration
-	MaxRSS int64 // bytes (getrusage ru_maxrss of the child)
+	MaxRSS int64         // bytes (getrusage ru_maxrss of the child)
+	CPU    time.Duration // user + system time of the child
 	Stdout string
 	Stderr string
 }
@@ -91,6 +92,7 @@ func timeCommand(ctx context.Context, c Command) (*Timed, error) {
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			t.MaxRSS = ru.Maxrss * 1024
+			t.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}
 	if err != nil {

@@ -79,6 +79,14 @@ func render(res *Results) []byte {
 		p("\n")
 	}
 
+	if fails := filter(res.Notes, func(n Note) bool { return n.Title == "This benchmark failed" }); len(fails) > 0 {
+		p("## Benchmarks that failed in this run\n\n")
+		for _, n := range fails {
+			p("- %s (the error is in its section below)\n", sectionTitles[n.Bench])
+		}
+		p("\n")
+	}
+
 	for _, b := range reportOrder {
 		groups := filter(res.Groups, func(g Group) bool { return g.Bench == b })
 		notes := filter(res.Notes, func(n Note) bool { return n.Bench == b })

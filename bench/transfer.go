@@ -261,11 +261,12 @@ func (b *bench) transfers(ctx context.Context) error {
 		return err
 	}
 	n := b.cfg.NTransfer
-	up, err := interleave(ctx, b.log, "upload random", 1, n, b.uploaders(p, false, true, true)...)
+	ups, downs := b.uploaders(p, false, true, true), b.downloaders(p, false, true, true)
+	up, err := interleave(ctx, b.log, "upload random", 1, n, ups...)
 	if err != nil {
 		return err
 	}
-	down, err := interleave(ctx, b.log, "download random", 1, n, b.downloaders(p, false, true, true)...)
+	down, err := interleave(ctx, b.log, "download random", 1, n, downs...)
 	if err != nil {
 		return err
 	}
@@ -280,7 +281,35 @@ func (b *bench) transfers(ctx context.Context) error {
 		b.res.addRow(throughputRow("transfer", fmt.Sprintf("%s %.0f MB random, verified", dir.what, mb), p.size, cs, dir.samples[1], 0.95))
 		b.res.addRow(throughputRow("transfer", fmt.Sprintf("%s %.0f MB random, verified", dir.what, mb), p.size, cs, dir.samples[2], 0.9))
 	}
-	return b.transferProfile(ctx, p, up, down)
+	if err := b.transferProfile(ctx, p, up, down); err != nil {
+		return err
+	}
+	return b.cpuNote(ctx, "transfer", "CPU used by each process during one more round", ups, downs)
+}
+
+// cpuNote adds a note with the CPU each component used in one extra round of
+// every upload and download contender.
+func (b *bench) cpuNote(ctx context.Context, bench, title string, ups, downs []Contender) error {
+	var sb strings.Builder
+	sb.WriteString("Every byte crosses the client, the API server, the kubelet, containerd's CRI stream server, the container's shim " +
+		"and the processes in the Pod, all on the same 2 cores. CPU time of each (from /proc and the Pod's cpuacct cgroup) during one " +
+		"more round of each contender:\n\n")
+	for _, dir := range []struct {
+		what string
+		cs   []Contender
+	}{{"Upload", ups}, {"Download", downs}} {
+		use, wall, err := b.cpuProfile(ctx, dir.cs)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		var names []string
+		for _, c := range dir.cs {
+			names = append(names, c.Name)
+		}
+		fmt.Fprintf(&sb, "%s:\n\n%s\n", dir.what, cpuTable(names, use, wall))
+	}
+	b.res.addNote(Note{Bench: bench, Title: title, Text: sb.String()})
+	return nil
 }
 
 // transferProfile times the parts of a cscript transfer that the references
@@ -357,12 +386,16 @@ func (b *bench) compressed(ctx context.Context) error {
 		return err
 	}
 	n := b.cfg.NTransfer
-	up, err := interleave(ctx, b.log, "upload dump", 1, n, b.uploaders(p, true, true, false)...)
+	ups, downs := b.uploaders(p, true, true, false), b.downloaders(p, true, true, false)
+	up, err := interleave(ctx, b.log, "upload dump", 1, n, ups...)
 	if err != nil {
 		return err
 	}
-	down, err := interleave(ctx, b.log, "download dump", 1, n, b.downloaders(p, true, true, false)...)
+	down, err := interleave(ctx, b.log, "download dump", 1, n, downs...)
 	if err != nil {
+		return err
+	}
+	if err := b.cpuNote(ctx, "compress", "CPU used by each process during one more round", ups, downs); err != nil {
 		return err
 	}
 	mb := float64(p.size) / 1e6
