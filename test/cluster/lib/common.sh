@@ -30,6 +30,9 @@ DOCKER=/usr/bin/docker # Debian's docker.io client, whatever else is on PATH
 # Components in start order. dockerd is started by docker-up (and by up).
 COMPONENTS=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet)
 
+# Go from the official tarball is often not on root's PATH.
+[[ -x /usr/local/go/bin/go ]] && PATH=$PATH:/usr/local/go/bin
+
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() {
 	printf 'cluster: error: %s\n' "$*" >&2
