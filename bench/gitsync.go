@@ -141,10 +141,11 @@ func (b *bench) sync(ctx context.Context) error {
 		Bench: "sync", Metric: fmt.Sprintf("Git sync, %d scripts, one new commit, wall", b.cfg.Scripts), Unit: "ms",
 		CScript: float64(cs.Median()) / float64(time.Millisecond), Reference: gp.Name, Ref: float64(gp.Median()) / float64(time.Millisecond),
 	})
-	b.res.addNote(Note{Bench: "sync", Title: "What a sync does", Text: "`cscript sync gen` fetches with go-git, fast-forwards the library's " +
-		"working tree, checks for local commits to push, and rewrites the library's load cache on the next command; `git pull --ff-only` " +
-		"(git " + gitVersion() + ") fetches and fast-forwards. Both talk to the same `git daemon` on 127.0.0.1, each to its own copy of the repository, " +
-		"and each has exactly one new commit to fetch in every round.\n"})
+	b.res.addNote(Note{Bench: "sync", Title: "What a sync does", Text: "`cscript sync gen` (go-git, in process) first refuses a dirty work tree, " +
+		"so it computes the status of the library's work tree, then fetches, checks whether the local branch has commits of its own " +
+		"(to push, or to save on a branch if both sides moved) and fast-forwards the work tree. `git pull --ff-only` (git " + gitVersion() + ") " +
+		"fetches and fast-forwards, checking the work tree through its index's stat cache. Both talk to the same `git daemon` on 127.0.0.1, " +
+		"each to its own copy of the repository, and each has exactly one new commit to fetch in every round. There is no target for this row.\n"})
 	return nil
 }
 

@@ -33,7 +33,8 @@ type config struct {
 	Only       []string
 
 	NRun      int // rounds of run overhead
-	NTransfer int // rounds of each 500 MB transfer
+	NTransfer int // rounds of each 500 MB transfer of random data
+	NCompress int // rounds of each 500 MB transfer of the SQL dump
 	NCLI      int // rounds of list/render/kubectl version
 	NSync     int // rounds of sync vs pull
 	Warmup    int // untimed rounds before the CLI rounds
@@ -59,7 +60,8 @@ func main() {
 	flag.StringVar(&only, "only", "", "comma-separated subset of "+strings.Join(benchmarks, ","))
 	flag.BoolVar(&reportOnly, "report-only", false, "do not measure: rewrite the report from -results")
 	flag.IntVar(&cfg.NRun, "n-run", 10, "rounds of the run-overhead comparison")
-	flag.IntVar(&cfg.NTransfer, "n-transfer", 5, "rounds of each transfer comparison")
+	flag.IntVar(&cfg.NTransfer, "n-transfer", 5, "rounds of each transfer of random data")
+	flag.IntVar(&cfg.NCompress, "n-compress", 3, "rounds of each transfer of the compressible dump")
 	flag.IntVar(&cfg.NCLI, "n-cli", 30, "rounds of the CLI latency comparison")
 	flag.IntVar(&cfg.NSync, "n-sync", 10, "rounds of the git sync comparison")
 	flag.IntVar(&cfg.Warmup, "warmup", 3, "untimed rounds before the CLI rounds")

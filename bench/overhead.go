@@ -167,7 +167,7 @@ func (b *bench) overheadProfile(ctx context.Context, h *home, kubectlMedian time
 	var parts []*Sample
 	var sb strings.Builder
 	sb.WriteString("Median time of each phase of `cscript run hello --verbose` (from the moment its line appears to the next; " +
-		"the last, cleanup, includes waiting until the Pod is gone and the process exit):\n\n| phase | median |\n|---|---|\n")
+		"the last, cleanup, is deleting the Pod and its Secret, and the process exit):\n\n| phase | median |\n|---|---|\n")
 	var total time.Duration
 	for _, p := range order {
 		s := &Sample{Name: p, Times: phases[p]}

@@ -163,8 +163,10 @@ func writeMethod(w *bytes.Buffer, res *Results) {
 		"every Pod is `docker.io/library/busybox:1.36` (Debian's busybox-static, imported by the harness, `imagePullPolicy: IfNotPresent`), " +
 		"in a namespace the benchmark creates and deletes. The reference is always the kubectl the harness builds (`CSCRIPT_TEST_KUBECTL`).\n")
 	p("- **Rounds**: every comparison runs its contenders in turn within each round, the order rotating from round to round, "+
-		"after one untimed warm-up round (%d for the CLI). N = %d for the run overhead, %d for each transfer, %d for the CLI, %d for git sync; "+
-		"the profile parts are medians of 3 to 5.\n", c.Warmup, c.NRun, c.NTransfer, c.NCLI, c.NSync)
+		"after untimed warm-up rounds (1 for the run overhead and git sync, %d for the CLI, none for transfers, whose data files were "+
+		"just read or written and are in the page cache). N = %d for the run overhead, %d for each transfer of random data, %d for each "+
+		"transfer of the dump, %d for the CLI, %d for git sync; the profile parts are medians of 3 to 5.\n",
+		c.Warmup, c.NRun, c.NTransfer, c.NCompress, c.NCLI, c.NSync)
 	p("- **Run overhead**: `cscript run hello --deck bench` (a library whose `hello` is busybox `sh` running `true`) against " +
 		"`kubectl run --rm -i --restart=Never --image=docker.io/library/busybox:1.36 --image-pull-policy=IfNotPresent bench-x-N -- true`; " +
 		"both are whole processes, and both wait until the Pod is gone.\n")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -69,22 +70,25 @@ func (b *bench) rss(ctx context.Context) error {
 	_ = os.RemoveAll(filepath.Dir(b.bigOut()))
 
 	kcPeak := max(up.MaxRSS, down.MaxRSS)
-	b.res.addGroup(Group{Bench: "rss", Title: fmt.Sprintf("%.0f GB up and down (one sample each)", float64(b.cfg.BigSize)/1e9), Bytes: 2 * b.cfg.BigSize, Samples: []*Sample{
+	b.res.addGroup(Group{Bench: "rss", Title: fmt.Sprintf("%s GB up and down (one sample each)", gb(b.cfg.BigSize)), Bytes: 2 * b.cfg.BigSize, Samples: []*Sample{
 		{Name: "cscript run big (upload + script + download)", Times: []time.Duration{run.Wall}, MaxRSS: run.MaxRSS},
 		{Name: "kubectl cp up + kubectl cp down", Times: []time.Duration{up.Wall + down.Wall}, MaxRSS: kcPeak},
 	}})
 	b.res.addRow(Row{
-		Bench: "rss", Metric: fmt.Sprintf("Peak RSS during a %.0f GB transfer (up and down in one run)", float64(b.cfg.BigSize)/1e9), Unit: "MiB",
+		Bench: "rss", Metric: fmt.Sprintf("Peak RSS during a %s GB transfer (up and down in one run)", gb(b.cfg.BigSize)), Unit: "MiB",
 		CScript: float64(run.MaxRSS) / mib, Reference: "kubectl cp (larger of up and down)", Ref: float64(kcPeak) / mib,
 		Target: "< 100 MiB", Met: boolp(run.MaxRSS < 100*mib),
 	})
-	text := fmt.Sprintf("The whole `cscript run big` (Pod start, %.0f GB up, a size check in the Pod, %.0f GB down, cleanup) took %s; "+
-		"kubectl cp took %s up and %s down.", float64(b.cfg.BigSize)/1e9, float64(b.cfg.BigSize)/1e9, fmtDur(run.Wall), fmtDur(up.Wall), fmtDur(down.Wall))
+	text := fmt.Sprintf("The whole `cscript run big` (Pod start, %s GB up, a size check in the Pod, %s GB down, cleanup) took %s; "+
+		"kubectl cp took %s up and %s down.", gb(b.cfg.BigSize), gb(b.cfg.BigSize), fmtDur(run.Wall), fmtDur(up.Wall), fmtDur(down.Wall))
 	if b.helloMedian > 0 {
 		moved := run.Wall - b.helloMedian
-		text += fmt.Sprintf(" Less the median run overhead (%s), cscript moved %.0f GB in %s: %.0f MB/s end to end, both directions verified.",
-			fmtDur(b.helloMedian), 2*float64(b.cfg.BigSize)/1e9, fmtDur(moved), mbps(2*b.cfg.BigSize, moved))
+		text += fmt.Sprintf(" Less the median run overhead (%s), cscript moved %s GB in %s: %.0f MB/s end to end, both directions verified.",
+			fmtDur(b.helloMedian), gb(2*b.cfg.BigSize), fmtDur(moved), mbps(2*b.cfg.BigSize, moved))
 	}
 	b.res.addNote(Note{Bench: "rss", Title: "The 2 GB run", Text: text + "\n"})
 	return nil
 }
+
+// gb formats bytes as GB (10^9) with up to 3 significant digits.
+func gb(n int64) string { return strconv.FormatFloat(float64(n)/1e9, 'g', 3, 64) }

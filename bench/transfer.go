@@ -262,11 +262,11 @@ func (b *bench) transfers(ctx context.Context) error {
 	}
 	n := b.cfg.NTransfer
 	ups, downs := b.uploaders(p, false, true, true), b.downloaders(p, false, true, true)
-	up, err := interleave(ctx, b.log, "upload random", 1, n, ups...)
+	up, err := interleave(ctx, b.log, "upload random", 0, n, ups...)
 	if err != nil {
 		return err
 	}
-	down, err := interleave(ctx, b.log, "download random", 1, n, downs...)
+	down, err := interleave(ctx, b.log, "download random", 0, n, downs...)
 	if err != nil {
 		return err
 	}
@@ -354,7 +354,8 @@ func (b *bench) transferProfile(ctx context.Context, p *payload, up, down []*Sam
 	fmt.Fprintf(&sb, "cscript does three things the references do not: one probe exec before the transfer (%s), "+
 		"a sha256 of every byte on the local side while streaming (Go: %s for the whole file, overlapped with the stream), "+
 		"and a `sha256sum` of the file in the container, which runs after the stream because it reads the file that tar "+
-		"wrote or is about to send (busybox: %s, %.0f MB/s).\n\n",
+		"wrote or is about to send (busybox: %s, %.0f MB/s). An upload also counts the bytes the container read from stdin: the Pod's "+
+		"shell pipes stdin through `tee` into `tar -x` and `wc -c`, two more copies of every byte inside the Pod.\n\n",
 		fmtDur(probe.Median()), fmtDur(localSHA.Median()), fmtDur(remoteSHA.Median()), mbps(p.size, remoteSHA.Median()))
 	fmt.Fprintf(&sb, "- Upload: cscript %s vs the raw stream %s: %s more; probe + remote sha256sum account for %s of it.\n",
 		fmtDur(upCS), fmtDur(upRaw), fmtDur(upCS-upRaw), fmtDur(probe.Median()+remoteSHA.Median()))
@@ -385,13 +386,13 @@ func (b *bench) compressed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n := b.cfg.NTransfer
+	n := b.cfg.NCompress
 	ups, downs := b.uploaders(p, true, true, false), b.downloaders(p, true, true, false)
-	up, err := interleave(ctx, b.log, "upload dump", 1, n, ups...)
+	up, err := interleave(ctx, b.log, "upload dump", 0, n, ups...)
 	if err != nil {
 		return err
 	}
-	down, err := interleave(ctx, b.log, "download dump", 1, n, downs...)
+	down, err := interleave(ctx, b.log, "download dump", 0, n, downs...)
 	if err != nil {
 		return err
 	}
