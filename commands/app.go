@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/store"
 )
 
@@ -26,6 +27,11 @@ type app struct {
 	io    streams
 	now   func() time.Time
 	paths func() store.Paths
+	// secrets are the secret values known so far (a run adds its own); the
+	// Kubernetes client's log (--kube-verbosity) is redacted with them.
+	secrets *redact.Redactor
+	// restoreLog undoes the routing of the Kubernetes client's log.
+	restoreLog func()
 }
 
 // Main runs cscript with args and returns the process exit code.
@@ -35,7 +41,11 @@ func Main(ctx context.Context, info BuildInfo, args []string, stdin io.Reader, s
 
 func (a *app) main(ctx context.Context, args []string) int {
 	cliApp := a.cli()
-	return ReportError(a.io.Err, cliApp.RunContext(ctx, interspersed(cliApp, args)))
+	err := cliApp.RunContext(ctx, interspersed(cliApp, args))
+	if a.restoreLog != nil {
+		a.restoreLog()
+	}
+	return ReportError(a.io.Err, err)
 }
 
 // New builds a fresh command tree.
@@ -45,10 +55,11 @@ func New(info BuildInfo, stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 
 func newApp(info BuildInfo, stdin io.Reader, stdout, stderr io.Writer) *app {
 	return &app{
-		info:  info,
-		io:    streams{In: stdin, Out: stdout, Err: stderr, getenv: os.Getenv},
-		now:   time.Now,
-		paths: store.DefaultPaths,
+		info:    info,
+		io:      streams{In: stdin, Out: stdout, Err: stderr, getenv: os.Getenv},
+		now:     time.Now,
+		paths:   store.DefaultPaths,
+		secrets: redact.New(),
 	}
 }
 
@@ -71,6 +82,13 @@ func (a *app) cli() *cli.App {
 		// Exit codes are mapped once, in Main; never os.Exit inside Run, so deferred cleanup runs.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   usage,
+		Flags:          []cli.Flag{flagKubeVerbosity},
+		Before: func(c *cli.Context) error {
+			if a.restoreLog == nil {
+				a.restoreLog = kubeLogging(c.Int(flagKubeVerbosity.Name), a.io.Err, a.secrets)
+			}
+			return nil
+		},
 		Commands: []*cli.Command{
 			a.initCommand(),
 			a.listCommand(),

@@ -9,11 +9,15 @@ import (
 // interspersed moves a command's positional arguments after its flags, so
 // that `cscript run NAME --deck D` works: urfave/cli/v2 stops parsing flags at
 // the first positional argument. Everything after "--" stays positional.
+//
+// Global flags (the App's own) may come before the command or anywhere after
+// it; they are moved in front of the command, where urfave/cli reads them.
 func interspersed(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
 	}
-	out := []string{args[0]}
+	globals, args := globalFlags(app, args)
+	out := append([]string{args[0]}, globals...)
 	cmds := app.Commands
 	var leaf *cli.Command
 	i := 1
@@ -30,7 +34,7 @@ func interspersed(app *cli.App, args []string) []string {
 		}
 	}
 	if leaf == nil {
-		return args
+		return append(out, args[1:]...)
 	}
 	var flags, positional []string
 	for ; i < len(args); i++ {
@@ -84,4 +88,39 @@ func takesValue(c *cli.Command, name string) bool {
 		}
 	}
 	return false
+}
+
+// globalFlags takes the App's own flags (with their values) out of args,
+// stopping at "--".
+func globalFlags(app *cli.App, args []string) (globals, rest []string) {
+	rest = []string{args[0]}
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return globals, append(rest, args[i:]...)
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := appFlag(app, name)
+		if !strings.HasPrefix(a, "-") || a == "-" || f == nil {
+			rest = append(rest, a)
+			continue
+		}
+		globals = append(globals, a)
+		if _, isBool := f.(*cli.BoolFlag); !isBool && !hasValue && i+1 < len(args) {
+			globals = append(globals, args[i+1])
+			i++
+		}
+	}
+	return globals, rest
+}
+
+func appFlag(app *cli.App, name string) cli.Flag {
+	for _, f := range app.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return f
+			}
+		}
+	}
+	return nil
 }

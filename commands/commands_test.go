@@ -271,6 +271,10 @@ func TestInterspersed(t *testing.T) {
 		{"cscript deck show local -o json", "cscript deck show -o json local"},
 		{"cscript run hello -- --weird", "cscript run -- hello --weird"},
 		{"cscript list", "cscript list"},
+		{"cscript --kube-verbosity 10 run hello --deck d", "cscript --kube-verbosity 10 run --deck d hello"},
+		{"cscript run hello --kube-verbosity=8 -v", "cscript --kube-verbosity=8 run -v hello"},
+		{"cscript --kube-verbosity 3 list", "cscript --kube-verbosity 3 list"},
+		{"cscript run hello -- --kube-verbosity 2", "cscript run -- hello --kube-verbosity 2"},
 	}
 	for _, tt := range tests {
 		got := strings.Join(interspersed(app, strings.Fields(tt.in)), " ")

@@ -121,6 +121,8 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Before the first request that carries them (the run Secret's POST).
+	a.secrets.Add(spec.Redact...)
 	spec.Stdin = c.Bool(flagInteractive.Name)
 	spec.Compress = c.Bool(flagCompress.Name)
 	rec.LibraryCommit, rec.Image = spec.LibraryCommit, spec.Image

@@ -53,14 +53,15 @@ func GC(ctx context.Context, client kubernetes.Interface, namespace string, olde
 		}
 	}
 
-	secrets, err := client.CoreV1().Secrets(namespace).List(ctx, sel)
+	// The list carries every run Secret's data: keep it out of client-go's log.
+	secrets, err := client.CoreV1().Secrets(namespace).List(withoutBodies(ctx), sel)
 	if err != nil {
 		return deleted, errors.Join(append(errs, fmt.Errorf("list secrets: %w", err))...)
 	}
 	for _, s := range secrets.Items {
 		if stale(&s) {
 			del("secret", s.Namespace, s.Name, func() error {
-				return client.CoreV1().Secrets(s.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{DryRun: dry})
+				return client.CoreV1().Secrets(s.Namespace).Delete(withoutBodies(ctx), s.Name, metav1.DeleteOptions{DryRun: dry})
 			})
 		}
 	}

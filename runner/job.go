@@ -423,7 +423,7 @@ func (jr *jobRun) create(ctx context.Context, spec Spec) error {
 	}
 	jr.enter(PhaseCreate, jr.job.Name)
 	jr.secretSent = true
-	if _, err := r.Client.CoreV1().Secrets(r.Namespace).Create(ctx, jr.secret, metav1.CreateOptions{}); err != nil {
+	if _, err := r.Client.CoreV1().Secrets(r.Namespace).Create(withoutBodies(ctx), jr.secret, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create secret %s: %w", jr.secret.Name, err)
 	}
 	jr.jobSent = true
@@ -436,7 +436,7 @@ func (jr *jobRun) create(ctx context.Context, spec Spec) error {
 		created.Name, created.UID)
 	// Best effort: cleanup deletes the Secret by name and gc by label; the
 	// owner reference lets the Job's TTL take the Secret with it.
-	_, _ = r.Client.CoreV1().Secrets(r.Namespace).Patch(ctx, jr.secret.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	_, _ = r.Client.CoreV1().Secrets(r.Namespace).Patch(withoutBodies(ctx), jr.secret.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	return nil
 }
 
@@ -685,7 +685,7 @@ func (jr *jobRun) cleanup() error {
 		}
 	}
 	if jr.secretSent {
-		err := r.Client.CoreV1().Secrets(r.Namespace).Delete(ctx, jr.secret.Name, metav1.DeleteOptions{})
+		err := r.Client.CoreV1().Secrets(r.Namespace).Delete(withoutBodies(ctx), jr.secret.Name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete secret %s: %w", jr.secret.Name, err))
 		}

@@ -284,7 +284,7 @@ func (st *run) create(ctx context.Context) error {
 	c := st.r.Client.CoreV1()
 	if st.secret != nil {
 		st.secretSent = true
-		if _, err := c.Secrets(st.r.Namespace).Create(ctx, st.secret, metav1.CreateOptions{}); err != nil {
+		if _, err := c.Secrets(st.r.Namespace).Create(withoutBodies(ctx), st.secret, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create secret %s: %w", st.secret.Name, err)
 		}
 	}
@@ -299,7 +299,7 @@ func (st *run) create(ctx context.Context) error {
 			created.Name, created.UID)
 		// Best effort: cleanup deletes the Secret by name and gc finds it by
 		// label; the owner reference only covers a cscript killed mid-run.
-		_, _ = c.Secrets(st.r.Namespace).Patch(ctx, st.secret.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+		_, _ = c.Secrets(st.r.Namespace).Patch(withoutBodies(ctx), st.secret.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	}
 	return nil
 }
@@ -647,7 +647,7 @@ func (st *run) cleanup() error {
 		}
 	}
 	if st.secretSent {
-		err := r.Client.CoreV1().Secrets(r.Namespace).Delete(ctx, st.secret.Name, metav1.DeleteOptions{})
+		err := r.Client.CoreV1().Secrets(r.Namespace).Delete(withoutBodies(ctx), st.secret.Name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete secret %s: %w", st.secret.Name, err))
 		}
