@@ -283,3 +283,61 @@ func TestInterspersed(t *testing.T) {
 		}
 	}
 }
+
+// runTTY runs cscript as if stdin and stderr were a terminal, answering from stdin.
+func (e *env) runTTY(stdin string, args ...string) result {
+	e.t.Helper()
+	var out, errb bytes.Buffer
+	a := newApp(BuildInfo{Version: "test"}, strings.NewReader(stdin), &out, &errb)
+	tty := true
+	a.io.tty = &tty
+	code := a.main(context.Background(), append([]string{"cscript"}, args...))
+	return result{out: out.String(), err: errb.String(), code: code}
+}
+
+func TestPromptsOnATerminal(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	dump := filepath.Join(e.root, "dump.sql.gz")
+	if err := os.WriteFile(dump, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A missing required param is asked for; a bad answer is asked again.
+	r := e.runTTY(filepath.Join(e.root, "nope")+"\n"+dump+"\n", "render", "db-restore", "--deck", "local", "-o", "yaml")
+	if r.code != 0 || !strings.Contains(r.out, "from: "+dump) || strings.Count(r.err, "dump (") != 2 {
+		t.Fatalf("prompted render: exit %d\nstdout %s\nstderr %s", r.code, r.out, r.err)
+	}
+	// A protected deck needs its name typed; a wrong answer refuses before anything runs.
+	e.kubeconfig("staging")
+	r = e.runTTY("prod\n", "run", "hello", "--deck", "staging")
+	if r.code != ExitRunFailed || !strings.Contains(r.err, "not confirmed") {
+		t.Fatalf("wrong confirmation: exit %d, stderr %q", r.code, r.err)
+	}
+}
+
+func TestEditRevalidatesAndCommits(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	// An "editor" that first writes an invalid interpreter, then (second call) a valid file.
+	editor := filepath.Join(e.root, "editor.sh")
+	script := `#!/bin/sh
+n=$(cat "` + e.root + `/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "` + e.root + `/count"
+if [ $n = 1 ]; then sed -i 's/interpreter: bash/interpreter: ruby/' "$1"; else sed -i 's/interpreter: ruby/interpreter: sh/' "$1"; fi
+`
+	if err := os.WriteFile(editor, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("EDITOR", editor)
+	t.Setenv("VISUAL", "")
+	r := e.runTTY("y\n", "edit", "hello")
+	if r.code != 0 || !strings.Contains(r.err, `interpreter "ruby" is not supported`) || !strings.Contains(r.err, "Edit again?") {
+		t.Fatalf("edit: exit %d\nstdout %s\nstderr %s", r.code, r.out, r.err)
+	}
+	data, err := os.ReadFile(filepath.Join(e.lib(), "hello.yaml"))
+	if err != nil || !strings.Contains(string(data), "interpreter: sh") || !strings.Contains(string(data), "modified: ") {
+		t.Fatalf("edited file: %v\n%s", err, data)
+	}
+	if log := gitLog(t, e.lib()); !strings.Contains(log, "cscript: edit script hello") {
+		t.Errorf("edit not committed:\n%s", log)
+	}
+}

@@ -148,7 +148,10 @@ func (a *app) openEditor(c *cli.Context, path string) error {
 		editor = "vi"
 	}
 	cmd := exec.CommandContext(c.Context, "sh", "-c", editor+` "$1"`, "sh", path)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.io.In, a.io.Err, a.io.Err
+	cmd.Stdout, cmd.Stderr = a.io.Err, a.io.Err
+	if f, ok := a.io.In.(*os.File); ok {
+		cmd.Stdin = f // the terminal; anything else stays ours, for the questions after the editor
+	}
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

@@ -19,6 +19,10 @@ type streams struct {
 	Err io.Writer
 	// getenv reads the environment (tests inject their own).
 	getenv func(string) string
+	// tty, when set, overrides terminal detection of stdin and stderr (tests).
+	tty *bool
+	// reader buffers In across several questions.
+	reader *bufio.Reader
 }
 
 func fdOf(v any) (int, bool) {
@@ -36,7 +40,12 @@ func isTerminal(v any) bool {
 }
 
 // interactive reports whether cscript may ask the user questions.
-func (s streams) interactive() bool { return isTerminal(s.In) && isTerminal(s.Err) }
+func (s streams) interactive() bool {
+	if s.tty != nil {
+		return *s.tty
+	}
+	return isTerminal(s.In) && isTerminal(s.Err)
+}
 
 // progress reports whether progress bars may be drawn on stderr.
 func (s streams) progress() bool { return isTerminal(s.Err) }
@@ -55,9 +64,12 @@ func (s streams) paint(code, text string) string {
 }
 
 // ask prints a question on stderr and reads one line from stdin.
-func (s streams) ask(question string) (string, error) {
+func (s *streams) ask(question string) (string, error) {
 	fmt.Fprint(s.Err, question)
-	line, err := bufio.NewReader(s.In).ReadString('\n')
+	if s.reader == nil {
+		s.reader = bufio.NewReader(s.In)
+	}
+	line, err := s.reader.ReadString('\n')
 	if err != nil && line == "" {
 		return "", fmt.Errorf("reading answer: %w", err)
 	}
