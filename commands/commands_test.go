@@ -26,20 +26,31 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	root := t.TempDir()
-	for _, v := range []string{"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"} {
-		t.Setenv(v, filepath.Join(root, strings.ToLower(strings.TrimPrefix(v, "XDG_"))))
+	e := &env{t: t, root: root}
+	for k := range e.vars() {
+		t.Setenv(k, "") // restored after the test
 	}
-	t.Setenv("HOME", root)
-	t.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(root, "gitconfig"))
-	t.Setenv("NO_COLOR", "1")
-	t.Setenv("CSCRIPT_DECK", "")
+	e.activate()
 	if err := os.WriteFile(filepath.Join(root, ".gitconfig"), []byte("[user]\n\tname = Test User\n\temail = test@example.com\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "gitconfig"), []byte("[user]\n\tname = Test User\n\temail = test@example.com\n"), 0o600); err != nil {
-		t.Fatal(err)
+	return e
+}
+
+// vars is the environment of this cscript home.
+func (e *env) vars() map[string]string {
+	v := map[string]string{"HOME": e.root, "GIT_CONFIG_GLOBAL": filepath.Join(e.root, ".gitconfig"), "NO_COLOR": "1", "CSCRIPT_DECK": ""}
+	for _, x := range []string{"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"} {
+		v[x] = filepath.Join(e.root, strings.ToLower(strings.TrimPrefix(x, "XDG_")))
 	}
-	return &env{t: t, root: root}
+	return v
+}
+
+// activate points the process environment at this home: tests with two users switch per command.
+func (e *env) activate() {
+	for k, v := range e.vars() {
+		os.Setenv(k, v)
+	}
 }
 
 // lib is the default library's directory.
@@ -69,6 +80,7 @@ type result struct {
 // run runs cscript in-process with the real command tree.
 func (e *env) run(stdin string, args ...string) result {
 	e.t.Helper()
+	e.activate()
 	var out, errb bytes.Buffer
 	a := newApp(BuildInfo{Version: "test"}, strings.NewReader(stdin), &out, &errb)
 	a.now = func() time.Time { return time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) }
@@ -287,6 +299,7 @@ func TestInterspersed(t *testing.T) {
 // runTTY runs cscript as if stdin and stderr were a terminal, answering from stdin.
 func (e *env) runTTY(stdin string, args ...string) result {
 	e.t.Helper()
+	e.activate()
 	var out, errb bytes.Buffer
 	a := newApp(BuildInfo{Version: "test"}, strings.NewReader(stdin), &out, &errb)
 	tty := true

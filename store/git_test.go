@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
+	"github.com/cscript-dev/cscript/internal/gitserver"
 	"io/fs"
 	"net"
 	"net/http"
@@ -16,7 +17,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -82,66 +82,8 @@ func gitFreePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// gitServer is a git daemon on 127.0.0.1 serving bare repositories under base.
-type gitServer struct {
-	base string
-	addr string
-}
-
-func (s *gitServer) url(name string) string { return "git://" + s.addr + "/" + name + ".git" }
-
-// newRepo makes an empty bare repository on the server and returns its URL.
-func (s *gitServer) newRepo(t *testing.T, name string) string {
-	t.Helper()
-	gitRun(t, s.base, "init", "--quiet", "--bare", "--initial-branch=main", name+".git")
-	return s.url(name)
-}
-
-// head is the server's main branch.
-func (s *gitServer) head(t *testing.T, name string) string {
-	t.Helper()
-	return gitRun(t, filepath.Join(s.base, name+".git"), "rev-parse", "main")
-}
-
-func startGitDaemon(t *testing.T) *gitServer {
-	t.Helper()
-	base := t.TempDir()
-	port := gitFreePort(t)
-	cmd := exec.Command("git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
-		"--listen=127.0.0.1", "--port="+strconv.Itoa(port), "--base-path="+base, base)
-	// Its own process group, so the children it forks per connection end with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start git daemon: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("git daemon exited: %v\n%s", err, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("git daemon does not accept connections on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return &gitServer{base: base, addr: addr}
-}
+// startGitDaemon starts a real git daemon on 127.0.0.1 (internal/gitserver).
+func startGitDaemon(t *testing.T) *gitserver.Server { return gitserver.Start(t) }
 
 // seedLibrary makes a library with InitLibraryRepo and pushes it to url with
 // the real git.
@@ -197,7 +139,7 @@ func gitHead(t *testing.T, dir string) string {
 func TestGitCloneEditSyncBothWays(t *testing.T) {
 	isolateGitEnv(t)
 	srv := startGitDaemon(t)
-	url := srv.newRepo(t, "lib")
+	url := srv.NewRepo(t, "lib")
 	seed := gitSeedLibrary(t, url, map[string]string{"hello.yaml": "v1\n", "gone.yaml": "soon gone\n", ".gitignore": "*.local\n"})
 
 	a := gitClone(t, url)
@@ -225,7 +167,7 @@ func TestGitCloneEditSyncBothWays(t *testing.T) {
 	if diff := cmp.Diff(res, want, cmp.AllowUnexported(SyncResult{})); diff != "" {
 		t.Errorf("Sync(A) (-got +want):\n%s", diff)
 	}
-	if got := srv.head(t, "lib"); got != pushed {
+	if got := srv.Head(t, "lib"); got != pushed {
 		t.Fatalf("server main = %s, want the pushed %s", got, pushed)
 	}
 	if got := gitRun(t, a, "log", "-1", "--format=%an <%ae> %P %s"); got != "Alice <alice@example.com> "+before+" edit hello" {
@@ -269,7 +211,7 @@ func TestGitCloneEditSyncBothWays(t *testing.T) {
 func TestGitSyncDivergedKeepsLocalCommits(t *testing.T) {
 	isolateGitEnv(t)
 	srv := startGitDaemon(t)
-	url := srv.newRepo(t, "lib")
+	url := srv.NewRepo(t, "lib")
 	gitSeedLibrary(t, url, map[string]string{"hello.yaml": "v1\n"})
 	a := gitClone(t, url)
 	b := gitClone(t, url)
@@ -348,7 +290,7 @@ func TestGitSyncDivergedKeepsLocalCommits(t *testing.T) {
 func TestGitSyncDirtyTreeBlocks(t *testing.T) {
 	isolateGitEnv(t)
 	srv := startGitDaemon(t)
-	url := srv.newRepo(t, "lib")
+	url := srv.NewRepo(t, "lib")
 	gitSeedLibrary(t, url, map[string]string{"hello.yaml": "v1\n", "other.yaml": "o\n", ".gitignore": "*.local\n"})
 
 	tests := []struct {
@@ -430,7 +372,7 @@ func TestGitSyncDirtyTreeBlocks(t *testing.T) {
 func TestGitSyncOffline(t *testing.T) {
 	isolateGitEnv(t)
 	srv := startGitDaemon(t)
-	url := srv.newRepo(t, "lib")
+	url := srv.NewRepo(t, "lib")
 	gitSeedLibrary(t, url, map[string]string{"hello.yaml": "v1\n"})
 	dir := gitClone(t, url)
 	gitWriteFile(t, filepath.Join(dir, "hello.yaml"), "offline edit\n")
@@ -452,15 +394,15 @@ func TestGitSyncOffline(t *testing.T) {
 
 	// Once the remote is back, the commit made offline is pushed.
 	gitRun(t, dir, "remote", "set-url", "origin", url)
-	if res := gitSync(t, dir, GitOptions{}); !res.Pushed || srv.head(t, "lib") != local {
-		t.Errorf("Sync after reconnect = %+v, server at %s; want %s pushed", res, srv.head(t, "lib"), local)
+	if res := gitSync(t, dir, GitOptions{}); !res.Pushed || srv.Head(t, "lib") != local {
+		t.Errorf("Sync after reconnect = %+v, server at %s; want %s pushed", res, srv.Head(t, "lib"), local)
 	}
 }
 
 func TestGitCloneErrors(t *testing.T) {
 	isolateGitEnv(t)
 	srv := startGitDaemon(t)
-	url := srv.newRepo(t, "lib")
+	url := srv.NewRepo(t, "lib")
 	gitSeedLibrary(t, url, map[string]string{"hello.yaml": "v1\n"})
 
 	t.Run("unreachable remote leaves nothing", func(t *testing.T) {
@@ -514,7 +456,7 @@ func TestGitCloneErrors(t *testing.T) {
 		}
 	})
 	t.Run("empty remote", func(t *testing.T) {
-		empty := srv.newRepo(t, "empty")
+		empty := srv.NewRepo(t, "empty")
 		dir := filepath.Join(t.TempDir(), "lib")
 		if err := CloneLibrary(context.Background(), empty, dir, GitOptions{}); err != nil {
 			t.Fatal(err)
@@ -531,7 +473,7 @@ func TestGitCloneErrors(t *testing.T) {
 		}
 		gitWriteFile(t, filepath.Join(dir, "first.yaml"), "1\n")
 		h := gitCommit(t, dir, "first")
-		if res := gitSync(t, dir, GitOptions{}); !res.Pushed || srv.head(t, "empty") != h {
+		if res := gitSync(t, dir, GitOptions{}); !res.Pushed || srv.Head(t, "empty") != h {
 			t.Errorf("first Sync = %+v, want %s pushed", res, h)
 		}
 		// A clone made while the remote was empty catches up.
@@ -594,7 +536,7 @@ func TestGitSyncVerifySignatures(t *testing.T) {
 	stranger, _ := gpgKey(t, gnupghome, "Stranger <stranger@example.com>")
 
 	srv := startGitDaemon(t)
-	url := srv.newRepo(t, "lib")
+	url := srv.NewRepo(t, "lib")
 	gitSeedLibrary(t, url, map[string]string{"hello.yaml": "v1\n"})
 	lib := gitClone(t, url)
 	work := gitClone(t, url)
