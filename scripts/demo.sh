@@ -24,9 +24,10 @@ step "hello"
 "$cs" run hello --deck local --set who="$(whoami)"
 
 step "two PostgreSQL servers, namespaces demo-a and demo-b"
+# A previous demo's namespaces may still be terminating: wait until they are gone.
+"$kubectl" delete namespace demo-a demo-b --ignore-not-found --wait=true >/dev/null
 for ns in demo-a demo-b; do
-	"$kubectl" create namespace "$ns" --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
-	"$kubectl" -n "$ns" delete pod postgres --ignore-not-found --wait=true >/dev/null
+	"$kubectl" create namespace "$ns" >/dev/null
 	"$kubectl" -n "$ns" create secret generic postgres --from-literal=password="demo-$RANDOM-$RANDOM" --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
 	"$kubectl" -n "$ns" apply -f test/fixtures/postgres.yaml >/dev/null
 done
@@ -53,7 +54,8 @@ step "compare"
 rows() {
 	local pw
 	pw=$("$kubectl" -n "$1" get secret postgres -o jsonpath='{.data.password}' | base64 -d)
-	"$kubectl" -n "$1" exec postgres -- env PGPASSWORD="$pw" psql -h 127.0.0.1 -U postgres -d app -qAt -c 'select md5(string_agg(id || name, ",")), count(*) from (select * from customers order by id) t'
+	"$kubectl" -n "$1" exec postgres -- env PGPASSWORD="$pw" psql -h 127.0.0.1 -U postgres -d app -qAt \
+		-c "select count(*) || ' rows, md5 ' || md5(string_agg(id || ':' || name, ',' order by id)) from customers"
 }
 a=$(rows demo-a) b=$(rows demo-b)
 echo "demo-a: $a"
