@@ -422,6 +422,11 @@ func (jr *jobRun) create(ctx context.Context, spec Spec) error {
 		jr.lock = l
 	}
 	jr.enter(PhaseCreate, jr.job.Name)
+	// Not cancelled by an interrupt, as in run.create: a create cancelled in
+	// flight may land after cleanup's delete.
+	runCtx := ctx
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	defer cancel()
 	jr.secretSent = true
 	if _, err := r.Client.CoreV1().Secrets(r.Namespace).Create(withoutBodies(ctx), jr.secret, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create secret %s: %w", jr.secret.Name, err)
@@ -437,7 +442,7 @@ func (jr *jobRun) create(ctx context.Context, spec Spec) error {
 	// Best effort: cleanup deletes the Secret by name and gc by label; the
 	// owner reference lets the Job's TTL take the Secret with it.
 	_, _ = r.Client.CoreV1().Secrets(r.Namespace).Patch(withoutBodies(ctx), jr.secret.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-	return nil
+	return runCtx.Err()
 }
 
 // follow watches the Job and its Pod until the script has ended and its log

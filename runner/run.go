@@ -280,8 +280,17 @@ func (st *run) steps(ctx context.Context) error {
 // create creates the Secret (if any), then the Pod, then makes the Pod the
 // Secret's owner. The Secret comes first so the kubelet finds it when it
 // starts the container; the owner reference is a backstop for cleanup.
+//
+// An interrupt does not cancel the creates: a create cancelled in flight may
+// still happen on the server after cleanup's delete found nothing there,
+// and leave the object behind (measured: a Ctrl-C during create left the
+// Secret about one time in ten). They are short; createTimeout bounds them,
+// and the run stops right after them when ctx is done.
 func (st *run) create(ctx context.Context) error {
 	c := st.r.Client.CoreV1()
+	runCtx := ctx
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	defer cancel()
 	if st.secret != nil {
 		st.secretSent = true
 		if _, err := c.Secrets(st.r.Namespace).Create(withoutBodies(ctx), st.secret, metav1.CreateOptions{}); err != nil {
@@ -301,8 +310,11 @@ func (st *run) create(ctx context.Context) error {
 		// label; the owner reference only covers a cscript killed mid-run.
 		_, _ = c.Secrets(st.r.Namespace).Patch(withoutBodies(ctx), st.secret.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	}
-	return nil
+	return runCtx.Err()
 }
+
+// createTimeout bounds the creation of the run's Secret and Pod.
+const createTimeout = 30 * time.Second
 
 // setupScript finds the interpreter (the first of "$@" the image has),
 // writes the script from stdin to ScriptPath and reports what it got. The

@@ -164,7 +164,8 @@ func (h *cliHome) setenv(k, v string) { h.env = append(h.env, k+"="+v) }
 // cliResult is one finished cscript process.
 type cliResult struct {
 	Stdout, Stderr string
-	Code           int // 128+N when killed by signal N
+	Code           int  // 128+N when killed by signal N
+	Signaled       bool // killed by a signal (not an exit with 128+N)
 	Wall           time.Duration
 	MaxRSSKiB      int64
 }
@@ -206,6 +207,7 @@ func (h *cliHome) start(args ...string) *cliProc {
 		st := p.cmd.ProcessState
 		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			p.res.Code = 128 + int(ws.Signal())
+			p.res.Signaled = true
 		} else {
 			p.res.Code = st.ExitCode()
 		}
