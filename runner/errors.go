@@ -170,7 +170,7 @@ type RunError struct {
 	Err error
 }
 
-func (e *RunError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *RunError) Error() string { return e.Op + ": " + trimOp(e.Err.Error(), e.Op) }
 func (e *RunError) Unwrap() error { return e.Err }
 
 // ExitCode is 125, unless the wrapped error carries its own code.

@@ -690,9 +690,8 @@ func (jr *jobRun) cleanup() error {
 		}
 	}
 	if jr.secretSent {
-		err := r.Client.CoreV1().Secrets(r.Namespace).Delete(withoutBodies(ctx), jr.secret.Name, metav1.DeleteOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("delete secret %s: %w", jr.secret.Name, err))
+		if err := r.deleteSecret(ctx, jr.secret.Name); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if jr.lock != nil {

@@ -197,8 +197,11 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 		res.Diagnostics = st.diagnose()
 	}
 	res.CleanupErr = st.cleanup()
-	if err == nil && res.CleanupErr != nil {
+	switch {
+	case err == nil && res.CleanupErr != nil:
 		err = &RunError{Op: "cleanup", Err: res.CleanupErr}
+	case res.CleanupErr != nil:
+		err = &cleanupFailed{err: err, cleanup: res.CleanupErr}
 	}
 	res.End = r.now()
 	res.ExitCode = exitCodeOf(err)
@@ -425,7 +428,7 @@ func (st *run) transfers(ctx context.Context, copies []FileCopy, p Phase, into *
 		st.enter(p, label)
 		res, err := do(ctx, st.exec, c, opts)
 		if err != nil {
-			return &RunError{Op: label, Err: err}
+			return orLost(label, err)
 		}
 		*into = append(*into, Transferred{FileCopy: c, Result: res})
 	}
@@ -510,7 +513,7 @@ func (st *run) script(ctx context.Context, combined bool) error {
 	if st.refineKill(ctx, se) {
 		return se
 	}
-	return &RunError{Op: "exec the script", Err: err}
+	return orLost("the script", err)
 }
 
 // setupFailure turns runScript's report into an error.
@@ -634,7 +637,7 @@ func (st *run) classify(parent, runCtx context.Context, err error) error {
 	if errors.As(err, &ec) {
 		return err
 	}
-	return &RunError{Op: string(st.phase), Err: err}
+	return orLost(string(st.phase), err)
 }
 
 // cleanup deletes what the run created, on a context of its own: the run's
@@ -659,9 +662,8 @@ func (st *run) cleanup() error {
 		}
 	}
 	if st.secretSent {
-		err := r.Client.CoreV1().Secrets(r.Namespace).Delete(withoutBodies(ctx), st.secret.Name, metav1.DeleteOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("delete secret %s: %w", st.secret.Name, err))
+		if err := r.deleteSecret(ctx, st.secret.Name); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if st.lock != nil {
@@ -677,17 +679,46 @@ func (st *run) cleanup() error {
 	return errors.Join(errs...)
 }
 
+// deletePod deletes a Pod, repeating the request while the API server does
+// not answer (until ctx ends); force (or a Force that delivers meanwhile)
+// deletes with grace period 0.
 func (r *Runner) deletePod(ctx context.Context, name string, force bool) error {
-	opts := metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}
-	if force {
-		opts.GracePeriodSeconds = ptr(int64(0))
-	}
-	err := r.Client.CoreV1().Pods(r.Namespace).Delete(ctx, name, opts)
+	err := retryTransient(ctx, func(ctx context.Context) error {
+		opts := metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}
+		if force || r.forced() {
+			opts.GracePeriodSeconds = ptr(int64(0))
+		}
+		return r.Client.CoreV1().Pods(r.Namespace).Delete(ctx, name, opts)
+	})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete pod %s: %w", name, err)
 	}
 	return nil
 }
+
+// deleteSecret deletes the run's Secret, repeating the request while the API
+// server does not answer (until ctx ends).
+func (r *Runner) deleteSecret(ctx context.Context, name string) error {
+	err := retryTransient(ctx, func(ctx context.Context) error {
+		return r.Client.CoreV1().Secrets(r.Namespace).Delete(withoutBodies(ctx), name, metav1.DeleteOptions{})
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete secret %s: %w", name, err)
+	}
+	return nil
+}
+
+// cleanupFailed is a failed run whose cleanup failed too; it is the run's
+// error (same type, same exit code) with the cleanup's failure added.
+type cleanupFailed struct {
+	err, cleanup error
+}
+
+func (e *cleanupFailed) Error() string {
+	return e.err.Error() + "; cleanup failed too, remove what is left with `cscript gc`: " + e.cleanup.Error()
+}
+
+func (e *cleanupFailed) Unwrap() error { return e.err }
 
 // waitGone watches until the Pod no longer exists; Force makes it delete the
 // Pod again with grace period 0.

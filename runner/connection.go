@@ -1,0 +1,120 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"syscall"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// ConnectionLostError is an exec stream or an API call that broke because
+// the API server, the kubelet or the network between them went away (on the
+// test cluster: the API server or the kubelet restarted). What the run had
+// not finished did not happen; a download left nothing at its destination.
+type ConnectionLostError struct {
+	Op  string // what was being done, e.g. "download /work/dump.sql.gz"
+	Err error
+}
+
+func (e *ConnectionLostError) Error() string {
+	return "lost the connection to the container through the API server during " + e.Op +
+		" (the API server, the kubelet or the network between them went away): " + trimOp(e.Err.Error(), e.Op)
+}
+
+func (e *ConnectionLostError) Unwrap() error { return e.Err }
+
+// ExitCode is 125: cscript failed around the script.
+func (e *ConnectionLostError) ExitCode() int { return exitRunFailed }
+
+// lostConnection says whether err is a stream or a request that broke, as
+// opposed to an answer (an API error, a non-zero exit, a verification that
+// found different bytes).
+func lostConnection(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	s := err.Error()
+	for _, m := range []string{
+		"websocket: close 1006", // abnormal closure: the other end vanished
+		"unexpected EOF",
+		"connection reset by peer",
+		"connection refused",
+		"broken pipe",
+		"http2: client connection lost",
+		"use of closed network connection",
+		"error reading from error stream",
+		"no route to host",
+	} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// orLost returns err as a *ConnectionLostError when it is a lost connection,
+// else as a *RunError.
+func orLost(op string, err error) error {
+	if lostConnection(err) {
+		return &ConnectionLostError{Op: op, Err: err}
+	}
+	return &RunError{Op: op, Err: err}
+}
+
+// trimOp drops a leading "OP: " (or "OP …: ") that the wrapped error already
+// starts with, so a message does not say the same thing twice.
+func trimOp(msg, op string) string {
+	if op == "" {
+		return msg
+	}
+	if rest, ok := strings.CutPrefix(msg, op+": "); ok {
+		return rest
+	}
+	if strings.HasPrefix(msg, op+" ") {
+		if i := strings.Index(msg, ": "); i >= 0 {
+			return msg[i+2:]
+		}
+	}
+	return msg
+}
+
+// retryTransient calls f until it succeeds, fails with an answer that will
+// not change (not found, forbidden, invalid …), or ctx ends: cleanup must
+// outlast an API server that restarts.
+func retryTransient(ctx context.Context, f func(context.Context) error) error {
+	delay := 200 * time.Millisecond
+	for {
+		err := f(ctx)
+		if err == nil || !transient(err) {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// transient says whether a failed request may succeed if repeated.
+func transient(err error) bool {
+	switch {
+	case apierrors.IsNotFound(err), apierrors.IsForbidden(err), apierrors.IsUnauthorized(err),
+		apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsMethodNotSupported(err),
+		apierrors.IsNotAcceptable(err), apierrors.IsUnsupportedMediaType(err), apierrors.IsConflict(err),
+		apierrors.IsGone(err), apierrors.IsAlreadyExists(err):
+		return false
+	}
+	return !errors.Is(err, context.Canceled)
+}
