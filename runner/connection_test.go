@@ -148,3 +148,62 @@ func TestRunCleanupFailureIsReported(t *testing.T) {
 		t.Error("Result.CleanupErr is nil")
 	}
 }
+
+func TestTrailerFilter(t *testing.T) {
+	tests := []struct {
+		name, in, out string
+		code          int
+	}{
+		{"exit 0", "warn\n" + exitTrailer + "0\n", "warn\n", 0},
+		{"exit 3, no newline before", "partial" + exitTrailer + "3\n", "partial", 3},
+		{"no trailer", "the stream just ends\n", "the stream just ends\n", -1},
+		{"empty", "", "", -1},
+		{"record separators of the script's own", "a\x1eb\x1ecscript-exi\n" + exitTrailer + "42\n", "a\x1eb\x1ecscript-exi\n", 42},
+		{"output after the trailer (a background process)", exitTrailer + "0\nlate\n", "late\n", 0},
+		{"a trailer without a number is text", exitTrailer + "x\n", exitTrailer + "x\n", -1},
+		{"cut off inside the trailer", "out\n" + exitTrailer[:5], "out\n" + exitTrailer[:5], -1},
+	}
+	for _, tt := range tests {
+		// Every way of splitting the stream into two writes gives the same.
+		for cut := 0; cut <= len(tt.in); cut++ {
+			var out strings.Builder
+			f := &trailerFilter{w: &out}
+			_, _ = f.Write([]byte(tt.in[:cut]))
+			_, _ = f.Write([]byte(tt.in[cut:]))
+			_ = f.Flush()
+			if out.String() != tt.out || f.code != tt.code {
+				t.Errorf("%s, cut at %d: output %q, code %d; want %q, %d", tt.name, cut, out.String(), f.code, tt.out, tt.code)
+			}
+		}
+	}
+}
+
+// An exec stream that ends without an error but without the script's exit
+// status (a kubelet restart closes it so) is not a success.
+func TestRunScriptStreamEndsWithoutStatus(t *testing.T) {
+	for _, combined := range []bool{true, false} {
+		h := newHarness(t)
+		h.queue(running)
+		spec := minimalSpec()
+		if !combined {
+			spec.Uploads = []FileCopy{{Local: "/tmp/in", Remote: "/work/in"}}
+		}
+		h.exec.script = func(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+			fmt.Fprintln(stdout, "started")
+			return errCutOff
+		}
+		res, err := h.run(spec)
+		var lost *ConnectionLostError
+		if !errors.As(err, &lost) || res.ExitCode != 125 || res.Phase != PhaseScript {
+			t.Fatalf("combined %t: err = %v (exit %d, phase %s), want *ConnectionLostError, 125, script", combined, err, res.ExitCode, res.Phase)
+		}
+		if h.stdout.String() != "started\n" || h.stderr.String() != "" {
+			t.Errorf("output %q / %q", h.stdout.String(), h.stderr.String())
+		}
+		h.assertCleanedUp()
+	}
+}
+
+// errCutOff makes fakeReportExit write no trailer and the fake exec return
+// nil: a stream closed cleanly before the script ended.
+var errCutOff = errors.New("cut off")

@@ -410,7 +410,7 @@ func (st *run) transfers(ctx context.Context, copies []FileCopy, p Phase, into *
 	st.enter(p, "")
 	tools, err := files.Probe(ctx, st.exec)
 	if err != nil {
-		return &RunError{Op: "probe the image", Err: err}
+		return orLost("probe the image", err)
 	}
 	for _, c := range copies {
 		opts := transfer.Options{Compress: st.spec.Compress, Tools: tools}
@@ -452,8 +452,27 @@ if command -v sha256sum >/dev/null 2>&1; then
   s=$(sha256sum ` + ScriptPath + `); s=${s%% *}
   if [ "$s" != "$want_s" ]; then echo "cscript-setup: size $n $s" >&2; exit 125; fi
 fi
-exec "$i" ` + ScriptPath + ` </dev/null
+"$i" ` + ScriptPath + ` </dev/null
+` + reportExit
+
+// scriptWrapper runs the interpreter $1 on the uploaded script (stdin passes
+// through) and reports its exit status.
+const scriptWrapper = `"$1" ` + ScriptPath + `
+` + reportExit
+
+// reportExit ends both wrappers: the script's exit status, in band, as the
+// last bytes of stderr (see exitTrailer). An exec stream that ends cleanly
+// says nothing, because client-go reports a stream that the API server or
+// the kubelet closed (a kubelet restart does) as a success: measured, a
+// script cut off by a kubelet restart "exited 0".
+const reportExit = `rc=$?
+printf '\036cscript-exit %d\n' "$rc" >&2
+exit "$rc"
 `
+
+// exitTrailer starts the line reportExit prints; \x1e (record separator)
+// keeps it apart from anything a script prints.
+const exitTrailer = "\x1ecscript-exit "
 
 const setupMarker = "cscript-setup: "
 
@@ -467,22 +486,24 @@ func (st *run) script(ctx context.Context, combined bool) error {
 	if st.spec.Stdin && st.r.Stdin != nil {
 		stdin = st.r.Stdin
 	}
-	cmd := []string{st.interp, ScriptPath}
-	var errOut io.Writer = stderr
+	cmd := []string{"sh", "-c", scriptWrapper, "sh", st.interp}
+	trailer := &trailerFilter{w: stderr}
+	var errOut io.Writer = trailer
 	var marker *markerFilter
 	cands := interpreterCandidates(st.spec.Interpreter)
 	if combined {
 		sum := sha256.Sum256([]byte(st.spec.Body))
 		cmd = append([]string{"sh", "-c", runScript, "sh", strconv.Itoa(len(st.spec.Body)), hex.EncodeToString(sum[:])}, cands...)
 		stdin = strings.NewReader(st.spec.Body)
-		marker = &markerFilter{w: stderr, marker: []byte(setupMarker)}
+		marker = &markerFilter{w: trailer, marker: []byte(setupMarker)}
 		errOut = marker
 	}
 	err := st.exec.Exec(ctx, cmd, stdin, stdout, errOut)
-	// Flush what the filter and the redactor held back, even after a failure.
+	// Flush what the filters and the redactor held back, even after a failure.
 	if marker != nil {
 		_ = marker.Flush()
 	}
+	_ = trailer.Flush()
 	_ = stdout.Close()
 	_ = stderr.Close()
 	if ctx.Err() != nil {
@@ -492,7 +513,14 @@ func (st *run) script(ctx context.Context, combined bool) error {
 		return st.setupFailure(strings.TrimSpace(marker.captured.String()), cands)
 	}
 	if err == nil {
-		return nil
+		switch {
+		case trailer.code < 0:
+			return &ConnectionLostError{Op: "the script", Err: errors.New("the exec stream ended without the script's exit status: the script may not have finished")}
+		case trailer.code > 0:
+			err = utilexec.CodeExitError{Err: fmt.Errorf("command terminated with exit code %d", trailer.code), Code: trailer.code}
+		default:
+			return nil
+		}
 	}
 	var ce utilexec.CodeExitError
 	if errors.As(err, &ce) {
@@ -531,6 +559,83 @@ func (st *run) setupFailure(report string, cands []string) error {
 		}}
 	}
 	return &RunError{Op: "set up the script", Err: errors.New(report)}
+}
+
+// trailerFilter passes a stream through but takes out the line reportExit
+// prints (exitTrailer, the status, a newline) and keeps the status in code
+// (-1 until seen). It holds back only a tail that may be the start of that
+// line.
+type trailerFilter struct {
+	w    io.Writer
+	held []byte
+	code int
+	seen bool
+}
+
+func (f *trailerFilter) Write(p []byte) (int, error) {
+	if !f.seen {
+		f.code = -1
+		f.seen = true
+	}
+	f.held = append(f.held, p...)
+	out := f.held[:0:0]
+	for {
+		i := bytes.IndexByte(f.held, exitTrailer[0])
+		if i < 0 {
+			out = append(out, f.held...)
+			f.held = f.held[:0]
+			break
+		}
+		out = append(out, f.held[:i]...)
+		rest := f.held[i:]
+		if len(rest) < len(exitTrailer) && bytes.HasPrefix([]byte(exitTrailer), rest) {
+			f.held = append(f.held[:0], rest...) // may be the trailer: wait
+			break
+		}
+		if !bytes.HasPrefix(rest, []byte(exitTrailer)) {
+			out = append(out, rest[0])
+			f.held = append(f.held[:0], rest[1:]...)
+			continue
+		}
+		nl := bytes.IndexByte(rest, '\n')
+		if nl < 0 {
+			if len(rest) > len(exitTrailer)+12 {
+				out = append(out, rest[0]) // too long for a status: not ours
+				f.held = append(f.held[:0], rest[1:]...)
+				continue
+			}
+			f.held = append(f.held[:0], rest...)
+			break
+		}
+		code, err := strconv.Atoi(string(rest[len(exitTrailer):nl]))
+		if err != nil {
+			out = append(out, rest[0])
+			f.held = append(f.held[:0], rest[1:]...)
+			continue
+		}
+		f.code = code
+		f.held = append(f.held[:0], rest[nl+1:]...)
+	}
+	if len(out) > 0 {
+		if _, err := f.w.Write(out); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// Flush writes what is held back: at the end, it is not the trailer.
+func (f *trailerFilter) Flush() error {
+	if !f.seen {
+		f.code = -1
+		f.seen = true
+	}
+	if len(f.held) == 0 {
+		return nil
+	}
+	_, err := f.w.Write(f.held)
+	f.held = nil
+	return err
 }
 
 // markerFilter passes a stream through unless it starts with marker; then it

@@ -241,17 +241,33 @@ func (f *fakeExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdo
 			return utilexec.CodeExitError{Err: errors.New("exit 125"), Code: 125}
 		}
 		f.interpreter = cmd[6]
-		return f.script(ctx, nil, stdout, stderr)
-	case len(cmd) == 2 && cmd[1] == ScriptPath:
-		if cmd[0] != f.interpreter {
-			return fmt.Errorf("fakeExec: script run with %s, setup found %s", cmd[0], f.interpreter)
+		return fakeReportExit(f.script(ctx, nil, stdout, stderr), stderr)
+	case len(cmd) == 5 && cmd[2] == scriptWrapper:
+		if cmd[4] != f.interpreter {
+			return fmt.Errorf("fakeExec: script run with %s, setup found %s", cmd[4], f.interpreter)
 		}
-		return f.script(ctx, stdin, stdout, stderr)
+		return fakeReportExit(f.script(ctx, stdin, stdout, stderr), stderr)
 	case len(cmd) == 3 && strings.Contains(cmd[2], "memory.events"):
 		fmt.Fprint(stdout, f.memEvents)
 		return nil
 	}
 	return fmt.Errorf("fakeExec: unexpected command %q", cmd)
+}
+
+// fakeReportExit does what the wrappers' reportExit does when the script ends
+// by itself (an exit status): the trailer on stderr. A broken stream or a
+// cancelled context has none.
+func fakeReportExit(err error, stderr io.Writer) error {
+	var ce utilexec.CodeExitError
+	switch {
+	case errors.Is(err, errCutOff):
+		return nil
+	case err == nil:
+		fmt.Fprintf(stderr, "%s%d\n", exitTrailer, 0)
+	case errors.As(err, &ce):
+		fmt.Fprintf(stderr, "%s%d\n", exitTrailer, ce.Code)
+	}
+	return err
 }
 
 type fakeFiles struct {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -81,6 +82,11 @@ func Probe(ctx context.Context, ex Executor) (*Tools, error) {
 		if err == nil {
 			err = fmt.Errorf("no output from the probe script")
 		}
+		if !commandNotFound(err, stderr.String()) {
+			// The exec itself failed (the connection broke, the container
+			// went away): that says nothing about the image.
+			return nil, &RemoteError{Step: "probe", Stderr: stderr.String(), Err: err}
+		}
 		if s := strings.TrimSpace(stderr.String()); s != "" {
 			err = fmt.Errorf("%w: %s", err, s)
 		}
@@ -95,4 +101,16 @@ func toolsFor(ctx context.Context, ex Executor, opts Options) (*Tools, error) {
 		return opts.Tools, nil
 	}
 	return Probe(ctx, ex)
+}
+
+// commandNotFound says whether an exec failed because its command is not in
+// the image: runc's `exec: "sh": executable file not found in $PATH`, or a
+// shell's status 127.
+func commandNotFound(err error, stderr string) bool {
+	s := err.Error() + " " + stderr
+	if strings.Contains(s, "executable file not found") || strings.Contains(s, "no such file or directory") {
+		return true
+	}
+	var st interface{ ExitStatus() int }
+	return errors.As(err, &st) && st.ExitStatus() == 127
 }

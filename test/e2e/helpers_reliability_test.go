@@ -375,27 +375,26 @@ func assertNamespaceClean(t testing.TB, cs kubernetes.Interface, ns string, time
 	}
 }
 
-// waitClusterHealthy waits until the API server answers and the node is Ready
-// with a heartbeat after since, then runs a Pod to the end, so that the tests
-// after a fault test find a working cluster.
-func waitClusterHealthy(t testing.TB, cs kubernetes.Interface, since time.Time) {
+// waitClusterHealthy waits until the API server answers, the node's kubelet
+// has renewed its Lease after since and the node is Ready and untainted, then
+// runs a Pod to the end, so that the tests after a fault test find a working
+// cluster.
+func waitClusterHealthy(t *testing.T, cs kubernetes.Interface, since time.Time) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
-	var last string
 	for {
 		ok, why := nodeReady(cs, since)
 		if ok {
 			break
 		}
-		last = why
 		if time.Now().After(deadline) {
-			t.Fatalf("the cluster did not become healthy again: %s", last)
+			t.Fatalf("the cluster did not become healthy again: %s", why)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
 	ns := cluster.Namespace(t, cs, "rel-health")
 	pod := newPod("health", cluster.BusyboxImage, "sh", "-c", "echo healthy")
-	term, logs := runPod(t.(*testing.T), cs, ns, pod)
+	term, logs := runPod(t, cs, ns, pod)
 	if term.ExitCode != 0 || logs != "healthy\n" {
 		t.Fatalf("health pod: exit %d, logs %q", term.ExitCode, logs)
 	}
@@ -413,14 +412,23 @@ func nodeReady(cs kubernetes.Interface, since time.Time) (bool, string) {
 		return false, "no nodes"
 	}
 	for _, n := range nodes.Items {
+		// The kubelet renews its Lease every 10 s; the status heartbeat in
+		// the conditions may be minutes old.
+		lease, err := cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, n.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, "node lease: " + err.Error()
+		}
+		if lease.Spec.RenewTime == nil || !lease.Spec.RenewTime.After(since) {
+			return false, fmt.Sprintf("node %s: lease not renewed since %s", n.Name, since.Format(time.RFC3339))
+		}
 		ready := false
 		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue && c.LastHeartbeatTime.After(since) {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
 				ready = true
 			}
 		}
 		if !ready {
-			return false, fmt.Sprintf("node %s not Ready with a heartbeat after %s: %+v", n.Name, since.Format(time.RFC3339), n.Status.Conditions)
+			return false, fmt.Sprintf("node %s not Ready: %+v", n.Name, n.Status.Conditions)
 		}
 		for _, taint := range n.Spec.Taints {
 			if taint.Effect == corev1.TaintEffectNoSchedule || taint.Effect == corev1.TaintEffectNoExecute {
