@@ -66,6 +66,65 @@ func (b *bench) close() {
 	}
 }
 
+// clusterGone says whether err looks like the API server or the kubelet
+// going away rather than a failure of what is measured.
+func clusterGone(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"connection refused", "connection reset by peer", "close 1006", "unexpected EOF", "was refused", "http2: client connection lost"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// reset waits (up to 10 minutes) until the API server answers and the node
+// is Ready, then deletes the benchmark's namespace so that the next
+// benchmark starts from a fresh one.
+func (b *bench) reset(ctx context.Context) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		ready := false
+		if nodes, err := b.target.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
+			for _, n := range nodes.Items {
+				for _, c := range n.Status.Conditions {
+					if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+						ready = true
+					}
+				}
+			}
+		}
+		if ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the test cluster did not come back within 10 minutes")
+		}
+		if err := sleep(ctx, 5*time.Second); err != nil {
+			return err
+		}
+	}
+	if b.nsReady {
+		nss := b.target.Client.CoreV1().Namespaces()
+		if err := nss.Delete(ctx, b.cfg.Namespace, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		for {
+			if _, err := nss.Get(ctx, b.cfg.Namespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("namespace %s still there after 10 minutes", b.cfg.Namespace)
+			}
+			if err := sleep(ctx, time.Second); err != nil {
+				return err
+			}
+		}
+	}
+	b.nsReady, b.pod = false, nil
+	return nil
+}
+
 // namespace creates the benchmark's namespace (fresh) and waits for its
 // default service account, without which no Pod is admitted.
 func (b *bench) namespace(ctx context.Context) error {

@@ -142,7 +142,20 @@ func run(ctx context.Context, cfg config, reportOnly bool, log io.Writer) error 
 		fmt.Fprintf(log, "== %s\n", s.name)
 		start := time.Now()
 		res.drop(s.name)
-		if err := s.f(ctx); err != nil {
+		err := s.f(ctx)
+		if err != nil && ctx.Err() == nil && clusterGone(err) {
+			// Other users of the shared test cluster restart its API server
+			// or kubelet (fault tests): wait until it answers and run the
+			// benchmark once more, from a fresh namespace.
+			fmt.Fprintf(log, "bench: %s: the cluster went away (%v); waiting for it and running %s again\n", s.name, err, s.name)
+			if werr := b.reset(ctx); werr != nil {
+				return werr
+			}
+			res.drop(s.name)
+			res.Retried = append(res.Retried, s.name)
+			err = s.f(ctx)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return err
 			}

@@ -186,6 +186,10 @@ func writeMethod(w *bytes.Buffer, res *Results) {
 		"`cscript list` and `cscript render gen-%04d --deck prod` run as whole processes with the load cache in place.\n", c.Scripts, c.Scripts/2)
 	p("- **Reproduce**: `make bench` (or `bash bench/run.sh`; `BENCH_ARGS=\"-only cli,sync\"` runs a subset and keeps the other results). " +
 		"The raw results are written as JSON next to the data files.\n")
+	if len(res.Retried) > 0 {
+		p("- **Retried**: %s ran a second time because the shared test cluster's API server or kubelet went away during the first "+
+			"(other work on this machine restarts them in fault tests); the figures are from the second run.\n", strings.Join(res.Retried, ", "))
+	}
 	if len(res.Took) > 0 {
 		var parts []string
 		for _, b := range reportOrder {

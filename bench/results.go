@@ -13,6 +13,9 @@ type Results struct {
 	Took    map[string]time.Duration `json:"took"`
 	Config  config                   `json:"config"`
 	Env     []KV                     `json:"env"`
+	// Retried lists the benchmarks run a second time because the cluster
+	// went away during the first.
+	Retried []string `json:"retried,omitempty"`
 	// LoadBefore is the load average when the run started.
 	LoadBefore string  `json:"loadBefore"`
 	Rows       []Row   `json:"rows"`
