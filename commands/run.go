@@ -131,7 +131,9 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	hist.Redactor = redact.New(spec.Redact...)
+	// One redactor for the record, the Kubernetes client's log and what the
+	// runner learns during the run (the values behind Secret refs).
+	hist.Redactor = a.secrets
 	hrun, err := hist.Begin(rec)
 	if err != nil {
 		return err
@@ -196,6 +198,7 @@ func (a *app) newRunner(c *cli.Context, target *runner.Target, stdout, stderr io
 		Force:     a.info.Force,
 		Host:      hostName(),
 		Now:       a.now,
+		OnSecrets: func(v []string) { a.secrets.Add(v...) },
 	}
 	if a.io.progress() {
 		rn.Progress = func(string) io.Writer { return a.io.Err }

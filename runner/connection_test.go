@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
@@ -207,3 +209,46 @@ func TestRunScriptStreamEndsWithoutStatus(t *testing.T) {
 // errCutOff makes fakeReportExit write no trailer and the fake exec return
 // nil: a stream closed cleanly before the script ended.
 var errCutOff = errors.New("cut off")
+
+// A script that prints the value of a Secret ref shows it masked: the runner
+// reads the Secret (or, when it may not, the container's env) before the
+// script runs, and tells the caller through OnSecrets.
+func TestRunRedactsSecretRefValues(t *testing.T) {
+	for _, readable := range []bool{true, false} {
+		h := newHarness(t)
+		h.queue(running)
+		const value = "ref-VALUE-42"
+		if readable {
+			if _, err := h.cs.CoreV1().Secrets(testNS).Create(context.Background(), &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: "db"},
+				Data:       map[string][]byte{"password": []byte(value)},
+			}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			h.cs.PrependReactor("get", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "db", errors.New("RBAC"))
+			})
+		}
+		h.exec.env = map[string]string{"PGPASSWORD": value}
+		var told []string
+		h.runner.OnSecrets = func(v []string) { told = append(told, v...) }
+		h.exec.script = func(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+			fmt.Fprintf(stdout, "password=%s\n", value)
+			fmt.Fprintf(stderr, "also %s\n", value)
+			return nil
+		}
+		spec := minimalSpec()
+		spec.Credentials = []Credential{{Name: "PGPASSWORD", SecretRef: &SecretKeyRef{Name: "db", Key: "password"}}}
+		if _, err := h.run(spec); err != nil {
+			t.Fatalf("readable %t: Run: %v", readable, err)
+		}
+		if h.stdout.String() != "password=***\n" || h.stderr.String() != "also ***\n" {
+			t.Errorf("readable %t: output %q / %q", readable, h.stdout.String(), h.stderr.String())
+		}
+		if len(told) != 1 || told[0] != value {
+			t.Errorf("readable %t: OnSecrets got %q", readable, told)
+		}
+		h.assertCleanedUp()
+	}
+}

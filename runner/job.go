@@ -306,7 +306,17 @@ func (r *Runner) RunJob(ctx context.Context, spec Spec, opts JobOptions) (*JobRe
 		return res, &RunError{Op: "build job", Err: err}
 	}
 	res.JobName, res.SecretName = job.Name, secret.Name
-	jr := r.newJobRun(res, opts, append(append([]string(nil), spec.Redact...), opts.Redact...))
+	redactions := append(append([]string(nil), spec.Redact...), opts.Redact...)
+	// The values behind Secret refs, when the user may read them (a Job has
+	// no exec to read them from the container): a script that prints one
+	// would otherwise show it.
+	if refs, err := r.secretRefValues(ctx, spec, nil); err == nil && len(refs) > 0 {
+		redactions = append(redactions, refs...)
+		if r.OnSecrets != nil {
+			r.OnSecrets(refs)
+		}
+	}
+	jr := r.newJobRun(res, opts, redactions)
 	jr.runLabel = labelValue(spec.RunID)
 	jr.job, jr.secret = job, secret
 	jr.image, jr.interp = spec.Image, spec.Interpreter

@@ -93,6 +93,9 @@ type Runner struct {
 	Progress func(label string) io.Writer
 	// OnEvent is told when each phase starts. It must not block.
 	OnEvent func(Event)
+	// OnSecrets is told secret values the runner learns during a run (the
+	// values behind Secret refs), for the caller's own redaction.
+	OnSecrets func(values []string)
 	// Force, when it delivers (or is closed), makes cleanup delete the Pod
 	// with grace period 0: the caller's second Ctrl-C.
 	Force <-chan struct{}
@@ -252,6 +255,19 @@ func (st *run) steps(ctx context.Context) error {
 		return err
 	}
 	st.exec = r.executor(st.pod)
+
+	// The values of Secret refs are known only now; the script's output is
+	// redacted with them too.
+	refs, err := r.secretRefValues(ctx, spec, st.exec)
+	if err != nil {
+		return orLost("read the values of the Secret refs (to redact them)", err)
+	}
+	if len(refs) > 0 {
+		st.spec.Redact = append(append([]string(nil), st.spec.Redact...), refs...)
+		if r.OnSecrets != nil {
+			r.OnSecrets(refs)
+		}
+	}
 
 	// Without uploads or stdin, one exec checks the interpreter, writes and
 	// verifies the script and runs it: each exec costs 100–200 ms. Otherwise

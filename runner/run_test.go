@@ -202,6 +202,7 @@ type fakeExec struct {
 	script      func(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error
 	gotScript   string
 	interpreter string
+	env         map[string]string // the container's env, for printenv
 }
 
 func (f *fakeExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -247,6 +248,11 @@ func (f *fakeExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdo
 			return fmt.Errorf("fakeExec: script run with %s, setup found %s", cmd[4], f.interpreter)
 		}
 		return fakeReportExit(f.script(ctx, stdin, stdout, stderr), stderr)
+	case len(cmd) > 3 && cmd[2] == printEnvScript:
+		for _, n := range cmd[4:] {
+			fmt.Fprintf(stdout, "%s\n\x00", f.env[n])
+		}
+		return nil
 	case len(cmd) == 3 && strings.Contains(cmd[2], "memory.events"):
 		fmt.Fprint(stdout, f.memEvents)
 		return nil

@@ -1,0 +1,71 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// secretRefValues returns the values behind the spec's Secret refs, so that
+// the script's output can be redacted: the kubelet resolves them, and a
+// script that prints one would otherwise show it. It reads the Secrets (one
+// GET each, bodies kept out of client-go's log), or, when that is not
+// allowed, the env of the running container through ex.
+func (r *Runner) secretRefValues(ctx context.Context, spec Spec, ex Executor) ([]string, error) {
+	var names []string
+	bySecret := map[string][]Credential{}
+	for _, c := range spec.Credentials {
+		if c.SecretRef != nil {
+			names = append(names, c.Name)
+			bySecret[c.SecretRef.Name] = append(bySecret[c.SecretRef.Name], c)
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	var values []string
+	secrets := make([]string, 0, len(bySecret))
+	for s := range bySecret {
+		secrets = append(secrets, s)
+	}
+	sort.Strings(secrets)
+	for _, name := range secrets {
+		s, err := r.Client.CoreV1().Secrets(r.Namespace).Get(withoutBodies(ctx), name, metav1.GetOptions{})
+		if err != nil {
+			if ex == nil {
+				return nil, fmt.Errorf("read secret %s: %w", name, err)
+			}
+			return containerEnv(ctx, ex, names)
+		}
+		for _, c := range bySecret[name] {
+			if v, ok := s.Data[c.SecretRef.Key]; ok {
+				values = append(values, string(v))
+			}
+		}
+	}
+	return values, nil
+}
+
+// printEnvScript prints each named variable followed by a NUL.
+const printEnvScript = `for n; do printenv "$n"; printf '\0'; done`
+
+// containerEnv reads env vars of the container (printenv adds a newline).
+func containerEnv(ctx context.Context, ex Executor, names []string) ([]string, error) {
+	var out, stderr bytes.Buffer
+	cmd := append([]string{"sh", "-c", printEnvScript, "sh"}, names...)
+	if err := ex.Exec(ctx, cmd, nil, &out, io.MultiWriter(&stderr)); err != nil {
+		return nil, fmt.Errorf("read the credentials' values in the container: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var values []string
+	for _, v := range strings.Split(out.String(), "\x00") {
+		if v = strings.TrimSuffix(v, "\n"); v != "" {
+			values = append(values, v)
+		}
+	}
+	return values, nil
+}
