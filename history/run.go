@@ -35,6 +35,7 @@ type Run struct {
 
 	mu        sync.Mutex // guards everything below
 	log       *os.File
+	partial   [2][]byte // the unfinished last line of stdout and of stderr
 	tail      tailBuffer
 	artifacts map[string]bool
 	finished  bool
@@ -107,7 +108,7 @@ func (s logSink) Write(p []byte) (int, error) {
 	if s.r.finished || s.r.log == nil {
 		return 0, ErrFinished
 	}
-	return s.r.log.Write(p)
+	return s.r.writeLines(0, p)
 }
 
 type stderrSink struct{ r *Run }
@@ -119,7 +120,29 @@ func (s stderrSink) Write(p []byte) (int, error) {
 		return 0, ErrFinished
 	}
 	s.r.tail.write(p)
-	return s.r.log.Write(p)
+	return s.r.writeLines(1, p)
+}
+
+// maxPartialLine bounds the unfinished line a stream may hold back.
+const maxPartialLine = 64 << 10
+
+// writeLines appends whole lines of stream (0 stdout, 1 stderr) to the log
+// and holds back an unfinished last line, so that stdout and stderr
+// interleave line by line, never inside a line (a line longer than
+// maxPartialLine goes out as it is). r.mu is held.
+func (r *Run) writeLines(stream int, p []byte) (int, error) {
+	buf := append(r.partial[stream], p...)
+	cut := bytes.LastIndexByte(buf, '\n') + 1
+	if cut == 0 && len(buf) > maxPartialLine {
+		cut = len(buf)
+	}
+	if cut > 0 {
+		if _, err := r.log.Write(buf[:cut]); err != nil {
+			return 0, err
+		}
+	}
+	r.partial[stream] = append(buf[:0:0], buf[cut:]...)
+	return len(p), nil
 }
 
 // SaveArtifact stores data, redacted, as the file name (a plain file name
@@ -181,6 +204,14 @@ func (r *Run) Finish(rec *Record) error {
 	first := !r.finished
 	r.finished = true
 	if first && r.log != nil {
+		for i, part := range r.partial {
+			if len(part) > 0 {
+				if _, err := r.log.Write(part); err != nil {
+					errs = append(errs, err)
+				}
+				r.partial[i] = nil
+			}
+		}
 		if err := r.log.Close(); err != nil {
 			errs = append(errs, err)
 		}
