@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(shell git rev-parse --short HEAD 2>/dev/null) -X main.date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 FUZZTIME ?= 20s
 
-.PHONY: build test unit e2e fuzz demo cluster-up cluster-down bench clean
+.PHONY: build test unit e2e soak fuzz demo cluster-up cluster-down bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -25,6 +25,11 @@ cluster-down:
 
 e2e: build cluster-up
 	CSCRIPT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags e2e -timeout 40m ./test/e2e/...
+
+# Nightly-style: 200 runs one after the other (no leftovers, no growth in run
+# time or memory). Not part of `make test`.
+soak: build cluster-up
+	CSCRIPT_E2E_SOAK=1 CSCRIPT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags e2e -timeout 60m -run 'TestReliabilitySoak' -v ./test/e2e/
 
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)
