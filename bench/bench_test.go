@@ -109,3 +109,17 @@ func TestReport(t *testing.T) {
 		t.Errorf("rows out of order:\n%s", out)
 	}
 }
+
+func TestVerbosePhase(t *testing.T) {
+	for line, want := range map[string]string{
+		"· create cscript-hello-x":            "create",
+		"·  0.063s preflight ":                "preflight",
+		"·  1.557s script ":                   "script",
+		"▶ hello in bench (context c), run 1": "",
+		"plain output":                        "",
+	} {
+		if got := verbosePhase(line); got != want {
+			t.Errorf("verbosePhase(%q) = %q, want %q", line, got, want)
+		}
+	}
+}

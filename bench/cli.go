@@ -188,6 +188,10 @@ func (b *bench) cli(ctx context.Context) error {
 		})
 	}
 	start := samples[3].Median()
+	b.explain("cli", "`cscript render`", fmt.Sprintf("process start alone (`cscript version`) takes %s, leaving %s for loading %d definitions "+
+		"from the load cache and rendering one; the load took %s", fmtDur(start), fmtDur(30*time.Millisecond-start), b.cfg.Scripts, fmtDur(samples[1].Median()-start)))
+	b.explain("cli", "`cscript list`", fmt.Sprintf("process start alone (`cscript version`) takes %s; loading %d definitions from the cache "+
+		"and printing them took %s", fmtDur(start), b.cfg.Scripts, fmtDur(samples[0].Median()-start)))
 	b.res.addNote(Note{Bench: "cli", Title: "Where the time goes", Text: fmt.Sprintf(
 		"`cscript version` (process start, no library loaded) took %s (median): that is the floor of every command, a %.0f MB static Go binary "+
 			"that links client-go, go-git and sprig being loaded and initialised. `list` spent %s more (reading the config, stat-ing %d files "+

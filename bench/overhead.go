@@ -144,8 +144,7 @@ func (b *bench) overheadProfile(ctx context.Context, h *home, kubectlMedian time
 		for sc.Scan() {
 			line := sc.Text()
 			lines = append(lines, line)
-			if rest, ok := strings.CutPrefix(line, "· "); ok {
-				phase, _, _ := strings.Cut(rest, " ")
+			if phase := verbosePhase(line); phase != "" {
 				marks = append(marks, mark{phase, time.Since(start)})
 			}
 		}
@@ -253,4 +252,23 @@ func klogTime(line string, ref time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t.AddDate(ref.Year(), 0, 0), true
+}
+
+// verbosePhase is the phase named by a `--verbose` line ("· PHASE MSG", or
+// "·  0.063s PHASE MSG" with the run's own clock), "" for other lines.
+func verbosePhase(line string) string {
+	rest, ok := strings.CutPrefix(line, "·")
+	if !ok {
+		return ""
+	}
+	f := strings.Fields(rest)
+	if len(f) > 0 {
+		if _, err := time.ParseDuration(f[0]); err == nil {
+			f = f[1:]
+		}
+	}
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }

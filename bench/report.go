@@ -74,7 +74,11 @@ func render(res *Results) []byte {
 		p("None.\n\n")
 	} else {
 		for _, r := range missed {
-			p("- **%s**: %s; see \"%s\" below.\n", r.Metric, missBy(r), sectionTitles[r.Bench])
+			why := ""
+			if r.Why != "" {
+				why = " Why: " + r.Why + "."
+			}
+			p("- **%s**: %s.%s See \"%s\" below.\n", r.Metric, missBy(r), why, sectionTitles[r.Bench])
 		}
 		p("\n")
 	}
@@ -169,7 +173,7 @@ func writeMethod(w *bytes.Buffer, res *Results) {
 		c.Warmup, c.NRun, c.NTransfer, c.NCompress, c.NCLI, c.NSync)
 	p("- **Run overhead**: `cscript run hello --deck bench` (a library whose `hello` is busybox `sh` running `true`) against " +
 		"`kubectl run --rm -i --restart=Never --image=docker.io/library/busybox:1.36 --image-pull-policy=IfNotPresent bench-x-N -- true`; " +
-		"both are whole processes, and both wait until the Pod is gone.\n")
+		"both are whole processes; both delete the Pod at the end and neither waits until it is gone (see the profile).\n")
 	p("- **Transfers**: a %d-byte file of random bytes (seeded ChaCha8) and a %d-byte SQL dump (pg_dump-style COPY rows of an orders table), "+
 		"generated once under the scratch directory. cscript is measured in-process (bench/transfer.go): `transfer.Upload` and `transfer.Download` "+
 		"through `runner.PodExecutor` (the code `cscript run` uses, including its probe exec and both-side sha256 verification) into a running "+

@@ -43,6 +43,8 @@ type Row struct {
 	Target string `json:"target"`
 	// Met is nil when there is no target.
 	Met *bool `json:"met,omitempty"`
+	// Why says, for a missed target, where the time goes.
+	Why string `json:"why,omitempty"`
 }
 
 // Ratio is cscript's figure over the reference's (0 without a reference).
