@@ -30,7 +30,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -260,7 +259,7 @@ type run struct {
 	res    *Result
 	id     string
 	phase  string
-	tail   *tailBuffer
+	tail   *runner.TailBuffer
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -278,7 +277,7 @@ type run struct {
 // *runner.RunError (125: everything else).
 func Run(ctx context.Context, eng Engine, spec Spec, stdout, stderr io.Writer) (*Result, error) {
 	res := &Result{Start: time.Now()}
-	st := &run{eng: eng, spec: spec, res: res, tail: &tailBuffer{max: MaxOutput}}
+	st := &run{eng: eng, spec: spec, res: res, tail: runner.NewTailBuffer(MaxOutput)}
 	err := validate(spec)
 	if err == nil {
 		runCtx, cancel := context.WithTimeout(ctx, spec.timeout())
@@ -295,7 +294,7 @@ func Run(ctx context.Context, eng Engine, spec Spec, stdout, stderr io.Writer) (
 			err = &runner.RunError{Op: PhaseCleanup, Err: res.CleanupErr}
 		}
 	}
-	res.Output, res.OutputTruncated = st.tail.String(), st.tail.truncated
+	res.Output, res.OutputTruncated = st.tail.Tail()
 	res.End = time.Now()
 	res.ExitCode = exitCodeOf(err)
 	var se *runner.ScriptError
@@ -571,33 +570,4 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu        sync.Mutex
-	max       int
-	b         []byte
-	truncated bool
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > 2*t.max {
-		t.b = append(t.b[:0:0], t.b[len(t.b)-t.max:]...)
-		t.truncated = true
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.b) > t.max {
-		t.truncated = true
-		return string(t.b[len(t.b)-t.max:])
-	}
-	return string(t.b)
 }

@@ -284,7 +284,7 @@ type jobRun struct {
 	kill                bool // cleanup deletes with grace period 0
 
 	out *redact.Writer
-	buf *tailBuffer
+	buf *TailBuffer
 }
 
 // RunJob runs spec as a Kubernetes Job: preflight, lock, create the Secret
@@ -389,7 +389,7 @@ func (r *Runner) AttachJob(ctx context.Context, runID string, opts JobOptions) (
 }
 
 func (r *Runner) newJobRun(res *JobResult, opts JobOptions, secrets []string) *jobRun {
-	buf := &tailBuffer{max: MaxJobOutput}
+	buf := NewTailBuffer(MaxJobOutput)
 	w := io.Writer(buf)
 	if opts.CombinedOutput != nil {
 		w = io.MultiWriter(opts.CombinedOutput, buf)
@@ -596,7 +596,7 @@ func jobCommandOf(pod *corev1.Pod) []string {
 func (jr *jobRun) finish(parent, runCtx context.Context, err error, cleanup bool) (*JobResult, error) {
 	_ = jr.out.Close() // flush what the redactor held back
 	res := jr.res
-	res.Output, res.OutputTruncated = jr.buf.String(), jr.buf.truncated
+	res.Output, res.OutputTruncated = jr.buf.Tail()
 	err = jr.classify(parent, runCtx, err)
 	res.Phase = jr.phase
 
@@ -974,35 +974,6 @@ func (l *logFollower) stopAndWait() {
 	}
 	l.once.Do(l.cancel)
 	<-l.done
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu        sync.Mutex
-	max       int
-	b         []byte
-	truncated bool
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > 2*t.max {
-		t.b = append(t.b[:0:0], t.b[len(t.b)-t.max:]...)
-		t.truncated = true
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.b) > t.max {
-		t.truncated = true
-		return string(t.b[len(t.b)-t.max:])
-	}
-	return string(t.b)
 }
 
 // NewInterruptedError is the error of a run stopped because its context was

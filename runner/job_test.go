@@ -509,17 +509,17 @@ func TestMissingInterpreter(t *testing.T) {
 }
 
 func TestTailBuffer(t *testing.T) {
-	b := &tailBuffer{max: 10}
+	b := NewTailBuffer(10)
 	for i := 0; i < 7; i++ {
 		b.Write([]byte("abc"))
 	}
-	if got := b.String(); got != "cabcabcabc" || !b.truncated {
-		t.Errorf("tail %q truncated %v", got, b.truncated)
+	if got, truncated := b.Tail(); got != "cabcabcabc" || !truncated {
+		t.Errorf("tail %q truncated %v", got, truncated)
 	}
-	small := &tailBuffer{max: 10}
+	small := NewTailBuffer(10)
 	small.Write([]byte("hi"))
-	if small.String() != "hi" || small.truncated {
-		t.Errorf("small %q %v", small.String(), small.truncated)
+	if got, truncated := small.Tail(); got != "hi" || truncated {
+		t.Errorf("small %q %v", got, truncated)
 	}
 }
 
