@@ -39,6 +39,23 @@ func scriptArg(c *cli.Context) (string, error) {
 	return c.Args().First(), nil
 }
 
+// scriptFromArg loads the catalog and finds the script named by the one argument.
+func (a *app) scriptFromArg(c *cli.Context) (*store.Catalog, *store.Script, error) {
+	ref, err := scriptArg(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, _, err := a.catalog()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := cat.Script(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cat, s, nil
+}
+
 // resolved is a script with the deck and values it is rendered with.
 type resolved struct {
 	cat    *store.Catalog

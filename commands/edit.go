@@ -59,15 +59,7 @@ func (a *app) editCommand() *cli.Command {
 		ArgsUsage:    "NAME",
 		BashComplete: a.completeScripts,
 		Action: func(c *cli.Context) error {
-			ref, err := scriptArg(c)
-			if err != nil {
-				return err
-			}
-			cat, _, err := a.catalog()
-			if err != nil {
-				return err
-			}
-			s, err := cat.Script(ref)
+			cat, s, err := a.scriptFromArg(c)
 			if err != nil {
 				return err
 			}
@@ -171,15 +163,7 @@ func (a *app) rmCommand() *cli.Command {
 		Flags:        []cli.Flag{flagYes},
 		BashComplete: a.completeScripts,
 		Action: func(c *cli.Context) error {
-			ref, err := scriptArg(c)
-			if err != nil {
-				return err
-			}
-			cat, _, err := a.catalog()
-			if err != nil {
-				return err
-			}
-			s, err := cat.Script(ref)
+			cat, s, err := a.scriptFromArg(c)
 			if err != nil {
 				return err
 			}
