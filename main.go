@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"os"
+	"runtime/debug"
 
 	"github.com/cscript-dev/cscript/commands"
 )
@@ -18,6 +19,7 @@ var (
 )
 
 func main() {
+	tuneGC()
 	// The first SIGINT, SIGTERM or SIGHUP cancels ctx with the signal as its
 	// cause; a second one closes force (cleanup then deletes with grace 0).
 	ctx, force, stop := commands.HandleSignals(context.Background())
@@ -25,4 +27,16 @@ func main() {
 		os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// tuneGC makes the garbage collector run less often (most commands live for
+// tens of milliseconds and allocate little), with a soft memory limit that
+// keeps long transfers bounded. GOGC and GOMEMLIMIT, when set, win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(64 << 20)
+	}
 }
