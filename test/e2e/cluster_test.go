@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -105,8 +106,11 @@ func TestClusterPodExitCodeAndLogs(t *testing.T) {
 	if term.ExitCode != 3 {
 		t.Errorf("exit code = %d, want 3 (reason %q)", term.ExitCode, term.Reason)
 	}
-	if diff := cmp.Diff("hello from the pod\nto stderr\n", logs); diff != "" {
-		t.Errorf("logs (-want +got):\n%s", diff)
+	// The runtime reads stdout and stderr through separate pipes: their order in the log is not fixed.
+	lines := strings.Split(strings.TrimSuffix(logs, "\n"), "\n")
+	sort.Strings(lines)
+	if diff := cmp.Diff([]string{"hello from the pod", "to stderr"}, lines); diff != "" {
+		t.Errorf("log lines (-want +got):\n%s\nlogs: %q", diff, logs)
 	}
 }
 
