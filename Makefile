@@ -13,6 +13,10 @@ FUZZTIME ?= 20s
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
 
+# Debian packages the tests use (busybox and dash run real shells in unit tests, the cluster needs the rest).
+deps:
+	test/cluster/cluster deps
+
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
@@ -34,7 +38,7 @@ soak: build cluster-up
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)
 
-test: unit e2e fuzz
+test: deps unit e2e fuzz
 
 demo: build cluster-up
 	bash scripts/demo.sh
