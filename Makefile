@@ -8,16 +8,21 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(shell git rev-parse --short HEAD 2>/dev/null) -X main.date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 FUZZTIME ?= 20s
 
-.PHONY: build test unit e2e soak fuzz demo cluster-up cluster-down bench clean
+.PHONY: build agent test unit e2e soak fuzz demo cluster-up cluster-down bench clean
 
-build:
+# The transfer agent (cmd/cscript-agent) for linux/amd64 and arm64, embedded
+# into cscript (transfer/agentbin). Fast when nothing changed (go's cache).
+agent:
+	$(GO) generate ./transfer/agentbin
+
+build: agent
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # Debian packages the tests use (busybox and dash run real shells in unit tests, the cluster needs the rest).
 deps:
 	test/cluster/cluster deps
 
-unit:
+unit: agent
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
@@ -47,4 +52,4 @@ bench: build cluster-up
 	bash bench/run.sh
 
 clean:
-	rm -rf bin dist
+	rm -rf bin dist transfer/agentbin/bin/cscript-agent-*

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cscript-dev/cscript/transfer"
+	"github.com/cscript-dev/cscript/transfer/agentbin"
 )
 
 // payload is one data file present both locally and in the transfer Pod.
@@ -115,13 +116,13 @@ func (b *bench) uploaders(p *payload, compress, withPlain, raw bool) []Contender
 			Prepare: fresh(who),
 			Run: func(ctx context.Context, _ int) (*Timed, error) {
 				return timeFunc(func() (err error) {
-					res, err = transfer.Upload(ctx, b.pod, transfer.LocalPath(p.local), transfer.RemotePath(dest(who)+"/"+p.name), transfer.Options{Compress: compress})
+					res, err = transfer.Upload(ctx, b.pod, transfer.LocalPath(p.local), transfer.RemotePath(dest(who)+"/"+p.name), transfer.Options{Compress: compress, Agent: agentbin.For})
 					return err
 				})
 			},
 			Check: func(context.Context, int) error {
-				if res.Verified != transfer.VerifiedSHA256 || res.SHA256 != p.sum || res.Compressed != compress {
-					return fmt.Errorf("upload result %+v, want sha256-verified %s, compressed %v", res, p.sum, compress)
+				if res.Verified != transfer.VerifiedSHA256 || res.SHA256 != p.sum || res.Compressed != compress || !res.Agent {
+					return fmt.Errorf("upload result %+v, want sha256-verified %s by the agent, compressed %v", res, p.sum, compress)
 				}
 				return wantSize(res.Bytes, p.size, "cscript upload")
 			},
@@ -191,13 +192,13 @@ func (b *bench) downloaders(p *payload, compress, withPlain, raw bool) []Contend
 			Prepare: fresh(who),
 			Run: func(ctx context.Context, _ int) (*Timed, error) {
 				return timeFunc(func() (err error) {
-					res, err = transfer.Download(ctx, b.pod, transfer.RemotePath(p.remote), transfer.LocalPath(filepath.Join(dest(who), p.name)), transfer.Options{Compress: compress})
+					res, err = transfer.Download(ctx, b.pod, transfer.RemotePath(p.remote), transfer.LocalPath(filepath.Join(dest(who), p.name)), transfer.Options{Compress: compress, Agent: agentbin.For})
 					return err
 				})
 			},
 			Check: func(ctx context.Context, i int) error {
-				if res.Verified != transfer.VerifiedSHA256 || res.SHA256 != p.sum || res.Compressed != compress {
-					return fmt.Errorf("download result %+v, want sha256-verified %s, compressed %v", res, p.sum, compress)
+				if res.Verified != transfer.VerifiedSHA256 || res.SHA256 != p.sum || res.Compressed != compress || !res.Agent {
+					return fmt.Errorf("download result %+v, want sha256-verified %s by the agent, compressed %v", res, p.sum, compress)
 				}
 				return checkLocal(who)(ctx, i)
 			},

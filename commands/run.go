@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"github.com/cscript-dev/cscript/transfer/agentbin"
 	"io"
 	"os"
 	"sort"
@@ -202,6 +203,9 @@ func (a *app) newRunner(c *cli.Context, target *runner.Target, stdout, stderr io
 	}
 	if a.io.progress() {
 		rn.Progress = func(string) io.Writer { return a.io.Err }
+	}
+	if a.io.getenv("CSCRIPT_TRANSFER_AGENT") != "off" {
+		rn.TransferAgent = agentbin.For
 	}
 	if c.Bool(flagVerbose.Name) {
 		rn.OnEvent = func(e runner.Event) {

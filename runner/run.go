@@ -91,6 +91,10 @@ type Runner struct {
 
 	// Progress returns where a transfer's progress bar goes, or nil for none.
 	Progress func(label string) io.Writer
+	// TransferAgent returns cscript's transfer agent for a container
+	// architecture (agentbin.For); nil transfers with the image's own tools.
+	// See transfer.Options.Agent.
+	TransferAgent func(arch string) []byte
 	// OnEvent is told when each phase starts. It must not block.
 	OnEvent func(Event)
 	// OnSecrets is told secret values the runner learns during a run (the
@@ -429,7 +433,7 @@ func (st *run) transfers(ctx context.Context, copies []FileCopy, p Phase, into *
 		return orLost("probe the image", err)
 	}
 	for _, c := range copies {
-		opts := transfer.Options{Compress: st.spec.Compress, Tools: tools}
+		opts := transfer.Options{Compress: st.spec.Compress, Tools: tools, Agent: st.r.TransferAgent}
 		var label string
 		var do func(context.Context, Executor, FileCopy, transfer.Options) (*transfer.Result, error)
 		if p == PhaseUpload {

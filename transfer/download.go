@@ -45,17 +45,30 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 	if err != nil {
 		return nil, fmt.Errorf("download %s: %w", remote, err)
 	}
-	if m := tools.Missing(false); len(m) > 0 {
+	agent := useAgent(ctx, ex, tools, opts, true)
+	if m := tools.Missing(false); agent == "" && len(m) > 0 {
 		return nil, fmt.Errorf("download %s: %w", remote, &MissingToolError{Missing: m})
 	}
-	useTar := tools.Tar
-	compress := useTar && opts.Compress && tools.Gzip
-	checkSHA := tools.SHA256Sum
-	script := downloadCatScript
-	if useTar {
-		script = downloadTarScript
+	var cmd []string
+	useTar, codec, checkSHA := true, codecNone, true
+	if agent != "" {
+		if opts.Compress {
+			codec = codecS2
+		}
+		cmd = []string{agent, "send", dir, name, codec}
+	} else {
+		useTar = tools.Tar
+		if useTar && opts.Compress && tools.Gzip {
+			codec = codecGzip
+		}
+		checkSHA = tools.SHA256Sum
+		script := downloadCatScript
+		if useTar {
+			script = downloadTarScript
+		}
+		cmd = []string{"sh", "-c", script, "sh", dir, name, flag(codec == codecGzip), flag(checkSHA)}
 	}
-	cmd := []string{"sh", "-c", script, "sh", dir, name, flag(compress), flag(checkSHA)}
+	compress := codec != codecNone
 
 	parent := filepath.Dir(dstPath)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -90,7 +103,7 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, name, useTar, compress, prog)
+	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, name, useTar, codec, prog)
 	if rerr != nil {
 		// Stop the remote side: it may be blocked writing to us.
 		cancel()
@@ -142,38 +155,41 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		res.Verified = VerifiedSHA256
 	}
 	res.Compressed = compress
+	res.Agent = agent != ""
 	return res, nil
 }
 
 // receive reads the remote script's output: the archive (or the raw bytes of
 // one file), written under root, then the report.
-func receive(br *bufio.Reader, root *os.Root, name string, useTar, compress bool, prog *progress) (map[string]fileSum, *report, error) {
+func receive(br *bufio.Reader, root *os.Root, name string, useTar bool, codec string, prog *progress) (map[string]fileSum, *report, error) {
 	if head, err := br.Peek(len(reportMarker) + 1); err == nil && string(head) == reportMarker+"\x00" {
 		rep, err := readReport(br)
 		return nil, rep, err
 	}
 	var files map[string]fileSum
 	if useTar {
-		var r io.Reader = br
-		var gz *gzip.Reader
-		if compress {
-			var err error
-			if gz, err = gzip.NewReader(br); err != nil {
+		var r io.Reader
+		switch codec {
+		case codecGzip:
+			gz, err := gzip.NewReader(br)
+			if err != nil {
 				return nil, nil, &streamError{fmt.Errorf("read gzip stream: %w", err)}
 			}
 			// The report follows the gzip member, uncompressed.
 			gz.Multistream(false)
 			r = gz
+		default:
+			r = decompressReader(br, codec)
 		}
 		var err error
 		files, err = extract(tar.NewReader(r), root, ExtractOptions{Prefix: name, Progress: prog})
 		if err != nil {
 			return nil, nil, err
 		}
-		if gz != nil {
-			// The rest of the member (tar's padding) and its checksum.
-			if _, err := copyBuf(io.Discard, gz); err != nil {
-				return nil, nil, &streamError{fmt.Errorf("read gzip stream: %w", err)}
+		if codec != codecNone {
+			// The rest of the compressed stream (tar's padding) and its end.
+			if _, err := copyBuf(io.Discard, r); err != nil {
+				return nil, nil, &streamError{fmt.Errorf("read %s stream: %w", codec, err)}
 			}
 		}
 	} else {

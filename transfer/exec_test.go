@@ -26,7 +26,13 @@ var _ Executor = localExec{}
 
 func (e localExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	bin := ""
+	if strings.Contains(cmd[0], "/") {
+		bin = cmd[0] // the agent, exec'd by path
+	}
 	for _, dir := range filepath.SplitList(e.path) {
+		if bin != "" {
+			break
+		}
 		p := filepath.Join(dir, cmd[0])
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
 			bin = p

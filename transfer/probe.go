@@ -15,6 +15,13 @@ type Tools struct {
 	// DevFD says whether /dev/fd exists (needed to count upload bytes with
 	// tee).
 	DevFD bool
+	// Arch is the container's machine as a GOARCH name ("amd64", "arm64"),
+	// from uname -m; "" when unknown. It selects the agent's binary.
+	Arch string
+
+	// agent remembers the agent installed in this container (or that
+	// installing it failed), so that a run installs it at most once.
+	agent *agentState
 }
 
 // Missing lists what a transfer of a file (dir=false) or a directory lacks:
@@ -59,6 +66,8 @@ func Probe(ctx context.Context, ex Executor) (*Tools, error) {
 			ended = true
 		case line == "devfd":
 			t.DevFD = true
+		case strings.HasPrefix(line, "arch "):
+			t.Arch = goarch(strings.TrimPrefix(line, "arch "))
 		case strings.HasPrefix(line, "tool "):
 			switch strings.TrimPrefix(line, "tool ") {
 			case "tar":
@@ -93,6 +102,7 @@ func Probe(ctx context.Context, ex Executor) (*Tools, error) {
 		return nil, &MissingToolError{Missing: []string{"sh"}, Err: err}
 	}
 	t.Sh = true
+	t.agent = &agentState{}
 	return t, nil
 }
 
@@ -113,4 +123,15 @@ func commandNotFound(err error, stderr string) bool {
 	}
 	var st interface{ ExitStatus() int }
 	return errors.As(err, &st) && st.ExitStatus() == 127
+}
+
+// goarch maps `uname -m` to the GOARCH of the agent binaries cscript carries.
+func goarch(machine string) string {
+	switch strings.TrimSpace(machine) {
+	case "x86_64", "amd64":
+		return "amd64"
+	case "aarch64", "arm64", "armv8l":
+		return "arm64"
+	}
+	return ""
 }

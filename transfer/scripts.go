@@ -22,11 +22,13 @@ rep() {
 }
 `
 
-// probeScript prints one line per tool found, then "end".
+// probeScript prints one line per tool found, the machine (uname -m), then
+// "end".
 const probeScript = `for t in tar sha256sum gzip cat wc tee mkdir; do
   if command -v "$t" >/dev/null 2>&1; then printf 'tool %s\n' "$t"; fi
 done
 if [ -e /dev/fd/1 ]; then echo devfd; fi
+printf 'arch %s\n' "$(uname -m 2>/dev/null)"
 echo end
 `
 

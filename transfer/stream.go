@@ -5,9 +5,6 @@ import (
 	"io"
 	"slices"
 	"sync"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
 )
 
 const bufSize = 256 << 10
@@ -80,53 +77,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // progress is a progress bar, or nothing when out is nil.
-type progress struct{ bar *progressbar.ProgressBar }
-
-// newProgress starts a bar of total bytes (-1: unknown) on out.
-func newProgress(out io.Writer, total int64, label string) *progress {
-	if out == nil {
-		return &progress{}
-	}
-	return &progress{bar: progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(out),
-		progressbar.OptionSetDescription(label),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionShowTotalBytes(true),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionUseIECUnits(true),
-		progressbar.OptionOnCompletion(func() { _, _ = io.WriteString(out, "\n") }),
-	)}
-}
-
-func (p *progress) Write(b []byte) (int, error) {
-	if p.bar != nil {
-		_ = p.bar.Add64(int64(len(b)))
-	}
-	return len(b), nil
-}
-
-// setTotal sets the expected total once it is known.
-func (p *progress) setTotal(n int64) {
-	if p.bar != nil {
-		p.bar.ChangeMax64(n)
-	}
-}
-
-// done finishes the bar (ok) or leaves it where it stopped.
-func (p *progress) done(ok bool) {
-	if p.bar == nil {
-		return
-	}
-	if ok {
-		_ = p.bar.Finish()
-	} else {
-		_ = p.bar.Exit()
-	}
-}
-
 func sortedNames(m map[string]fileSum) []string {
 	names := make([]string, 0, len(m))
 	for n := range m {

@@ -100,8 +100,21 @@ type Options struct {
 	// Label is the progress bar's description.
 	Label string
 	// Tools is the result of an earlier Probe of the same container; nil
-	// probes again.
+	// probes again. Transfers that share a Tools install the agent once.
 	Tools *Tools
+	// Agent returns the agent binary (cmd/cscript-agent) built for a
+	// container architecture (a GOARCH name), or nil. When it is set and has
+	// a binary for the container, transfers copy it into the container once
+	// (verified) and let it do the container's side; otherwise, or when the
+	// container cannot run it, they use the image's sh, tar and sha256sum.
+	Agent func(arch string) []byte
+	// AgentMinBytes is the smallest upload worth installing the agent for
+	// (default 4 MiB; negative: every upload). Downloads, whose size is not
+	// known in advance, always use it when they can.
+	AgentMinBytes int64
+
+	// agentDirs overrides where the agent may go (tests).
+	agentDirs []string
 }
 
 // Result describes a finished, verified transfer.
@@ -116,8 +129,11 @@ type Result struct {
 	// Verified is "sha256" when every file's sha256 was compared and "bytes"
 	// when only sizes could be (the image has no sha256sum); "" from Extract.
 	Verified string
-	// Compressed says whether the stream was gzip-compressed.
+	// Compressed says whether the stream was compressed (gzip by the
+	// image's tools, S2 by the agent).
 	Compressed bool
+	// Agent says whether cscript's agent did the container's side.
+	Agent bool
 }
 
 // Verification levels in Result.Verified.

@@ -57,27 +57,44 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 	if err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
-	tools, err := toolsFor(ctx, ex, opts)
-	if err != nil {
-		return nil, fmt.Errorf("upload %s: %w", srcPath, err)
-	}
-	if m := tools.Missing(fi.IsDir()); len(m) > 0 {
-		return nil, fmt.Errorf("upload %s: %w", srcPath, &MissingToolError{Missing: m})
-	}
 	items, total, err := plan(srcPath, name, fi)
 	if err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
-
-	useTar := tools.Tar
-	compress := useTar && opts.Compress && tools.Gzip
-	checkSHA := tools.SHA256Sum
-	countStdin := useTar && tools.Tee && tools.DevFD
-	script := uploadCatScript
-	if useTar {
-		script = uploadTarScript
+	tools, err := toolsFor(ctx, ex, opts)
+	if err != nil {
+		return nil, fmt.Errorf("upload %s: %w", srcPath, err)
 	}
-	cmd := []string{"sh", "-c", script, "sh", dir, name, flag(compress), flag(checkSHA), flag(countStdin)}
+	minBytes := opts.AgentMinBytes
+	if minBytes == 0 {
+		minBytes = defaultAgentMinBytes
+	}
+	agent := useAgent(ctx, ex, tools, opts, total >= minBytes)
+	if m := tools.Missing(fi.IsDir()); agent == "" && len(m) > 0 {
+		return nil, fmt.Errorf("upload %s: %w", srcPath, &MissingToolError{Missing: m})
+	}
+
+	var cmd []string
+	useTar, codec, checkSHA := true, codecNone, true
+	if agent != "" {
+		if opts.Compress {
+			codec = codecS2
+		}
+		cmd = []string{agent, "recv", dir, name, codec}
+	} else {
+		useTar = tools.Tar
+		if useTar && opts.Compress && tools.Gzip {
+			codec = codecGzip
+		}
+		checkSHA = tools.SHA256Sum
+		countStdin := useTar && tools.Tee && tools.DevFD
+		script := uploadCatScript
+		if useTar {
+			script = uploadTarScript
+		}
+		cmd = []string{"sh", "-c", script, "sh", dir, name, flag(codec == codecGzip), flag(checkSHA), flag(countStdin)}
+	}
+	compress := codec != codecNone
 
 	prog := newProgress(opts.Progress, total, opts.Label)
 	pr, pw := io.Pipe()
@@ -89,7 +106,7 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 	go func() {
 		defer wg.Done()
 		if useTar {
-			werr = writeTar(stream, items, compress, sent, prog)
+			werr = writeTar(stream, items, codec, sent, prog)
 		} else {
 			werr = writeRaw(stream, items[0], sent, prog)
 		}
@@ -153,6 +170,7 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 		res.Verified = VerifiedSHA256
 	}
 	res.Compressed = compress
+	res.Agent = agent != ""
 	return res, nil
 }
 
@@ -210,15 +228,15 @@ func plan(src, name string, fi fs.FileInfo) ([]item, int64, error) {
 	return items, total, err
 }
 
-// writeTar writes the archive of items to w, recording each file's size and
-// sha256 in sent.
-func writeTar(w io.Writer, items []item, compress bool, sent map[string]fileSum, prog io.Writer) error {
+// writeTar writes the archive of items to w through codec ("gzip", "s2" or
+// "none"), recording each file's size and sha256 in sent.
+func writeTar(w io.Writer, items []item, codec string, sent map[string]fileSum, prog io.Writer) error {
 	bw := bufio.NewWriterSize(w, bufSize)
-	var out io.Writer = bw
-	var gz *gzip.Writer
-	if compress {
-		gz, _ = gzip.NewWriterLevel(bw, gzip.BestSpeed)
-		out = gz
+	var out io.WriteCloser
+	if codec == codecGzip {
+		out, _ = gzip.NewWriterLevel(bw, gzip.BestSpeed)
+	} else {
+		out = compressWriter(bw, codec)
 	}
 	tw := tar.NewWriter(out)
 	for _, it := range items {
@@ -254,10 +272,8 @@ func writeTar(w io.Writer, items []item, compress bool, sent map[string]fileSum,
 	if err := tw.Close(); err != nil {
 		return err
 	}
-	if gz != nil {
-		if err := gz.Close(); err != nil {
-			return err
-		}
+	if err := out.Close(); err != nil {
+		return err
 	}
 	return bw.Flush()
 }

@@ -1,0 +1,423 @@
+package transfer
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The agent's tests run the real agent binary (built once from
+// cmd/cscript-agent) through the same local "images" as the scripts.
+
+var agentBuild struct {
+	once sync.Once
+	bin  []byte
+	err  error
+}
+
+// agentBinary builds cmd/cscript-agent for this machine once per test binary.
+func agentBinary(t testing.TB) []byte {
+	t.Helper()
+	agentBuild.once.Do(func() {
+		dir, err := os.MkdirTemp("", "cscript-agent-test-")
+		if err != nil {
+			agentBuild.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		out := filepath.Join(dir, "cscript-agent")
+		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, "../cmd/cscript-agent")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			agentBuild.err = errors.New(string(msg))
+			return
+		}
+		agentBuild.bin, agentBuild.err = os.ReadFile(out)
+	})
+	if agentBuild.err != nil {
+		t.Fatalf("build the agent: %v", agentBuild.err)
+	}
+	return agentBuild.bin
+}
+
+// agentOpts are options that install the agent (for every upload) into a
+// fresh directory of the test.
+func agentOpts(t testing.TB, tools *Tools) Options {
+	bin := agentBinary(t)
+	return Options{
+		Tools:         tools,
+		Agent:         func(arch string) []byte { return map[string][]byte{runtime.GOARCH: bin}[arch] },
+		AgentMinBytes: -1,
+		agentDirs:     []string{t.TempDir()},
+	}
+}
+
+// probed probes ex and fails the test if that fails or finds no arch.
+func probed(t testing.TB, ex Executor) *Tools {
+	t.Helper()
+	tools, err := Probe(context.Background(), ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tools.Arch != runtime.GOARCH {
+		t.Fatalf("probe: arch %q, want %q (uname -m)", tools.Arch, runtime.GOARCH)
+	}
+	return tools
+}
+
+// countingExec counts the installs of the agent.
+type countingExec struct {
+	inner    Executor
+	mu       sync.Mutex
+	installs int
+	agentRan int
+}
+
+func (e *countingExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e.mu.Lock()
+	if len(cmd) > 2 && cmd[2] == installAgentScript {
+		e.installs++
+	}
+	if strings.Contains(cmd[0], ".cscript-agent-") {
+		e.agentRan++
+	}
+	e.mu.Unlock()
+	return e.inner.Exec(ctx, cmd, stdin, stdout, stderr)
+}
+
+func TestAgentRoundTrip(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "s2"}[compress], func(t *testing.T) {
+			ex := &countingExec{inner: busyboxImage(t)}
+			opts := agentOpts(t, probed(t, ex))
+			opts.Compress = compress
+			tmp := t.TempDir()
+			src := filepath.Join(tmp, "local", "src tree")
+			makeTree(t, src)
+			remote := filepath.Join(tmp, "container", "work dir", "uploaded")
+			ctx := context.Background()
+
+			res, err := Upload(ctx, ex, LocalPath(src), RemotePath(remote), opts)
+			if err != nil {
+				t.Fatalf("Upload: %v", err)
+			}
+			if !res.Agent || res.Verified != VerifiedSHA256 || res.Compressed != compress {
+				t.Errorf("upload result %+v: want the agent, sha256, compressed=%v", res, compress)
+			}
+			if diff := cmp.Diff(snapshot(t, remote), snapshot(t, src)); diff != "" {
+				t.Errorf("container tree (-got +want):\n%s", diff)
+			}
+
+			back := filepath.Join(tmp, "local", "back")
+			res2, err := Download(ctx, ex, RemotePath(remote), LocalPath(back), opts)
+			if err != nil {
+				t.Fatalf("Download: %v", err)
+			}
+			if !res2.Agent || res2.Verified != VerifiedSHA256 || res2.Compressed != compress || res2.Files != res.Files || res2.Bytes != res.Bytes {
+				t.Errorf("download result %+v, upload %+v", res2, res)
+			}
+			if diff := cmp.Diff(snapshot(t, back), snapshot(t, src)); diff != "" {
+				t.Errorf("downloaded tree (-got +want):\n%s", diff)
+			}
+			if ex.installs != 1 || ex.agentRan != 2 {
+				t.Errorf("installs %d, agent runs %d; want one install for both transfers and two runs", ex.installs, ex.agentRan)
+			}
+		})
+	}
+}
+
+func TestAgentSingleFileAndMissing(t *testing.T) {
+	ex := busyboxImage(t)
+	opts := agentOpts(t, probed(t, ex))
+	tmp := t.TempDir()
+	data := randomBytes(5<<20+3, 9)
+	src := filepath.Join(tmp, "dump.sql")
+	writeFile(t, src, data, 0o600)
+	ctx := context.Background()
+	res, err := Upload(ctx, ex, LocalPath(src), RemotePath(filepath.Join(tmp, "c")+"/"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Result{Bytes: int64(len(data)), Files: 1, SHA256: sha(data), Verified: VerifiedSHA256, Agent: true}
+	if diff := cmp.Diff(*res, want); diff != "" {
+		t.Errorf("upload result (-got +want):\n%s", diff)
+	}
+	res, err = Download(ctx, ex, RemotePath(filepath.Join(tmp, "c", "dump.sql")), LocalPath(filepath.Join(tmp, "out.sql")), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(*res, want); diff != "" {
+		t.Errorf("download result (-got +want):\n%s", diff)
+	}
+	if got, _ := os.ReadFile(filepath.Join(tmp, "out.sql")); !bytes.Equal(got, data) {
+		t.Error("downloaded file differs")
+	}
+	_, err = Download(ctx, ex, RemotePath(filepath.Join(tmp, "c", "nope")), LocalPath(filepath.Join(tmp, "nope")), opts)
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("download of a missing file: %v, want fs.ErrNotExist", err)
+	}
+}
+
+// Every cut of the upload's stdin (the CRI bug) and every flipped byte in
+// either direction is an error, never a transfer that passes.
+func TestAgentDetectsBrokenStreams(t *testing.T) {
+	data := randomBytes(1<<20, 3)
+	for _, compress := range []bool{false, true} {
+		name := map[bool]string{false: "plain", true: "s2"}[compress]
+		// The length of the whole stream, to cut it one byte short.
+		total := func(t *testing.T) int64 {
+			base := busyboxImage(t)
+			opts := agentOpts(t, probed(t, base))
+			opts.Compress = compress
+			installAgentFor(t, base, opts)
+			tmp := t.TempDir()
+			src := filepath.Join(tmp, "f.bin")
+			writeFile(t, src, data, 0o644)
+			ce := &stdinCount{inner: base}
+			if _, err := Upload(context.Background(), ce, LocalPath(src), RemotePath(filepath.Join(tmp, "c", "f.bin")), opts); err != nil {
+				t.Fatal(err)
+			}
+			return ce.n
+		}(t)
+		for _, n := range []int64{0, 511, 32 << 10, 196608, total - 1024, total - 1} {
+			t.Run(name+"/cut", func(t *testing.T) {
+				base := busyboxImage(t)
+				opts := agentOpts(t, probed(t, base))
+				opts.Compress = compress
+				installAgentFor(t, base, opts)
+				tmp := t.TempDir()
+				src := filepath.Join(tmp, "f.bin")
+				writeFile(t, src, data, 0o644)
+				_, err := Upload(context.Background(), truncatingExec{inner: base, n: n, discard: true}, LocalPath(src), RemotePath(filepath.Join(tmp, "c", "f.bin")), opts)
+				var ve *VerifyError
+				if !errors.As(err, &ve) {
+					t.Fatalf("stdin cut at %d of %d: err %v, want a *VerifyError", n, total, err)
+				}
+			})
+		}
+		for _, at := range []int64{100, 700, 600_000} {
+			t.Run(name+"/flip", func(t *testing.T) {
+				base := busyboxImage(t)
+				opts := agentOpts(t, probed(t, base))
+				opts.Compress = compress
+				installAgentFor(t, base, opts)
+				tmp := t.TempDir()
+				src := filepath.Join(tmp, "f.bin")
+				writeFile(t, src, data, 0o644)
+				bad := corruptingExec{inner: base, at: at}
+				if _, err := Upload(context.Background(), bad, LocalPath(src), RemotePath(filepath.Join(tmp, "c", "f.bin")), opts); err == nil {
+					t.Errorf("upload with byte %d flipped: no error", at)
+				}
+				if _, err := Upload(context.Background(), base, LocalPath(src), RemotePath(filepath.Join(tmp, "c", "f.bin")), opts); err != nil {
+					t.Fatal(err)
+				}
+				out := filepath.Join(tmp, "out.bin")
+				if _, err := Download(context.Background(), bad, RemotePath(filepath.Join(tmp, "c", "f.bin")), LocalPath(out), opts); err == nil {
+					t.Errorf("download with byte %d flipped: no error", at)
+				}
+				if _, err := os.Lstat(out); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("a failed download left %s behind (%v)", out, err)
+				}
+			})
+		}
+	}
+}
+
+// stdinCount counts the bytes of stdin the inner executor read.
+type stdinCount struct {
+	inner Executor
+	n     int64
+}
+
+func (e *stdinCount) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if stdin == nil {
+		return e.inner.Exec(ctx, cmd, stdin, stdout, stderr)
+	}
+	cr := &countReader{r: stdin}
+	err := e.inner.Exec(ctx, cmd, cr, stdout, stderr)
+	e.n = cr.n
+	return err
+}
+
+// installAgentFor installs the agent through ex now, so that a test's
+// broken executor only breaks the transfer.
+func installAgentFor(t testing.TB, ex Executor, opts Options) {
+	t.Helper()
+	if useAgent(context.Background(), ex, opts.Tools, opts, true) == "" {
+		t.Fatalf("the agent did not install: %v", opts.Tools.agent.err)
+	}
+}
+
+// When the agent cannot be installed or run, transfers fall back to the
+// image's tools and still succeed, and the install is not retried.
+func TestAgentFallback(t *testing.T) {
+	cases := []struct {
+		name string
+		ex   func(t testing.TB) Executor
+		bin  func(t testing.TB) []byte
+		dirs func(t testing.TB) []string
+	}{
+		{"not an executable", func(t testing.TB) Executor { return busyboxImage(t) },
+			func(testing.TB) []byte { return []byte("#!/no/such/interpreter\n") }, nil},
+		{"install cut short", func(t testing.TB) Executor { return cutInstall{busyboxImage(t)} },
+			agentBinary, nil},
+		{"no writable directory", func(t testing.TB) Executor { return busyboxImage(t) },
+			agentBinary, func(t testing.TB) []string {
+				d := filepath.Join(t.TempDir(), "ro")
+				if err := os.Mkdir(d, 0o500); err != nil {
+					t.Fatal(err)
+				}
+				return []string{d, filepath.Join(t.TempDir(), "missing")}
+			}},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.dirs != nil && os.Geteuid() == 0 {
+				// root writes anywhere: make the directory unusable another way.
+				tt.dirs = func(t testing.TB) []string { return []string{filepath.Join(t.TempDir(), "missing")} }
+			}
+			ex := &countingExec{inner: tt.ex(t)}
+			tools := probed(t, ex)
+			bin := tt.bin(t)
+			opts := Options{Tools: tools, Agent: func(string) []byte { return bin }, AgentMinBytes: -1, agentDirs: []string{t.TempDir()}}
+			if tt.dirs != nil {
+				opts.agentDirs = tt.dirs(t)
+			}
+			tmp := t.TempDir()
+			data := randomBytes(200_000, 4)
+			src := filepath.Join(tmp, "f.bin")
+			writeFile(t, src, data, 0o644)
+			for i := range 2 {
+				res, err := Upload(context.Background(), ex, LocalPath(src), RemotePath(filepath.Join(tmp, "c", "f.bin")), opts)
+				if err != nil {
+					t.Fatalf("upload %d: %v", i, err)
+				}
+				if res.Agent || res.Verified != VerifiedSHA256 || res.SHA256 != sha(data) {
+					t.Errorf("upload %d: %+v, want the scripts' verified transfer", i, res)
+				}
+			}
+			if ex.installs != 1 || ex.agentRan != 0 {
+				t.Errorf("installs %d, agent runs %d; want 1 and 0", ex.installs, ex.agentRan)
+			}
+			if tools.agent.err == nil {
+				t.Error("no reason recorded for the failed install")
+			}
+		})
+	}
+}
+
+// cutInstall cuts the agent's install after 100 KB, as the CRI would if the
+// install script let its stdout go.
+type cutInstall struct{ inner Executor }
+
+func (e cutInstall) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(cmd) > 2 && cmd[2] == installAgentScript {
+		return truncatingExec{inner: e.inner, n: 100_000, discard: true}.Exec(ctx, cmd, stdin, stdout, stderr)
+	}
+	return e.inner.Exec(ctx, cmd, stdin, stdout, stderr)
+}
+
+// Small uploads do not install the agent; an unknown architecture never does.
+func TestAgentOnlyWhenWorthIt(t *testing.T) {
+	ex := &countingExec{inner: busyboxImage(t)}
+	tools := probed(t, ex)
+	opts := agentOpts(t, tools)
+	opts.AgentMinBytes = 0 // the default, 4 MiB
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "small.txt")
+	writeFile(t, src, []byte("small"), 0o644)
+	res, err := Upload(context.Background(), ex, LocalPath(src), RemotePath(filepath.Join(tmp, "c", "small.txt")), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Agent || ex.installs != 0 {
+		t.Errorf("a 5-byte upload used the agent (%+v, %d installs)", res, ex.installs)
+	}
+	unknown := *tools
+	unknown.Arch = ""
+	unknown.agent = &agentState{}
+	opts.Tools = &unknown
+	if _, err := Download(context.Background(), ex, RemotePath(filepath.Join(tmp, "c", "small.txt")), LocalPath(filepath.Join(tmp, "back.txt")), opts); err != nil {
+		t.Fatal(err)
+	}
+	if ex.installs != 0 {
+		t.Errorf("installed the agent into a container of unknown architecture")
+	}
+}
+
+func TestAgentMainUsage(t *testing.T) {
+	for _, args := range [][]string{nil, {"nope"}, {"recv", "d", "n"}, {"send", "d", "n", "gzip"}, {"sum"}} {
+		var out, errOut bytes.Buffer
+		if rc := AgentMain(args, strings.NewReader(""), &out, &errOut); rc != 2 || !strings.Contains(errOut.String(), "usage:") {
+			t.Errorf("AgentMain(%q) = %d, stderr %q; want 2 and the usage", args, rc, errOut.String())
+		}
+	}
+}
+
+// The agent refuses a malicious archive like Extract does and writes nothing
+// outside its directory; its report says tar failed.
+func TestAgentRecvRefusesEscapes(t *testing.T) {
+	tmp := t.TempDir()
+	var arch bytes.Buffer
+	tw := tar.NewWriter(&arch)
+	for _, name := range []string{"x/ok.txt", "x/../../evil.txt"} {
+		_ = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: 2, Typeflag: tar.TypeReg})
+		_, _ = tw.Write([]byte("hi"))
+	}
+	_ = tw.Close()
+	dest := filepath.Join(tmp, "dest")
+	var out, errOut bytes.Buffer
+	rc := AgentMain([]string{"recv", dest, "x", codecNone}, bytes.NewReader(arch.Bytes()), &out, &errOut)
+	if rc != 0 {
+		t.Fatalf("rc %d: %s", rc, errOut.String())
+	}
+	rep, err := parseReport(out.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.tarRC != 2 || rep.stdin != int64(arch.Len()) || !strings.Contains(errOut.String(), "unsafe archive entry") {
+		t.Errorf("report %+v, stderr %q: want tar 2, stdin %d, an unsafe entry", rep, errOut.String(), arch.Len())
+	}
+	if diff := cmp.Diff(listAll(t, tmp), []string{"dest", filepath.Join("dest", "x"), filepath.Join("dest", "x", "ok.txt")}); diff != "" {
+		t.Errorf("files (-got +want):\n%s", diff)
+	}
+}
+
+func TestFrameReader(t *testing.T) {
+	var buf bytes.Buffer
+	fw := &frameWriter{w: &buf}
+	payload := randomBytes(maxFrame+100, 5)
+	if _, err := fw.Write(payload); err != nil {
+		t.Fatal(err)
+	}
+	_ = fw.Close()
+	buf.WriteString("after")
+	full := buf.Bytes()
+
+	fr := &frameReader{r: bytes.NewReader(full)}
+	got, err := io.ReadAll(fr)
+	if err != nil || !bytes.Equal(got, payload) {
+		t.Fatalf("read %d bytes, err %v; want the payload", len(got), err)
+	}
+	for _, cut := range []int{0, 3, 4, 1000, len(full) - len("after") - 1} {
+		_, err := io.ReadAll(&frameReader{r: bytes.NewReader(full[:cut])})
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("cut at %d: %v, want io.ErrUnexpectedEOF", cut, err)
+		}
+	}
+	huge := []byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3}
+	if _, err := io.ReadAll(&frameReader{r: bytes.NewReader(huge)}); err == nil || !strings.Contains(err.Error(), "frame of") {
+		t.Errorf("a 4 GiB frame: %v", err)
+	}
+}

@@ -1,0 +1,118 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// defaultAgentMinBytes is the smallest upload that installs the agent: below
+// it, copying the agent (about 2 MB) costs more than it saves.
+const defaultAgentMinBytes = 4 << 20
+
+// defaultAgentDirs are where the agent may go, in order: /tmp, else the
+// working directory (an emptyDir in cscript's Pods, writable even when the
+// root file system is read-only). A directory mounted noexec is skipped.
+func defaultAgentDirs() []string { return []string{"/tmp", "."} }
+
+// agentState is the agent of one container: installed at path, or tried
+// and failed (path "", err says why).
+type agentState struct {
+	mu    sync.Mutex
+	tried bool
+	path  string
+	err   error
+}
+
+// installAgentScript: $1 file name, $2... candidate directories. Reads the
+// binary from stdin into the first writable directory, copies it on to the
+// next when the first does not let it run, and prints
+// `agent<TAB>PATH<TAB>SIZE SHA256` (the agent's own `sum` of itself) or
+// `noagent<TAB>REASON`. The shell runs commands after cat, so it stays the
+// session's process and stdin arrives whole (see FINDINGS.md).
+const installAgentScript = `n=$1; shift
+src=
+for d in "$@"; do
+  case $d in /*) ;; *) d=$PWD/$d ;; esac
+  [ -d "$d" ] && [ -w "$d" ] || continue
+  t=$d/$n
+  if [ -z "$src" ]; then
+    cat > "$t" || { rm -f "$t"; continue; }
+    src=$t
+  elif ! cat < "$src" > "$t"; then
+    rm -f "$t"; continue
+  fi
+  chmod 700 "$t" 2>/dev/null
+  if r=$("$t" sum "$t" 2>/dev/null); then
+    [ "$t" = "$src" ] || rm -f "$src"
+    printf 'agent\t%s\t%s\0' "$t" "$r"
+    exit 0
+  fi
+  rm -f "$t"
+  [ "$t" = "$src" ] && src=
+done
+if [ -z "$src" ]; then cat > /dev/null; fi
+printf 'noagent\tno writable directory lets it run\0'
+`
+
+// useAgent returns the path of the agent in the container, installing it
+// first if worth is set and it is not there yet; "" means use the scripts.
+func useAgent(ctx context.Context, ex Executor, tools *Tools, opts Options, worth bool) string {
+	if opts.Agent == nil || tools.Arch == "" || !tools.Sh {
+		return ""
+	}
+	st := tools.agent
+	if st == nil {
+		// A Tools made by hand: no memory between transfers.
+		st = &agentState{}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.tried || !worth {
+		return st.path
+	}
+	bin := opts.Agent(tools.Arch)
+	if len(bin) == 0 {
+		st.tried, st.err = true, fmt.Errorf("no agent for %s", tools.Arch)
+		return ""
+	}
+	dirs := opts.agentDirs
+	if dirs == nil {
+		dirs = defaultAgentDirs()
+	}
+	st.path, st.err = installAgent(ctx, ex, bin, dirs)
+	// A cancelled install is not the container's fault: try again next time.
+	st.tried = ctx.Err() == nil
+	return st.path
+}
+
+// installAgent copies bin into the container and checks that it runs and
+// arrived whole.
+func installAgent(ctx context.Context, ex Executor, bin []byte, dirs []string) (string, error) {
+	sum := sha256.Sum256(bin)
+	want := fmt.Sprintf("%d %s", len(bin), hex.EncodeToString(sum[:]))
+	name := ".cscript-agent-" + hex.EncodeToString(sum[:6])
+	cmd := append([]string{"sh", "-c", installAgentScript, "sh", name}, dirs...)
+	var stdout bytes.Buffer
+	stderr := newTail(4096)
+	err := ex.Exec(ctx, cmd, bytes.NewReader(bin), &limitWriter{w: &stdout, n: 64 << 10}, stderr)
+	out := strings.TrimRight(stdout.String(), "\x00")
+	kind, rest, _ := strings.Cut(out, "\t")
+	switch {
+	case kind == "agent":
+		p, got, _ := strings.Cut(rest, "\t")
+		if strings.TrimSpace(got) != want {
+			return "", fmt.Errorf("the agent arrived as %q, want %q", strings.TrimSpace(got), want)
+		}
+		return p, nil
+	case kind == "noagent":
+		return "", fmt.Errorf("install the agent: %s", rest)
+	case err != nil:
+		return "", fmt.Errorf("install the agent: %w", remoteFailure("exec", err, stderr))
+	}
+	return "", fmt.Errorf("install the agent: unexpected output %q", clip(out))
+}
