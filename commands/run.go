@@ -310,7 +310,11 @@ func (a *app) finishRecord(hrun *history.Run, rec *history.Record, o outcome, ru
 func transferRecord(from, to string, r *transfer.Result) history.TransferRecord {
 	tr := history.TransferRecord{From: from, To: to}
 	if r != nil {
-		tr.Bytes, tr.SHA256 = r.Bytes, r.SHA256
+		tr.Bytes, tr.SHA256, tr.Verified, tr.Compressed = r.Bytes, r.SHA256, r.Verified, r.Compressed
+		tr.Via = "image"
+		if r.Agent {
+			tr.Via = "agent"
+		}
 	}
 	return tr
 }

@@ -74,6 +74,12 @@ type TransferRecord struct {
 	To     string `json:"to"`
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256,omitempty" redact:"-"`
+	// Verified is "sha256" or "bytes" (what both sides compared).
+	Verified string `json:"verified,omitempty"`
+	// Via is who did the container's side: "agent" (cscript's transfer
+	// agent) or "image" (the image's sh and tar).
+	Via        string `json:"via,omitempty"`
+	Compressed bool   `json:"compressed,omitempty"`
 }
 
 // Duration returns End - Start, or zero while the run has no end.

@@ -54,6 +54,16 @@
 // path never holds a partial file. Without tar, a single file is sent by
 // `cat` after a line giving its size.
 //
+// # The agent
+//
+// With Options.Agent set, a download or a large upload first copies the
+// agent (cmd/cscript-agent, see agent.go and agentinstall.go) into the
+// container, once per Tools, and runs it in place of the scripts. It reads
+// or writes the same archive and prints the same report, computed while the
+// bytes stream: the local side verifies it exactly as above. --compress then
+// means S2 in length-prefixed frames (frame.go) instead of gzip. If the
+// agent cannot be installed or run, the scripts do the work.
+//
 // # Safety
 //
 // Extract refuses, with *UnsafeEntryError, absolute names, names with ".."

@@ -513,20 +513,28 @@ func TestCLIBigFileUpAndDown(t *testing.T) {
 	tests := []struct {
 		script   string
 		compress bool
+		via      string // who did the container's side
 	}{
-		{"cli-big-debian", false},
-		{"cli-big-debian", true},
-		{"cli-big-shell", false},
-		{"cli-big-shell", true},
+		{"cli-big-debian", false, "agent"},
+		{"cli-big-debian", true, "agent"},
+		{"cli-big-shell", false, "agent"},
+		{"cli-big-shell", true, "agent"},
+		// Without the agent: the image's sh, tar and sha256sum.
+		{"cli-big-shell", false, "image"},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%s compress=%v", tt.script, tt.compress), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s compress=%v via=%s", tt.script, tt.compress, tt.via), func(t *testing.T) {
 			out := filepath.Join(dir, "out.bin")
 			args := []string{"run", tt.script, "--deck", "e2e", "--set", "in=" + in, "--set", "out=" + out}
 			if tt.compress {
 				args = append(args, "--compress")
 			}
-			res := h.run(args...)
+			var res cliResult
+			if tt.via == "image" {
+				res = h.runEnv([]string{"CSCRIPT_TRANSFER_AGENT=off"}, args...)
+			} else {
+				res = h.run(args...)
+			}
 			if res.Code != 0 {
 				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", res.Code, res.Stdout, res.Stderr)
 			}
@@ -549,8 +557,8 @@ func TestCLIBigFileUpAndDown(t *testing.T) {
 				t.Errorf("record transfers: up %+v, down %+v", rec.Uploads, rec.Downloads)
 			}
 			for _, tr := range append(rec.Uploads, rec.Downloads...) {
-				if tr.SHA256 != "" && tr.SHA256 != want {
-					t.Errorf("record sha256 %s, want %s", tr.SHA256, want)
+				if tr.SHA256 != want || tr.Verified != "sha256" || tr.Via != tt.via || tr.Compressed != tt.compress {
+					t.Errorf("record %+v, want sha256 %s verified, via %s, compressed %v", tr, want, tt.via, tt.compress)
 				}
 			}
 			if err := os.Remove(out); err != nil {

@@ -282,6 +282,14 @@ func (h *cliHome) run(args ...string) cliResult {
 	return h.start(args...).wait(5 * time.Minute)
 }
 
+// runEnv is run with extra environment variables (KEY=VALUE).
+func (h *cliHome) runEnv(env []string, args ...string) cliResult {
+	h.t.Helper()
+	withEnv := *h
+	withEnv.env = append(append([]string(nil), h.env...), env...)
+	return withEnv.run(args...)
+}
+
 // must runs cscript and fails the test unless it exits 0.
 func (h *cliHome) must(args ...string) cliResult {
 	h.t.Helper()

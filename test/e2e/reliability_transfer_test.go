@@ -27,6 +27,7 @@ import (
 	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/test/cluster"
 	"github.com/cscript-dev/cscript/transfer"
+	"github.com/cscript-dev/cscript/transfer/agentbin"
 )
 
 // Fault 4 and bad input 5 of the reliability suite: uploads whose stdin is
@@ -37,9 +38,18 @@ import (
 // sleeperPod starts a Pod that stays up for execs and waits until it runs.
 func sleeperPod(t *testing.T, cs kubernetes.Interface, ns, name, image string) *runner.PodExecutor {
 	t.Helper()
+	return sleeperPodWith(t, cs, ns, name, image, nil)
+}
+
+// sleeperPodWith is sleeperPod with the Pod changed by mutate first.
+func sleeperPodWith(t *testing.T, cs kubernetes.Interface, ns, name, image string, mutate func(*corev1.Pod)) *runner.PodExecutor {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	pod := newPod(name, image, "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done")
+	if mutate != nil {
+		mutate(pod)
+	}
 	if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create pod %s: %v", name, err)
 	}
@@ -153,6 +163,9 @@ func TestReliabilityTruncatedUploads(t *testing.T) {
 				{"tar", transfer.Options{Tools: tools}},
 				{"tar gzip", transfer.Options{Tools: tools, Compress: true}},
 				{"cat", transfer.Options{Tools: &noTar}},
+				// cscript's agent, installed by the first real upload below.
+				{"agent", transfer.Options{Tools: tools, Agent: agentbin.For, AgentMinBytes: -1}},
+				{"agent s2", transfer.Options{Tools: tools, Agent: agentbin.For, AgentMinBytes: -1, Compress: true}},
 			}
 
 			// What the bug does to a naive upload here, for the log: the
@@ -163,6 +176,14 @@ func TestReliabilityTruncatedUploads(t *testing.T) {
 			t.Logf("naive `sh -c 'cat > f'` of 1,000,000 bytes: %s bytes arrived (exec error %v)", strings.TrimSpace(out.String()), naive)
 
 			for _, p := range paths {
+				if p.opts.Agent != nil {
+					// Install the agent through the sound stream, so that the
+					// cuts below hit the agent's own transfer.
+					res, err := transfer.Upload(context.Background(), ex, transfer.LocalPath(src), transfer.RemotePath("/work/warm.bin"), p.opts)
+					if err != nil || !res.Agent {
+						t.Fatalf("%s: first upload: %+v, %v; want one by the agent", p.name, res, err)
+					}
+				}
 				// Cut at nothing, the first 32 KiB chunk (the CRI's usual
 				// cut), the sizes FINDINGS.md saw arrive, and one byte short.
 				for _, limit := range []int64{0, 32 << 10, 32 << 10, 32 << 10, 98304, 196608, size - 1} {
@@ -190,7 +211,7 @@ func TestReliabilityTruncatedUploads(t *testing.T) {
 					if err != nil {
 						t.Fatalf("%s: upload %d: %v", p.name, i, err)
 					}
-					if res.Bytes != size || res.Verified != transfer.VerifiedSHA256 || res.SHA256 != sum {
+					if res.Bytes != size || res.Verified != transfer.VerifiedSHA256 || res.SHA256 != sum || res.Agent != (p.opts.Agent != nil) {
 						t.Errorf("%s: upload %d: %+v, want %d bytes, sha256 %s verified", p.name, i, res, size, sum)
 					}
 					if got := remoteSHA256(t, ex, dst); got != sum {
@@ -299,6 +320,8 @@ func TestReliabilityHostileImage(t *testing.T) {
 
 	t.Run("cscript run", func(t *testing.T) {
 		h := newCLIHome(t, ns)
+		// The image's own (hostile) tar must make the archive, not cscript's agent.
+		h.env = append(h.env, "CSCRIPT_TRANSFER_AGENT=off")
 		h.file("rel/hostile.yaml", relHostileScript)
 		type tc struct{ kind, from, entry string }
 		var cases []tc
@@ -386,6 +409,82 @@ func TestReliabilityHostileImage(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+}
+
+// TestReliabilityAgentPlacement: the agent finds a home where the image
+// allows one and stays out of the way where it does not. With a read-only
+// root file system it goes into the working directory (an emptyDir); where
+// nothing is writable the transfer falls back to the image's tools and is
+// still verified.
+func TestReliabilityAgentPlacement(t *testing.T) {
+	t.Parallel()
+	if len(agentbin.Arches()) == 0 {
+		t.Fatal("this test binary carries no agent: run `go generate ./transfer/agentbin` (make e2e does)")
+	}
+	cs := cluster.Clientset(t)
+	ns := cluster.Namespace(t, cs, "rel-agent")
+	dir := t.TempDir()
+	const size = 5 << 20 // above the 4 MiB an upload needs to install the agent
+	src, sum := randomFile(t, dir, "in.bin", size)
+	yes := true
+
+	t.Run("read-only root", func(t *testing.T) {
+		t.Parallel()
+		ex := sleeperPodWith(t, cs, ns, "agent-ro", cluster.BusyboxImage, func(p *corev1.Pod) {
+			c := &p.Spec.Containers[0]
+			c.SecurityContext = &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes}
+			c.WorkingDir = "/work"
+			c.VolumeMounts = []corev1.VolumeMount{{Name: "work", MountPath: "/work"}}
+			p.Spec.Volumes = []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+		})
+		opts := transfer.Options{Agent: agentbin.For}
+		res, err := transfer.Upload(context.Background(), ex, transfer.LocalPath(src), transfer.RemotePath("/work/in.bin"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Agent || res.SHA256 != sum || res.Verified != transfer.VerifiedSHA256 {
+			t.Errorf("upload: %+v, want the agent and sha256 %s", res, sum)
+		}
+		var out bytes.Buffer
+		if err := ex.Exec(context.Background(), []string{"ls", "-a", "/work"}, nil, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), ".cscript-agent-") {
+			t.Errorf("the agent is not in the working directory: %q", out.String())
+		}
+		back := filepath.Join(dir, "ro-back.bin")
+		res, err = transfer.Download(context.Background(), ex, transfer.RemotePath("/work/in.bin"), transfer.LocalPath(back), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Agent || res.SHA256 != sum {
+			t.Errorf("download: %+v, want the agent and sha256 %s", res, sum)
+		}
+	})
+
+	t.Run("nothing writable", func(t *testing.T) {
+		t.Parallel()
+		uid := int64(1000)
+		ex := sleeperPodWith(t, cs, ns, "agent-nowhere", cluster.BusyboxImage, func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes, RunAsUser: &uid}
+			p.Spec.Containers[0].WorkingDir = "/"
+		})
+		var want bytes.Buffer
+		if err := ex.Exec(context.Background(), []string{"cat", "/etc/passwd"}, nil, &want, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		got := filepath.Join(dir, "passwd")
+		res, err := transfer.Download(context.Background(), ex, transfer.RemotePath("/etc/passwd"), transfer.LocalPath(got), transfer.Options{Agent: agentbin.For})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Agent || res.Verified != transfer.VerifiedSHA256 {
+			t.Errorf("download: %+v, want the image's tools, sha256-verified", res)
+		}
+		if data, _ := os.ReadFile(got); !bytes.Equal(data, want.Bytes()) {
+			t.Errorf("downloaded %q, want %q", data, want.String())
 		}
 	})
 }
