@@ -279,7 +279,7 @@ func (a *app) finishRecord(hrun *history.Run, rec *history.Record, o outcome, ru
 		_ = hrun.SaveArtifact(history.ArtifactContainers, []byte(d.ContainerStatuses))
 	}
 	if o.detached {
-		rec.State = history.StateRunning
+		rec.State, rec.Detached = history.StateRunning, true
 		if err := hrun.Update(rec); err != nil {
 			fmt.Fprintf(a.io.Err, "warning: the run record was not saved: %v\n", err)
 		}

@@ -22,6 +22,11 @@ const (
 	StateSucceeded   State = "succeeded"
 	StateFailed      State = "failed"
 	StateInterrupted State = "interrupted"
+	// StateAbandoned is a run recorded as running whose cscript process
+	// is gone without finishing it (killed with SIGKILL, the machine
+	// crashed). It is never stored: a reader derives it from the run's
+	// owner lock (see lockOwner).
+	StateAbandoned State = "abandoned"
 )
 
 // Backends and modes a Record names.
@@ -39,6 +44,7 @@ const (
 const (
 	ReasonInterrupted = "interrupted"
 	ReasonCscript     = "cscript failed"
+	ReasonAbandoned   = "cscript ended without finishing the run"
 )
 
 // Record is one run, stored as run.json. Every string in it is redacted
@@ -61,9 +67,12 @@ type Record struct {
 	ExitCode      int       `json:"exitCode"`
 	// Reason is Kubernetes' reason (Completed, Error, OOMKilled,
 	// DeadlineExceeded, Evicted) or ReasonInterrupted or ReasonCscript.
-	Reason    string           `json:"reason,omitempty"`
-	Message   string           `json:"message,omitempty"`
-	State     State            `json:"state" redact:"-"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+	State   State  `json:"state" redact:"-"`
+	// Detached marks a Job run that cscript left running on purpose
+	// (--detach): no cscript process owns it until `runs attach`.
+	Detached  bool             `json:"detached,omitempty"`
 	Uploads   []TransferRecord `json:"uploads,omitempty"`
 	Downloads []TransferRecord `json:"downloads,omitempty"`
 }

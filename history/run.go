@@ -39,6 +39,16 @@ type Run struct {
 	tail      tailBuffer
 	artifacts map[string]bool
 	finished  bool
+	// owner holds the run's owner lock until Finish (or the process's end).
+	owner *os.File
+}
+
+// releaseOwner drops the owner lock.
+func (r *Run) releaseOwner() {
+	if r.owner != nil {
+		r.owner.Close()
+		r.owner = nil
+	}
 }
 
 // Begin starts recording a run. It fills in rec.ID (NewRunID of rec.Start)
@@ -68,13 +78,21 @@ func (s *Store) Begin(rec *Record) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin run: %w", err)
 	}
-	r := &Run{store: s, id: rec.ID, dir: dir, red: s.Redactor, artifacts: map[string]bool{}}
+	// The owner lock first, so that no reader sees run.json without it.
+	owner, err := lockOwner(filepath.Join(dir, OwnerFile))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("begin run: %w", err)
+	}
+	r := &Run{store: s, id: rec.ID, dir: dir, red: s.Redactor, artifacts: map[string]bool{}, owner: owner}
 	if err := r.writeRecord(rec); err != nil {
+		r.releaseOwner()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("begin run: %w", err)
 	}
 	f, err := os.OpenFile(filepath.Join(dir, LogFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
+		r.releaseOwner()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("begin run: %w", err)
 	}
@@ -243,6 +261,9 @@ func (r *Run) Finish(rec *Record) error {
 	if err := r.writeRecord(rec); err != nil {
 		errs = append(errs, err)
 	}
+	// A finished run needs no owner: its record says how it ended.
+	r.releaseOwner()
+	_ = os.Remove(filepath.Join(r.dir, OwnerFile))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("finish run %s: %w", r.id, err)
 	}
@@ -319,11 +340,18 @@ func (s *Store) Resume(id string) (*Run, *Record, error) {
 		return nil, nil, fmt.Errorf("resume run %s: it is %s, not running", rec.ID, rec.State)
 	}
 	dir := filepath.Join(s.dir, rec.ID)
+	owner, err := lockOwner(filepath.Join(dir, OwnerFile))
+	if err != nil {
+		return nil, nil, fmt.Errorf("resume run %s: another cscript follows it (%w)", rec.ID, err)
+	}
 	f, err := os.OpenFile(filepath.Join(dir, LogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
+		if owner != nil {
+			owner.Close()
+		}
 		return nil, nil, fmt.Errorf("resume run %s: %w", rec.ID, err)
 	}
-	r := &Run{store: s, id: rec.ID, dir: dir, red: s.Redactor, artifacts: map[string]bool{}, log: f}
+	r := &Run{store: s, id: rec.ID, dir: dir, red: s.Redactor, artifacts: map[string]bool{}, log: f, owner: owner}
 	r.stdout = r.red.Writer(logSink{r})
 	r.stderr = r.red.Writer(stderrSink{r})
 	return r, rec, nil

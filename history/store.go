@@ -22,6 +22,9 @@ const DefaultKeep = 200
 const (
 	RecordFile = "run.json"
 	LogFile    = "output.log"
+	// OwnerFile is locked by the cscript process that runs (or attached to)
+	// the run; see StateAbandoned.
+	OwnerFile = "owner.lock"
 
 	ArtifactScript     = "script"         // the rendered script
 	ArtifactPod        = "pod.yaml"       // the Pod (or Job) manifest
@@ -240,6 +243,9 @@ func (s *Store) read(id string) (*Record, error) {
 	var rec Record
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, fmt.Errorf("read run %s: %w", id, err)
+	}
+	if rec.State == StateRunning && !rec.Detached && ownerGone(filepath.Join(s.dir, id, OwnerFile)) {
+		rec.State, rec.Reason = StateAbandoned, ReasonAbandoned
 	}
 	return &rec, nil
 }

@@ -586,10 +586,11 @@ func TestResumeAppendsAndFinishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprint(run.Output(), "first\n")
-	rec.State = StateRunning
+	rec.State, rec.Detached = StateRunning, true
 	if err := run.Update(rec); err != nil {
 		t.Fatal(err)
 	}
+	run.releaseOwner() // the detaching cscript exits
 	again, got, err := s.Resume(rec.ID)
 	if err != nil {
 		t.Fatalf("Resume: %v", err)
@@ -609,5 +610,73 @@ func TestResumeAppendsAndFinishes(t *testing.T) {
 	}
 	if _, _, err := s.Resume(rec.ID); err == nil {
 		t.Fatal("resuming a finished run should fail")
+	}
+}
+
+// A run whose cscript died without finishing it reads as abandoned; a
+// detached run does not; a finished one is what it was.
+func TestAbandonedRuns(t *testing.T) {
+	s := openStore(t, 0)
+	begin := func() (*Run, *Record) {
+		t.Helper()
+		rec := &Record{Script: "s", Start: time.Now()}
+		r, err := s.Begin(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, rec
+	}
+	state := func(id string) (State, string) {
+		t.Helper()
+		rec, err := s.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.State, rec.Reason
+	}
+
+	live, liveRec := begin()
+	if st, _ := state(liveRec.ID); st != StateRunning {
+		t.Errorf("a run in progress reads %s", st)
+	}
+
+	killed, killedRec := begin()
+	killed.releaseOwner() // what the kernel does when the process dies
+	if st, reason := state(killedRec.ID); st != StateAbandoned || reason != ReasonAbandoned {
+		t.Errorf("a run without its owner reads %s (%s), want abandoned", st, reason)
+	}
+	if _, _, err := s.Resume(killedRec.ID); err == nil {
+		t.Error("Resume of an abandoned run succeeded")
+	}
+
+	detached, detRec := begin()
+	detRec.Detached = true
+	if err := detached.Update(detRec); err != nil {
+		t.Fatal(err)
+	}
+	detached.releaseOwner()
+	if st, _ := state(detRec.ID); st != StateRunning {
+		t.Errorf("a detached run reads %s, want running", st)
+	}
+	attached, _, err := s.Resume(detRec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Resume(detRec.ID); err == nil || !strings.Contains(err.Error(), "another cscript follows it") {
+		t.Errorf("a second attach: %v, want refused", err)
+	}
+	detRec.ExitCode = 0
+	if err := attached.Finish(detRec); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := state(detRec.ID); st != StateSucceeded {
+		t.Errorf("an attached and finished run reads %s", st)
+	}
+
+	if err := live.Finish(liveRec); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := state(liveRec.ID); st != StateSucceeded {
+		t.Errorf("a finished run reads %s", st)
 	}
 }

@@ -458,9 +458,13 @@ func TestReliabilitySIGKILL(t *testing.T) {
 			}
 		}
 		assertGone(t, cs, ns, id)
-		// The killed run's record stays "running": nothing could finish it.
-		if rec := h.record(id); rec.State != history.StateRunning {
-			t.Logf("record of the killed run: %s", rec.State)
+		// Nothing could finish the killed run's record, but its owner lock
+		// died with the process: it reads as abandoned.
+		if rec := h.record(id); rec.State != history.StateAbandoned || rec.Reason != history.ReasonAbandoned {
+			t.Errorf("record of the killed run: %s (%s), want %s", rec.State, rec.Reason, history.StateAbandoned)
+		}
+		if res := h.must("runs"); !strings.Contains(res.Stdout, "abandoned") {
+			t.Errorf("`cscript runs` does not show the killed run as abandoned:\n%s", res.Stdout)
 		}
 	})
 
