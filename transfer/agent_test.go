@@ -173,33 +173,33 @@ func TestAgentSingleFileAndMissing(t *testing.T) {
 // either direction is an error, never a transfer that passes.
 func TestAgentDetectsBrokenStreams(t *testing.T) {
 	data := randomBytes(1<<20, 3)
+	// setup gives a busybox "container" with the agent installed through a
+	// sound stream, the local file, and where it goes in the container.
+	setup := func(t *testing.T, compress bool) (Executor, Options, string, string) {
+		base := busyboxImage(t)
+		opts := agentOpts(t, probed(t, base))
+		opts.Compress = compress
+		installAgentFor(t, base, opts)
+		tmp := t.TempDir()
+		src := filepath.Join(tmp, "f.bin")
+		writeFile(t, src, data, 0o644)
+		return base, opts, src, filepath.Join(tmp, "c", "f.bin")
+	}
 	for _, compress := range []bool{false, true} {
 		name := map[bool]string{false: "plain", true: "s2"}[compress]
 		// The length of the whole stream, to cut it one byte short.
 		total := func(t *testing.T) int64 {
-			base := busyboxImage(t)
-			opts := agentOpts(t, probed(t, base))
-			opts.Compress = compress
-			installAgentFor(t, base, opts)
-			tmp := t.TempDir()
-			src := filepath.Join(tmp, "f.bin")
-			writeFile(t, src, data, 0o644)
+			base, opts, src, dst := setup(t, compress)
 			ce := &stdinCount{inner: base}
-			if _, err := Upload(context.Background(), ce, LocalPath(src), RemotePath(filepath.Join(tmp, "c", "f.bin")), opts); err != nil {
+			if _, err := Upload(context.Background(), ce, LocalPath(src), RemotePath(dst), opts); err != nil {
 				t.Fatal(err)
 			}
 			return ce.n
 		}(t)
 		for _, n := range []int64{0, 511, 32 << 10, 196608, total - 1024, total - 1} {
 			t.Run(name+"/cut", func(t *testing.T) {
-				base := busyboxImage(t)
-				opts := agentOpts(t, probed(t, base))
-				opts.Compress = compress
-				installAgentFor(t, base, opts)
-				tmp := t.TempDir()
-				src := filepath.Join(tmp, "f.bin")
-				writeFile(t, src, data, 0o644)
-				_, err := Upload(context.Background(), truncatingExec{inner: base, n: n, discard: true}, LocalPath(src), RemotePath(filepath.Join(tmp, "c", "f.bin")), opts)
+				base, opts, src, dst := setup(t, compress)
+				_, err := Upload(context.Background(), truncatingExec{inner: base, n: n, discard: true}, LocalPath(src), RemotePath(dst), opts)
 				var ve *VerifyError
 				if !errors.As(err, &ve) {
 					t.Fatalf("stdin cut at %d of %d: err %v, want a *VerifyError", n, total, err)
@@ -208,22 +208,16 @@ func TestAgentDetectsBrokenStreams(t *testing.T) {
 		}
 		for _, at := range []int64{100, 700, 600_000} {
 			t.Run(name+"/flip", func(t *testing.T) {
-				base := busyboxImage(t)
-				opts := agentOpts(t, probed(t, base))
-				opts.Compress = compress
-				installAgentFor(t, base, opts)
-				tmp := t.TempDir()
-				src := filepath.Join(tmp, "f.bin")
-				writeFile(t, src, data, 0o644)
+				base, opts, src, dst := setup(t, compress)
 				bad := corruptingExec{inner: base, at: at}
-				if _, err := Upload(context.Background(), bad, LocalPath(src), RemotePath(filepath.Join(tmp, "c", "f.bin")), opts); err == nil {
+				if _, err := Upload(context.Background(), bad, LocalPath(src), RemotePath(dst), opts); err == nil {
 					t.Errorf("upload with byte %d flipped: no error", at)
 				}
-				if _, err := Upload(context.Background(), base, LocalPath(src), RemotePath(filepath.Join(tmp, "c", "f.bin")), opts); err != nil {
+				if _, err := Upload(context.Background(), base, LocalPath(src), RemotePath(dst), opts); err != nil {
 					t.Fatal(err)
 				}
-				out := filepath.Join(tmp, "out.bin")
-				if _, err := Download(context.Background(), bad, RemotePath(filepath.Join(tmp, "c", "f.bin")), LocalPath(out), opts); err == nil {
+				out := filepath.Join(filepath.Dir(src), "out.bin")
+				if _, err := Download(context.Background(), bad, RemotePath(dst), LocalPath(out), opts); err == nil {
 					t.Errorf("download with byte %d flipped: no error", at)
 				}
 				if _, err := os.Lstat(out); !errors.Is(err, os.ErrNotExist) {

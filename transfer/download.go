@@ -49,25 +49,8 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 	if m := tools.Missing(false); agent == "" && len(m) > 0 {
 		return nil, fmt.Errorf("download %s: %w", remote, &MissingToolError{Missing: m})
 	}
-	var cmd []string
-	useTar, codec, checkSHA := true, codecNone, true
-	if agent != "" {
-		if opts.Compress {
-			codec = codecS2
-		}
-		cmd = []string{agent, "send", dir, name, codec}
-	} else {
-		useTar = tools.Tar
-		if useTar && opts.Compress && tools.Gzip {
-			codec = codecGzip
-		}
-		checkSHA = tools.SHA256Sum
-		script := downloadCatScript
-		if useTar {
-			script = downloadTarScript
-		}
-		cmd = []string{"sh", "-c", script, "sh", dir, name, flag(codec == codecGzip), flag(checkSHA)}
-	}
+	side := remoteFor(agent, tools, opts.Compress, false, dir, name)
+	useTar, codec, checkSHA, cmd := side.useTar, side.codec, side.checkSHA, side.cmd
 	compress := codec != codecNone
 
 	parent := filepath.Dir(dstPath)

@@ -74,26 +74,8 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 		return nil, fmt.Errorf("upload %s: %w", srcPath, &MissingToolError{Missing: m})
 	}
 
-	var cmd []string
-	useTar, codec, checkSHA := true, codecNone, true
-	if agent != "" {
-		if opts.Compress {
-			codec = codecS2
-		}
-		cmd = []string{agent, "recv", dir, name, codec}
-	} else {
-		useTar = tools.Tar
-		if useTar && opts.Compress && tools.Gzip {
-			codec = codecGzip
-		}
-		checkSHA = tools.SHA256Sum
-		countStdin := useTar && tools.Tee && tools.DevFD
-		script := uploadCatScript
-		if useTar {
-			script = uploadTarScript
-		}
-		cmd = []string{"sh", "-c", script, "sh", dir, name, flag(codec == codecGzip), flag(checkSHA), flag(countStdin)}
-	}
+	side := remoteFor(agent, tools, opts.Compress, true, dir, name)
+	useTar, codec, checkSHA, cmd := side.useTar, side.codec, side.checkSHA, side.cmd
 	compress := codec != codecNone
 
 	prog := newProgress(opts.Progress, total, opts.Label)
@@ -172,6 +154,52 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 	res.Compressed = compress
 	res.Agent = agent != ""
 	return res, nil
+}
+
+// remoteSide is how a transfer runs in the container.
+type remoteSide struct {
+	cmd      []string
+	useTar   bool   // the stream is a tar archive (else one file's bytes)
+	codec    string // codecNone, codecGzip or codecS2
+	checkSHA bool   // the report has every file's sha256
+}
+
+// remoteFor chooses the container's side of an upload (up) or a download of
+// dir/name: the agent when there is one, else the scripts with what the
+// image has.
+func remoteFor(agent string, tools *Tools, compress, up bool, dir, name string) remoteSide {
+	if agent != "" {
+		r := remoteSide{useTar: true, codec: codecNone, checkSHA: true}
+		if compress {
+			r.codec = codecS2
+		}
+		verb := "send"
+		if up {
+			verb = "recv"
+		}
+		r.cmd = []string{agent, verb, dir, name, r.codec}
+		return r
+	}
+	r := remoteSide{useTar: tools.Tar, codec: codecNone, checkSHA: tools.SHA256Sum}
+	if r.useTar && compress && tools.Gzip {
+		r.codec = codecGzip
+	}
+	args := []string{dir, name, flag(r.codec == codecGzip), flag(r.checkSHA)}
+	var script string
+	switch {
+	case up && r.useTar:
+		script = uploadTarScript
+		args = append(args, flag(tools.Tee && tools.DevFD)) // count stdin
+	case up:
+		script = uploadCatScript
+		args = append(args, "0")
+	case r.useTar:
+		script = downloadTarScript
+	default:
+		script = downloadCatScript
+	}
+	r.cmd = append([]string{"sh", "-c", script, "sh"}, args...)
+	return r
 }
 
 func flag(b bool) string {
