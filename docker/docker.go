@@ -447,8 +447,7 @@ func (st *run) script(ctx context.Context, stdout, stderr io.Writer) error {
 		return nil
 	}
 	se := &runner.ScriptError{Code: int(code), Reason: runner.ReasonError}
-	if ins, err := st.eng.ContainerInspect(context.WithoutCancel(ctx), st.id, client.ContainerInspectOptions{}); err == nil &&
-		ins.Container.State != nil && ins.Container.State.OOMKilled {
+	if st.oomKilled(ctx, code) {
 		se.Reason = runner.ReasonOOMKilled
 		se.Message = fmt.Sprintf("the script ran out of memory (limit %s)", formatBytes(st.spec.memory()))
 	}
@@ -570,4 +569,26 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+// oomKilled says whether the kernel's OOM killer ended the container. The
+// engine sets State.OOMKilled from containerd's OOM event, which can arrive
+// after the exit (seen here under load): a SIGKILL exit (137) of a container
+// with a memory limit is asked about again for up to three seconds.
+func (st *run) oomKilled(ctx context.Context, code int64) bool {
+	ctx = context.WithoutCancel(ctx)
+	tries := 1
+	if code == 137 && st.spec.memory() > 0 {
+		tries = 30
+	}
+	for i := range tries {
+		if i > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		ins, err := st.eng.ContainerInspect(ctx, st.id, client.ContainerInspectOptions{})
+		if err == nil && ins.Container.State != nil && ins.Container.State.OOMKilled {
+			return true
+		}
+	}
+	return false
 }
