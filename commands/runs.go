@@ -74,7 +74,13 @@ func (a *app) runsCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					return copyFile(a.io.Out, hist.LogPath(rec.ID))
+					if err := copyFile(a.io.Out, hist.LogPath(rec.ID)); err != nil {
+						return err
+					}
+					if rec.State == history.StateRunning && rec.Detached {
+						fmt.Fprintf(a.io.Err, "run %s is a detached Job still running: the log grows while `cscript runs attach %s` follows it\n", rec.ID, rec.ID)
+					}
+					return nil
 				},
 			},
 		},

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 )
 
@@ -135,7 +136,7 @@ func agentSend(dir, name, codec string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	sent := map[string]fileSum{}
-	if err := writeTar(out, items, codec, sent, newProgress(nil, -1, "")); err != nil {
+	if err := writeTar(out, items, codec, runtime.GOMAXPROCS(0), sent, newProgress(nil, -1, "")); err != nil {
 		// The archive is cut: the local side sees a broken stream and this
 		// message, never a report that would pass.
 		fmt.Fprintln(stderr, "cscript-agent:", err)

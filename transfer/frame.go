@@ -108,14 +108,21 @@ const (
 	codecGzip = "gzip" // the scripts' compression: gzip -c in the container
 )
 
-// compressWriter wraps w in the codec. Close flushes the codec and ends the
-// frames; it does not close w.
-func compressWriter(w io.Writer, codec string) io.WriteCloser {
+// compressWriter wraps w in the codec, compressing on up to encoders
+// goroutines. Close flushes the codec and ends the frames; it does not close
+// w.
+//
+// cscript compresses on one goroutine: the other core carries the stream
+// anyway, and one encoder keeps its memory at two blocks (one encoder per
+// core under cscript's 40 MiB soft memory limit made the garbage collector
+// run 230 times per 500 MB). The agent, which has no other work and no such
+// limit, uses one per core.
+func compressWriter(w io.Writer, codec string, encoders int) io.WriteCloser {
 	if codec != codecS2 {
 		return nopCloser{w}
 	}
 	fw := &frameWriter{w: w}
-	return &s2Writer{enc: s2.NewWriter(fw, s2.WriterBlockSize(s2Block)), fw: fw}
+	return &s2Writer{enc: s2.NewWriter(fw, s2.WriterBlockSize(s2Block), s2.WriterConcurrency(max(encoders, 1))), fw: fw}
 }
 
 type s2Writer struct {

@@ -88,7 +88,7 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 	go func() {
 		defer wg.Done()
 		if useTar {
-			werr = writeTar(stream, items, codec, sent, prog)
+			werr = writeTar(stream, items, codec, 1, sent, prog)
 		} else {
 			werr = writeRaw(stream, items[0], sent, prog)
 		}
@@ -257,14 +257,15 @@ func plan(src, name string, fi fs.FileInfo) ([]item, int64, error) {
 }
 
 // writeTar writes the archive of items to w through codec ("gzip", "s2" or
-// "none"), recording each file's size and sha256 in sent.
-func writeTar(w io.Writer, items []item, codec string, sent map[string]fileSum, prog io.Writer) error {
+// "none"; S2 on up to encoders goroutines), recording each file's size and
+// sha256 in sent.
+func writeTar(w io.Writer, items []item, codec string, encoders int, sent map[string]fileSum, prog io.Writer) error {
 	bw := bufio.NewWriterSize(w, bufSize)
 	var out io.WriteCloser
 	if codec == codecGzip {
 		out, _ = gzip.NewWriterLevel(bw, gzip.BestSpeed)
 	} else {
-		out = compressWriter(bw, codec)
+		out = compressWriter(bw, codec, encoders)
 	}
 	tw := tar.NewWriter(out)
 	for _, it := range items {
