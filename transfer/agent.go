@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"time"
 )
 
 // The agent is this package's remote side as one small static binary
@@ -70,7 +71,9 @@ func AgentMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if args[0] == "recv" {
 			return agentRecv(args[1], args[2], args[3], stdin, stdout, stderr)
 		}
-		return agentSend(args[1], args[2], args[3], stdout, stderr)
+		rc := agentSend(args[1], args[2], args[3], stdout, stderr)
+		waitForEOF(stdin, time.Minute)
+		return rc
 	}
 	return usage()
 }
@@ -150,6 +153,20 @@ func agentSend(dir, name, codec string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// waitForEOF keeps a download's process alive until the local side, holding
+// the report, closes stdin (see Download), at most d.
+func waitForEOF(stdin io.Reader, d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, stdin)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }
 
 func writeFileRecords(w *bufio.Writer, files map[string]fileSum) {

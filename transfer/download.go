@@ -81,12 +81,18 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 	pr, pw := io.Pipe()
 	stderr := newTail(8192)
 	done := make(chan error, 1)
+	// The remote side waits for its stdin to close before it exits, and we
+	// close it only once the report is in: the end of a process's output can
+	// be lost when the process exits with megabytes still in flight through
+	// containerd (seen on the test cluster with kubectl exec … cat as well).
+	hold, release := io.Pipe()
 	go func() {
-		err := ex.Exec(execCtx, cmd, nil, pw, stderr)
+		err := ex.Exec(execCtx, cmd, hold, pw, stderr)
 		pw.CloseWithError(err)
 		done <- err
 	}()
 	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, name, useTar, codec, prog)
+	release.Close()
 	if rerr != nil {
 		// Stop the remote side: it may be blocked writing to us.
 		cancel()
@@ -210,14 +216,26 @@ func receive(br *bufio.Reader, root *os.Root, name string, useTar bool, codec st
 	return files, rep, err
 }
 
-// readReport reads the rest of the stream as a report.
-func readReport(r io.Reader) (*report, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxReport+1))
-	if err != nil {
-		return nil, &streamError{fmt.Errorf("read report: %w", err)}
-	}
-	if len(data) > maxReport {
-		return nil, &streamError{fmt.Errorf("report larger than %d bytes", maxReport)}
+// readReport reads the report, up to its end record (the remote side is
+// still running then, waiting for its stdin to close) or the end of the
+// stream.
+func readReport(br *bufio.Reader) (*report, error) {
+	var data []byte
+	for {
+		rec, err := br.ReadSlice(0)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			err = nil
+		}
+		data = append(data, rec...)
+		if len(data) > maxReport {
+			return nil, &streamError{fmt.Errorf("report larger than %d bytes", maxReport)}
+		}
+		if err == io.EOF || string(rec) == "end\x00" {
+			break
+		}
+		if err != nil {
+			return nil, &streamError{fmt.Errorf("read report: %w", err)}
+		}
 	}
 	rep, err := parseReport(data)
 	if err != nil {

@@ -154,6 +154,14 @@ var errConnReset = errors.New("connection reset by peer")
 
 func (e dyingExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	w := &cutWriter{w: stdout, n: e.n, clean: e.clean}
+	if stdin != nil {
+		// A connection that is gone is gone both ways: the process's stdin
+		// ends at the cut too.
+		r, pw := io.Pipe()
+		go func() { _, err := io.Copy(pw, stdin); pw.CloseWithError(err) }()
+		w.onCut = func() { pw.Close() }
+		stdin = r
+	}
 	err := e.inner.Exec(ctx, cmd, stdin, w, stderr)
 	if e.clean {
 		return nil
@@ -169,11 +177,19 @@ type cutWriter struct {
 	n     int64
 	clean bool
 	cut   bool
+	onCut func()
+}
+
+func (c *cutWriter) markCut() {
+	if !c.cut && c.onCut != nil {
+		c.onCut()
+	}
+	c.cut = true
 }
 
 func (c *cutWriter) Write(p []byte) (int, error) {
 	if c.n <= 0 {
-		c.cut = true
+		c.markCut()
 		if c.clean {
 			return len(p), nil
 		}
@@ -189,7 +205,7 @@ func (c *cutWriter) Write(p []byte) (int, error) {
 		return n, err
 	}
 	if n < len(p) {
-		c.cut = true
+		c.markCut()
 		if c.clean {
 			return len(p), nil
 		}

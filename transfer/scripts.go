@@ -71,6 +71,12 @@ rep "./$b"
 printf 'end\0'
 `
 
+// waitForClose ends a download script: it stays until the local side,
+// holding the report, closes stdin (see Download), so that containerd cannot
+// drop the end of the output at the process's exit.
+const waitForClose = `while read -r _; do :; done
+`
+
 // downloadTarScript: $1 parent dir, $2 name, $3 gzip (1/0), $4 sha256 (1/0).
 // The archive, then the report of the source files.
 const downloadTarScript = `p=$1 b=$2 Z=$3 S=$4
@@ -82,7 +88,7 @@ r=$?
 printf 'CSCRIPT-REPORT-1\0tar\t%s\0' "$r"
 rep "./$b"
 printf 'end\0'
-`
+` + waitForClose
 
 // downloadCatScript: $1 parent dir, $2 name, $3 unused, $4 sha256 (1/0).
 // A line with the size, the bytes, then the report.
@@ -98,4 +104,4 @@ r=$?
 printf 'CSCRIPT-REPORT-1\0tar\t%s\0' "$r"
 rep "./$b"
 printf 'end\0'
-`
+` + waitForClose
