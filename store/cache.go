@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"sort"
-	"sync"
 	"time"
 )
 
@@ -23,12 +21,8 @@ import (
 // error reading or writing the cache falls back to parsing.
 
 const (
-	cacheFormat = "cscript-load-cache-2"
+	cacheFormat = "cscript-load-cache-1"
 	racyWindow  = 2 * time.Second
-	// cacheChunks is how many independently encoded parts the entries are
-	// split into, so that a load decodes them on every core at once (gob
-	// decoding is most of a cached load).
-	cacheChunks = 4
 )
 
 type fileStamp struct {
@@ -65,12 +59,8 @@ type cacheFile struct {
 	Format    string
 	Exe       fileStamp
 	Root      string
-	WrittenAt int64 // UnixNano
-	// Chunks are gob encodings of map[string]*cacheEntry, by slash-separated
-	// path relative to Root; together they hold every entry.
-	Chunks [][]byte
-
-	entries map[string]*cacheEntry // the decoded chunks
+	WrittenAt int64                  // UnixNano
+	Entries   map[string]*cacheEntry // by slash-separated path relative to Root
 }
 
 // loadCache is one library's cache, read at the start of a load.
@@ -114,63 +104,8 @@ func openLoadCache(dir, absRoot string) *loadCache {
 		c.dirty = true
 		return c
 	}
-	if f.entries = decodeChunks(f.Chunks); f.entries == nil {
-		c.dirty = true
-		return c
-	}
 	c.old = &f
 	return c
-}
-
-// decodeChunks decodes the chunks in parallel and merges them; nil when any
-// is corrupt.
-func decodeChunks(chunks [][]byte) map[string]*cacheEntry {
-	parts := make([]map[string]*cacheEntry, len(chunks))
-	errs := make([]error, len(chunks))
-	var wg sync.WaitGroup
-	for i, b := range chunks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = gob.NewDecoder(bytes.NewReader(b)).Decode(&parts[i])
-		}()
-	}
-	wg.Wait()
-	all := map[string]*cacheEntry{}
-	for i, part := range parts {
-		if errs[i] != nil {
-			return nil
-		}
-		for k, e := range part {
-			all[k] = e
-		}
-	}
-	return all
-}
-
-// encodeChunks splits entries into cacheChunks gob encodings.
-func encodeChunks(entries map[string]*cacheEntry) ([][]byte, error) {
-	keys := make([]string, 0, len(entries))
-	for k := range entries {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]map[string]*cacheEntry, cacheChunks)
-	for i := range parts {
-		parts[i] = map[string]*cacheEntry{}
-	}
-	for i, k := range keys {
-		parts[i%cacheChunks][k] = entries[k]
-	}
-	chunks := make([][]byte, cacheChunks)
-	for i, part := range parts {
-		var b bytes.Buffer
-		if err := gob.NewEncoder(&b).Encode(part); err != nil {
-			return nil, err
-		}
-		chunks[i] = b.Bytes()
-	}
-	return chunks, nil
 }
 
 // lookup returns the cached entry for rel when it is still valid.
@@ -178,7 +113,7 @@ func (c *loadCache) lookup(rel string, fi os.FileInfo) *cacheEntry {
 	if c == nil || c.old == nil || fi == nil {
 		return nil
 	}
-	e := c.old.entries[rel]
+	e := c.old.Entries[rel]
 	if e == nil || e.Stamp != stampOf(e.Stamp.Path, fi) {
 		return nil
 	}
@@ -214,14 +149,10 @@ func (c *loadCache) save() {
 	if c == nil || !c.exe.Exists {
 		return
 	}
-	if !c.dirty && c.old != nil && len(c.old.entries) == len(c.entries) {
+	if !c.dirty && c.old != nil && len(c.old.Entries) == len(c.entries) {
 		return
 	}
-	chunks, err := encodeChunks(c.entries)
-	if err != nil {
-		return
-	}
-	f := cacheFile{Format: cacheFormat, Exe: c.exe, Root: c.root, WrittenAt: time.Now().UnixNano(), Chunks: chunks}
+	f := cacheFile{Format: cacheFormat, Exe: c.exe, Root: c.root, WrittenAt: time.Now().UnixNano(), Entries: c.entries}
 	var b bytes.Buffer
 	if err := gob.NewEncoder(&b).Encode(&f); err != nil {
 		return
