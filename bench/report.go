@@ -40,6 +40,15 @@ func render(res *Results) []byte {
 	p("cscript against kubectl (and git) on the project's test cluster (`test/cluster`), side by side in one run on %s "+
 		"(the whole run took %s). Figures are medians; the raw timings are below. Ratios are cscript ÷ reference, so for "+
 		"times lower is better and for throughputs higher is better.\n\n", res.Started.Format("2006-01-02 15:04 UTC"), res.Elapsed)
+	if len(res.Earlier) > 0 {
+		var kept []string
+		for _, b := range reportOrder {
+			if t, ok := res.Earlier[b]; ok {
+				kept = append(kept, fmt.Sprintf("%s (%s)", b, t.Format("2006-01-02 15:04 UTC")))
+			}
+		}
+		p("That run measured only some benchmarks; these come from earlier runs, on the same machine and cluster: %s.\n\n", strings.Join(kept, ", "))
+	}
 
 	p("| metric | cscript | reference | ratio | target | met? |\n|---|---|---|---|---|---|\n")
 	rows := byReportOrder(res.Rows, func(r Row) string { return r.Bench })

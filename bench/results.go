@@ -16,6 +16,9 @@ type Results struct {
 	// Retried lists the benchmarks run a second time because the cluster
 	// went away during the first.
 	Retried []string `json:"retried,omitempty"`
+	// Earlier holds, for a run of some benchmarks only (-only), when each
+	// benchmark kept from the earlier results was measured.
+	Earlier map[string]time.Time `json:"earlier,omitempty"`
 	// LoadBefore is the load average when the run started.
 	LoadBefore string  `json:"loadBefore"`
 	Rows       []Row   `json:"rows"`
@@ -110,6 +113,13 @@ func (r *Results) merge(old *Results, running []string) {
 	for b, d := range old.Took {
 		if keep(b) {
 			r.Took[b] = d
+			if r.Earlier == nil {
+				r.Earlier = map[string]time.Time{}
+			}
+			r.Earlier[b] = old.Started
+			if t, ok := old.Earlier[b]; ok {
+				r.Earlier[b] = t
+			}
 		}
 	}
 }
