@@ -11,7 +11,6 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"time"
 )
 
@@ -170,12 +169,7 @@ func waitForEOF(stdin io.Reader, d time.Duration) {
 }
 
 func writeFileRecords(w *bufio.Writer, files map[string]fileSum) {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedNames(files) {
 		f := files[n]
 		fmt.Fprintf(w, "F\t%d\t%s\t./%s\x00", f.size, f.sha, path.Clean(n))
 	}
