@@ -342,7 +342,7 @@ func (s *Store) Resume(id string) (*Run, *Record, error) {
 	dir := filepath.Join(s.dir, rec.ID)
 	owner, err := lockOwner(filepath.Join(dir, OwnerFile))
 	if err != nil {
-		return nil, nil, fmt.Errorf("resume run %s: another cscript follows it (%w)", rec.ID, err)
+		return nil, nil, fmt.Errorf("resume run %s: another cscript follows it (%w): wait for that one to end, or stop it and attach again", rec.ID, err)
 	}
 	f, err := os.OpenFile(filepath.Join(dir, LogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
