@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"errors"
+	"github.com/cscript-dev/cscript/internal/tailbuf"
 	"io"
 	"slices"
 	"sync"
@@ -38,31 +39,10 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// tail keeps the last max bytes written to it (a remote's stderr, for
-// messages). Safe for concurrent use.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
+// tail keeps the end of a remote command's stderr, for messages.
+type tail = tailbuf.Buffer
 
-func newTail(max int) *tail { return &tail{max: max} }
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = slices.Clone(t.buf[len(t.buf)-t.max:])
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
-}
+func newTail(max int) *tail { return tailbuf.New(max) }
 
 // countWriter counts the bytes written through it.
 type countWriter struct {
