@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/s2"
-
 	"github.com/cscript-dev/cscript/transfer"
 	"github.com/cscript-dev/cscript/transfer/agentbin"
 )
@@ -568,8 +566,8 @@ func (b *bench) rawRate() string {
 	return "several hundred MB/s"
 }
 
-// goS2 times S2 with the agent's settings over the file, rounds times, and
-// returns the compressed size.
+// goS2 times the S2 stream of --compress over the file with one encoder,
+// rounds times, and returns the compressed size.
 func goS2(path string, rounds int) (*Sample, int64, error) {
 	s := &Sample{Name: "S2 (4 MiB blocks, one encoder), local"}
 	var size int64
@@ -581,7 +579,7 @@ func goS2(path string, rounds int) (*Sample, int64, error) {
 			}
 			defer f.Close()
 			cw := &countingWriter{}
-			zw := s2.NewWriter(cw, s2.WriterBlockSize(4<<20), s2.WriterConcurrency(1)) // as cscript's side in transfer/frame.go
+			zw := transfer.CompressS2(cw, 1)
 			if _, err := io.Copy(zw, f); err != nil {
 				return err
 			}

@@ -52,9 +52,9 @@ type Event struct {
 }
 
 // FileTransfer moves files in and out of the running container. The default
-// is the transfer package.
+// is the transfer package. All transfers of one run get the same
+// Options.Tools.
 type FileTransfer interface {
-	Probe(ctx context.Context, ex Executor) (*transfer.Tools, error)
 	Upload(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error)
 	Download(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error)
 }
@@ -63,11 +63,6 @@ type FileTransfer interface {
 type TransferFiles struct{}
 
 var _ FileTransfer = TransferFiles{}
-
-// Probe is transfer.Probe.
-func (TransferFiles) Probe(ctx context.Context, ex Executor) (*transfer.Tools, error) {
-	return transfer.Probe(ctx, ex)
-}
 
 // Upload is transfer.Upload.
 func (TransferFiles) Upload(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error) {
@@ -170,6 +165,10 @@ type run struct {
 	lock                *lock
 	exec                Executor
 	interp              string // the interpreter's path, once setup found it
+	// tools is what transfers learn about the container (its tools, the
+	// agent installed into it): the first transfer probes it, the later ones
+	// of both phases reuse it.
+	tools transfer.Tools
 }
 
 // Run runs spec: preflight, lock, create, wait, set up, upload, script,
@@ -421,19 +420,17 @@ func lastLine(out, prefix string) string {
 	return ""
 }
 
-// transfers probes the image once and moves files one by one.
+// transfers moves files one by one. The first transfer of the run probes the
+// image (and installs the agent in the same exec when it can); the others
+// reuse what it found.
 func (st *run) transfers(ctx context.Context, copies []FileCopy, p Phase, into *[]Transferred) error {
 	if len(copies) == 0 {
 		return nil
 	}
 	files := st.r.files()
 	st.enter(p, "")
-	tools, err := files.Probe(ctx, st.exec)
-	if err != nil {
-		return orLost("probe the image", err)
-	}
 	for _, c := range copies {
-		opts := transfer.Options{Compress: st.spec.Compress, Tools: tools, Agent: st.r.TransferAgent}
+		opts := transfer.Options{Compress: st.spec.Compress, Tools: &st.tools, Agent: st.r.TransferAgent}
 		var label string
 		var do func(context.Context, Executor, FileCopy, transfer.Options) (*transfer.Result, error)
 		if p == PhaseUpload {

@@ -283,18 +283,6 @@ type fakeFiles struct {
 	hook      func(ctx context.Context, what string) error
 }
 
-func (f *fakeFiles) Probe(ctx context.Context, ex Executor) (*transfer.Tools, error) {
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if f.hook != nil {
-		if err := f.hook(ctx, "probe"); err != nil {
-			return nil, err
-		}
-	}
-	return &transfer.Tools{Sh: true, Tar: true, Wc: true, Cat: true}, nil
-}
-
 func (f *fakeFiles) Upload(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -76,18 +77,25 @@ func probed(t testing.TB, ex Executor) *Tools {
 	return tools
 }
 
-// countingExec counts the installs of the agent.
+// countingExec counts execs: all of them, the installs of the agent (on
+// their own or with the probe) and the agent's runs.
 type countingExec struct {
-	inner    Executor
-	mu       sync.Mutex
-	installs int
-	agentRan int
+	inner         Executor
+	mu            sync.Mutex
+	execs         int
+	installs      int
+	probeInstalls int
+	agentRan      int
 }
 
 func (e *countingExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e.mu.Lock()
+	e.execs++
 	if len(cmd) > 2 && cmd[2] == installAgentScript {
 		e.installs++
+	}
+	if len(cmd) > 2 && cmd[2] == probeInstallScript {
+		e.probeInstalls++
 	}
 	if strings.Contains(cmd[0], ".cscript-agent-") {
 		e.agentRan++
@@ -316,7 +324,7 @@ func TestAgentFallback(t *testing.T) {
 type cutInstall struct{ inner Executor }
 
 func (e cutInstall) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(cmd) > 2 && cmd[2] == installAgentScript {
+	if len(cmd) > 2 && (cmd[2] == installAgentScript || cmd[2] == probeInstallScript) {
 		return truncatingExec{inner: e.inner, n: 100_000, discard: true}.Exec(ctx, cmd, stdin, stdout, stderr)
 	}
 	return e.inner.Exec(ctx, cmd, stdin, stdout, stderr)
@@ -347,6 +355,70 @@ func TestAgentOnlyWhenWorthIt(t *testing.T) {
 	}
 	if ex.installs != 0 {
 		t.Errorf("installed the agent into a container of unknown architecture")
+	}
+}
+
+// otherMachine makes the probe's install exec expect another machine than
+// the container's, as when cscript runs on a Mac (arm64) against amd64 nodes.
+type otherMachine struct{ inner Executor }
+
+func (e otherMachine) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(cmd) > 5 && cmd[2] == probeInstallScript {
+		cmd = append([]string{}, cmd...)
+		cmd[5] = "sparc64 mips"
+	}
+	return e.inner.Exec(ctx, cmd, stdin, stdout, stderr)
+}
+
+// A transfer given a zero Tools probes into it, and the same exec installs
+// the agent when the container is of the local architecture: an upload then
+// takes two execs (probe with install, the agent's recv), and the next
+// transfer one. Another architecture costs one install exec more.
+func TestAgentInstalledWithTheProbe(t *testing.T) {
+	bin := agentBinary(t)
+	cases := []struct {
+		name string
+		ex   func(t testing.TB) Executor
+		// execs of the first upload, separate installs
+		execs, installs int
+	}{
+		{"local architecture", func(t testing.TB) Executor { return busyboxImage(t) }, 2, 0},
+		{"another architecture", func(t testing.TB) Executor { return otherMachine{busyboxImage(t)} }, 3, 1},
+		{"install cut short", func(t testing.TB) Executor { return cutInstall{busyboxImage(t)} }, 2, 0},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			ex := &countingExec{inner: tt.ex(t)}
+			tools := &Tools{}
+			opts := Options{Tools: tools, Agent: func(arch string) []byte { return map[string][]byte{runtime.GOARCH: bin}[arch] },
+				agentDirs: []string{t.TempDir()}}
+			tmp := t.TempDir()
+			data := randomBytes(5<<20, 6)
+			src := filepath.Join(tmp, "f.bin")
+			writeFile(t, src, data, 0o644)
+			res, err := Upload(context.Background(), ex, LocalPath(src), RemotePath(filepath.Join(tmp, "c", "f.bin")), opts)
+			if err != nil {
+				t.Fatalf("upload: %v", err)
+			}
+			cut := tt.name == "install cut short"
+			if res.Agent == cut || res.Verified != VerifiedSHA256 || res.SHA256 != sha(data) {
+				t.Errorf("upload: %+v, want a verified transfer, agent %v", res, !cut)
+			}
+			if ex.execs != tt.execs || ex.probeInstalls != 1 || ex.installs != tt.installs {
+				t.Errorf("%d execs, %d probe installs, %d installs; want %d, 1, %d", ex.execs, ex.probeInstalls, ex.installs, tt.execs, tt.installs)
+			}
+			if !tools.Sh || tools.Arch != runtime.GOARCH || (tools.agent.err != nil) != cut {
+				t.Errorf("tools after the upload: %+v, agent error %v", tools, tools.agent.err)
+			}
+			back := filepath.Join(tmp, "back.bin")
+			res, err = Download(context.Background(), ex, RemotePath(filepath.Join(tmp, "c", "f.bin")), LocalPath(back), opts)
+			if err != nil {
+				t.Fatalf("download: %v", err)
+			}
+			if res.Agent == cut || res.SHA256 != sha(data) || ex.execs != tt.execs+1 {
+				t.Errorf("download: %+v after %d execs; want agent %v and one exec more than %d", res, ex.execs, !cut, tt.execs)
+			}
+		})
 	}
 }
 
@@ -388,30 +460,89 @@ func TestAgentRecvRefusesEscapes(t *testing.T) {
 	}
 }
 
-func TestFrameReader(t *testing.T) {
-	var buf bytes.Buffer
-	fw := &frameWriter{w: &buf}
-	payload := randomBytes(maxFrame+100, 5)
-	if _, err := fw.Write(payload); err != nil {
-		t.Fatal(err)
+// The block stream round-trips compressible and incompressible data of
+// every shape (empty, one byte, exactly a block, blocks and a bit) with any
+// number of encoders, leaves what follows it unread, and refuses cut or
+// corrupt streams.
+func TestBlockStream(t *testing.T) {
+	text := bytes.Repeat([]byte("INSERT INTO orders VALUES (42, 'widget', 3.50);\n"), 300_000)
+	random := randomBytes(2*s2Block+77, 5)
+	mixed := append(append([]byte{}, text[:s2Block+10]...), random[:s2Block]...)
+	for _, enc := range []int{1, 2, 4} {
+		for name, payload := range map[string][]byte{"empty": nil, "one byte": {7}, "one block": text[:s2Block], "text": text, "random": random, "mixed": mixed} {
+			var buf bytes.Buffer
+			bw := newBlockWriter(&buf, enc)
+			// Odd write sizes cross block boundaries.
+			for rest := payload; len(rest) > 0; {
+				n := min(len(rest), 1_000_003)
+				if _, err := bw.Write(rest[:n]); err != nil {
+					t.Fatal(err)
+				}
+				rest = rest[n:]
+			}
+			if err := bw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if name == "text" && buf.Len() > len(payload)/4 {
+				t.Errorf("%d encoders: %d bytes of text became %d", enc, len(payload), buf.Len())
+			}
+			if name == "random" && buf.Len() > len(payload)+64 {
+				t.Errorf("%d encoders: %d random bytes became %d (stored blocks should cost 4 bytes each)", enc, len(payload), buf.Len())
+			}
+			buf.WriteString("after")
+			br := bufio.NewReader(bytes.NewReader(buf.Bytes()))
+			got, err := io.ReadAll(newBlockReader(br))
+			if err != nil || !bytes.Equal(got, payload) {
+				t.Fatalf("%s, %d encoders: read %d bytes, err %v; want the %d bytes written", name, enc, len(got), err, len(payload))
+			}
+			if rest, _ := io.ReadAll(br); string(rest) != "after" {
+				t.Errorf("%s: after the stream %q, want \"after\"", name, rest)
+			}
+		}
 	}
-	_ = fw.Close()
-	buf.WriteString("after")
-	full := buf.Bytes()
 
-	fr := &frameReader{r: bytes.NewReader(full)}
-	got, err := io.ReadAll(fr)
-	if err != nil || !bytes.Equal(got, payload) {
-		t.Fatalf("read %d bytes, err %v; want the payload", len(got), err)
-	}
-	for _, cut := range []int{0, 3, 4, 1000, len(full) - len("after") - 1} {
-		_, err := io.ReadAll(&frameReader{r: bytes.NewReader(full[:cut])})
+	var buf bytes.Buffer
+	bw := newBlockWriter(&buf, 2)
+	_, _ = bw.Write(mixed)
+	_ = bw.Close()
+	full := buf.Bytes()
+	for _, cut := range []int{0, 3, 4, 1000, len(full) - 5, len(full) - 1} {
+		_, err := io.ReadAll(newBlockReader(bytes.NewReader(full[:cut])))
 		if !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("cut at %d: %v, want io.ErrUnexpectedEOF", cut, err)
 		}
 	}
-	huge := []byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3}
-	if _, err := io.ReadAll(&frameReader{r: bytes.NewReader(huge)}); err == nil || !strings.Contains(err.Error(), "frame of") {
-		t.Errorf("a 4 GiB frame: %v", err)
+	for _, tt := range []struct {
+		name   string
+		stream []byte
+		want   string
+	}{
+		{"huge frame", []byte{0x7f, 0xff, 0xff, 0xff, 1, 2, 3}, "frame of"},
+		{"huge stored frame", []byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3}, "stored frame of"},
+		{"not S2", []byte{0, 0, 0, 3, 0xff, 0xff, 0xff, 0, 0, 0, 0}, "corrupt S2 block"},
+	} {
+		if _, err := io.ReadAll(newBlockReader(bytes.NewReader(tt.stream))); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
 	}
 }
+
+// A failed write stops the writer with that error.
+func TestBlockWriterWriteError(t *testing.T) {
+	boom := errors.New("boom")
+	bw := newBlockWriter(failWriter{boom}, 2)
+	var err error
+	for i := 0; i < 8 && err == nil; i++ {
+		_, err = bw.Write(make([]byte, s2Block))
+	}
+	if !errors.Is(err, boom) {
+		t.Errorf("Write: %v, want boom", err)
+	}
+	if err := bw.Close(); !errors.Is(err, boom) {
+		t.Errorf("Close: %v, want boom", err)
+	}
+}
+
+type failWriter struct{ err error }
+
+func (f failWriter) Write([]byte) (int, error) { return 0, f.err }

@@ -28,13 +28,14 @@ type agentState struct {
 	err   error
 }
 
-// installAgentScript: $1 file name, $2... candidate directories. Reads the
-// binary from stdin into the first writable directory, copies it on to the
-// next when the first does not let it run, and prints
+// installAgentFunc defines ia: $1 file name, $2... candidate directories.
+// It reads the binary from stdin into the first writable directory, copies
+// it on to the next when the first does not let it run, and prints
 // `agent<TAB>PATH<TAB>SIZE SHA256` (the agent's own `sum` of itself) or
 // `noagent<TAB>REASON`. The shell runs commands after cat, so it stays the
 // session's process and stdin arrives whole (see FINDINGS.md).
-const installAgentScript = `n=$1; shift
+const installAgentFunc = `ia() {
+n=$1; shift
 src=
 for d in "$@"; do
   case $d in /*) ;; *) d=$PWD/$d ;; esac
@@ -50,13 +51,30 @@ for d in "$@"; do
   if r=$("$t" sum "$t" 2>/dev/null); then
     [ "$t" = "$src" ] || rm -f "$src"
     printf 'agent\t%s\t%s\0' "$t" "$r"
-    exit 0
+    return 0
   fi
   rm -f "$t"
   [ "$t" = "$src" ] && src=
 done
 if [ -z "$src" ]; then cat > /dev/null; fi
 printf 'noagent\tno writable directory lets it run\0'
+}
+`
+
+// installAgentScript: installAgentFunc's arguments.
+const installAgentScript = installAgentFunc + `ia "$@"
+`
+
+// probeInstallScript is probeScript, then, when uname -m is one of the
+// words of $2, installAgentFunc with $1 and $3...; otherwise it reads stdin
+// to its end and prints `noarch<TAB>MACHINE`. One exec instead of two when
+// the agent's architecture can be guessed (the local one).
+const probeInstallScript = probeScript + installAgentFunc + `n=$1 accept=$2; shift 2
+m=$(uname -m 2>/dev/null)
+case " $accept " in
+*" $m "*) ia "$n" "$@" ;;
+*) cat > /dev/null; printf 'noarch\t%s\0' "$m" ;;
+esac
 `
 
 // useAgent returns the path of the agent in the container, installing it
@@ -93,14 +111,26 @@ func useAgent(ctx context.Context, ex Executor, tools *Tools, opts Options, wort
 // installAgent copies bin into the container and checks that it runs and
 // arrived whole.
 func installAgent(ctx context.Context, ex Executor, bin []byte, dirs []string) (string, error) {
-	sum := sha256.Sum256(bin)
-	want := fmt.Sprintf("%d %s", len(bin), hex.EncodeToString(sum[:]))
-	name := ".cscript-agent-" + hex.EncodeToString(sum[:6])
-	cmd := append([]string{"sh", "-c", installAgentScript, "sh", name}, dirs...)
+	cmd := append([]string{"sh", "-c", installAgentScript, "sh", agentFileName(bin)}, dirs...)
 	var stdout bytes.Buffer
 	stderr := newTail(4096)
 	err := ex.Exec(ctx, cmd, bytes.NewReader(bin), &limitWriter{w: &stdout, n: 64 << 10}, stderr)
-	out := strings.TrimRight(stdout.String(), "\x00")
+	return parseInstall(stdout.String(), bin, err, stderr)
+}
+
+// agentFileName names the agent in the container after its checksum, so
+// that two versions of cscript never mix up their agents.
+func agentFileName(bin []byte) string {
+	sum := sha256.Sum256(bin)
+	return ".cscript-agent-" + hex.EncodeToString(sum[:6])
+}
+
+// parseInstall reads installAgentFunc's output: the agent's path, or why it
+// could not be installed. execErr and stderr are the exec's.
+func parseInstall(out string, bin []byte, execErr error, stderr *tail) (string, error) {
+	sum := sha256.Sum256(bin)
+	want := fmt.Sprintf("%d %s", len(bin), hex.EncodeToString(sum[:]))
+	out = strings.TrimRight(out, "\x00")
 	kind, rest, _ := strings.Cut(out, "\t")
 	switch {
 	case kind == "agent":
@@ -111,8 +141,8 @@ func installAgent(ctx context.Context, ex Executor, bin []byte, dirs []string) (
 		return p, nil
 	case kind == "noagent":
 		return "", fmt.Errorf("install the agent: %s", rest)
-	case err != nil:
-		return "", fmt.Errorf("install the agent: %w", remoteFailure("exec", err, stderr))
+	case execErr != nil:
+		return "", fmt.Errorf("install the agent: %w", remoteFailure("exec", execErr, stderr))
 	}
 	return "", fmt.Errorf("install the agent: unexpected output %q", clip(out))
 }

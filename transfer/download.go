@@ -41,7 +41,7 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 	if err != nil {
 		return nil, fmt.Errorf("download: %w", err)
 	}
-	tools, err := toolsFor(ctx, ex, opts)
+	tools, err := toolsFor(ctx, ex, opts, true)
 	if err != nil {
 		return nil, fmt.Errorf("download %s: %w", remote, err)
 	}

@@ -12,86 +12,217 @@ import (
 
 // With the agent, --compress uses S2 (klauspost/compress), which compresses
 // at several hundred MB/s per core where gzip manages tens: on a fast link
-// gzip costs more time than the bytes it saves. An S2 stream has no end
-// marker, and a report follows it on the same stream, so the compressed
-// bytes travel in frames: a 4-byte big-endian length, then that many bytes;
-// a zero length ends the stream.
+// gzip costs more time than the bytes it saves.
+//
+// The stream is a sequence of frames, each one S2 block of at most 4 MiB of
+// input: a 4-byte big-endian header, then that many bytes. The header's top
+// bit marks a block stored as is (S2 would not have made it smaller); a
+// zero header ends the stream, and whatever follows (the report) is not
+// part of it. Blocks carry no checksum of their own: every file's sha256 is
+// compared at the end anyway, and S2's stream format would add a CRC-32C
+// pass over every byte on each side.
+//
+// Blocks are compressed in parallel into buffers allocated once per
+// stream: with a fresh buffer per block (S2's own Writer recycles them
+// through a sync.Pool, which every garbage collection empties), cscript's
+// 40 MiB soft memory limit made the collector run about 200 times per
+// 500 MB.
 
-// s2Block is the S2 block size: 4 MiB blocks compress about 20% faster than
-// the default 1 MiB, at the same ratio on an SQL dump.
+// s2Block is the size of a block: 4 MiB blocks compress about 20% faster
+// than 1 MiB ones, at the same ratio on an SQL dump.
 const s2Block = 4 << 20
 
-// maxFrame bounds one frame, so that a corrupt length cannot make the reader
-// allocate or wait for gigabytes.
-const maxFrame = 4 << 20
+// frameRaw marks a frame whose payload is the block's bytes as they are.
+const frameRaw = 1 << 31
 
-// frameWriter writes each Write as one frame to w. Close writes the end
-// frame; it does not close w.
-type frameWriter struct {
-	w   io.Writer
-	hdr [4]byte
+// maxFrame bounds a frame's payload, so that a corrupt header cannot make
+// the reader allocate or wait for gigabytes.
+var maxFrame = s2.MaxEncodedLen(s2Block)
+
+// blockWriter compresses what is written to it in s2Block blocks on up to
+// encoders goroutines and writes the frames to w in order. Close compresses
+// the last block and writes the end frame; it does not close w.
+type blockWriter struct {
+	w     io.Writer
+	fill  *block   // the block being filled
+	queue []*block // blocks being compressed, oldest first
+	free  []*block
+	err   error
 }
 
-func (f *frameWriter) Write(p []byte) (int, error) {
+type block struct {
+	in   []byte // s2Block capacity
+	out  []byte // maxFrame + 4 capacity: header and payload
+	done chan struct{}
+}
+
+// encode compresses in into out (the header, then the payload) and closes
+// done.
+func (b *block) encode() {
+	enc := s2.Encode(b.out[4:cap(b.out)], b.in)
+	n := len(enc)
+	hdr := uint32(n)
+	if n >= len(b.in) {
+		n = copy(b.out[4:cap(b.out)], b.in)
+		hdr = uint32(n) | frameRaw
+	}
+	binary.BigEndian.PutUint32(b.out[:4], hdr)
+	b.out = b.out[:4+n]
+	close(b.done)
+}
+
+func newBlockWriter(w io.Writer, encoders int) *blockWriter {
+	bw := &blockWriter{w: w}
+	// One block more than encoders: one fills while the others compress.
+	for range max(encoders, 1) + 1 {
+		bw.free = append(bw.free, &block{in: make([]byte, 0, s2Block), out: make([]byte, 0, 4+maxFrame)})
+	}
+	return bw
+}
+
+func (bw *blockWriter) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
-		n := min(len(p), maxFrame)
-		binary.BigEndian.PutUint32(f.hdr[:], uint32(n))
-		if _, err := f.w.Write(f.hdr[:]); err != nil {
-			return written, err
+		if bw.err != nil {
+			return written, bw.err
 		}
-		if _, err := f.w.Write(p[:n]); err != nil {
-			return written, err
+		if bw.fill == nil {
+			if len(bw.free) == 0 {
+				bw.writeOldest()
+				continue
+			}
+			bw.fill = bw.free[len(bw.free)-1]
+			bw.free = bw.free[:len(bw.free)-1]
+			bw.fill.in = bw.fill.in[:0]
 		}
+		b := bw.fill
+		n := copy(b.in[len(b.in):cap(b.in)], p)
+		b.in = b.in[:len(b.in)+n]
 		written += n
 		p = p[n:]
+		if len(b.in) == cap(b.in) {
+			bw.start()
+		}
 	}
-	return written, nil
+	return written, bw.err
 }
 
-func (f *frameWriter) Close() error {
-	binary.BigEndian.PutUint32(f.hdr[:], 0)
-	_, err := f.w.Write(f.hdr[:])
-	return err
+// start compresses the block being filled in the background.
+func (bw *blockWriter) start() {
+	b := bw.fill
+	bw.fill = nil
+	b.done = make(chan struct{})
+	bw.queue = append(bw.queue, b)
+	go b.encode()
 }
 
-// frameReader reads the payload of frames from r until the end frame (then
-// io.EOF). It reads nothing past the end frame. A stream that ends before the
-// end frame is io.ErrUnexpectedEOF.
-type frameReader struct {
+// writeOldest waits for the oldest block in compression and writes its
+// frame.
+func (bw *blockWriter) writeOldest() {
+	b := bw.queue[0]
+	bw.queue = bw.queue[1:]
+	<-b.done
+	if bw.err == nil {
+		_, bw.err = bw.w.Write(b.out)
+	}
+	bw.free = append(bw.free, b)
+}
+
+func (bw *blockWriter) Close() error {
+	if bw.fill != nil && len(bw.fill.in) > 0 {
+		bw.start()
+	}
+	for len(bw.queue) > 0 {
+		bw.writeOldest()
+	}
+	if bw.err != nil {
+		return bw.err
+	}
+	var end [4]byte
+	_, bw.err = bw.w.Write(end[:])
+	return bw.err
+}
+
+// blockReader reads the blocks' bytes from r until the end frame (then
+// io.EOF). It reads nothing past the end frame. A stream that ends before
+// the end frame is io.ErrUnexpectedEOF; a block that does not decode is an
+// error.
+type blockReader struct {
 	r    io.Reader
-	left int // bytes left in the current frame
+	comp []byte // a compressed frame
+	buf  []byte // its decoded bytes
+	out  []byte // what of buf is still to be read
+	raw  int    // bytes left of a stored frame
 	done bool
 }
 
-func (f *frameReader) Read(p []byte) (int, error) {
-	if f.done {
-		return 0, io.EOF
-	}
-	if f.left == 0 {
-		var hdr [4]byte
-		if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
-			return 0, unexpected(err)
-		}
-		n := binary.BigEndian.Uint32(hdr[:])
-		if n == 0 {
-			f.done = true
+func newBlockReader(r io.Reader) *blockReader {
+	return &blockReader{r: r}
+}
+
+func (f *blockReader) Read(p []byte) (int, error) {
+	for len(f.out) == 0 && f.raw == 0 {
+		if f.done {
 			return 0, io.EOF
 		}
-		if n > maxFrame {
-			return 0, fmt.Errorf("frame of %d bytes (at most %d)", n, maxFrame)
+		if err := f.next(); err != nil {
+			return 0, err
 		}
-		f.left = int(n)
 	}
-	if len(p) > f.left {
-		p = p[:f.left]
+	if len(f.out) > 0 {
+		n := copy(p, f.out)
+		f.out = f.out[n:]
+		return n, nil
+	}
+	if len(p) > f.raw {
+		p = p[:f.raw]
 	}
 	n, err := f.r.Read(p)
-	f.left -= n
+	f.raw -= n
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
 	return n, err
+}
+
+// next reads the next frame's header, and decodes the frame when it is
+// compressed.
+func (f *blockReader) next() error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
+		return unexpected(err)
+	}
+	h := binary.BigEndian.Uint32(hdr[:])
+	n := int(h &^ frameRaw)
+	switch {
+	case h == 0:
+		f.done = true
+		return nil
+	case h&frameRaw != 0:
+		if n > s2Block {
+			return fmt.Errorf("stored frame of %d bytes (at most %d)", n, s2Block)
+		}
+		f.raw = n
+		return nil
+	case n > maxFrame:
+		return fmt.Errorf("frame of %d bytes (at most %d)", n, maxFrame)
+	}
+	if f.comp == nil {
+		f.comp = make([]byte, maxFrame)
+		f.buf = make([]byte, s2Block)
+	}
+	if _, err := io.ReadFull(f.r, f.comp[:n]); err != nil {
+		return unexpected(err)
+	}
+	if dl, err := s2.DecodedLen(f.comp[:n]); err != nil || dl > s2Block {
+		return fmt.Errorf("a corrupt S2 block (decoded length %d, %v)", dl, err)
+	}
+	out, err := s2.Decode(f.buf, f.comp[:n])
+	if err != nil {
+		return fmt.Errorf("a corrupt S2 block: %w", err)
+	}
+	f.out = out
+	return nil
 }
 
 func unexpected(err error) error {
@@ -111,33 +242,16 @@ const (
 // compressWriter wraps w in the codec, compressing on up to encoders
 // goroutines. Close flushes the codec and ends the frames; it does not close
 // w.
-//
-// cscript compresses on one goroutine: the other core carries the stream
-// anyway, and one encoder keeps its memory at two blocks (one encoder per
-// core under cscript's 40 MiB soft memory limit made the garbage collector
-// run 230 times per 500 MB). The agent, which has no other work and no such
-// limit, uses one per core.
 func compressWriter(w io.Writer, codec string, encoders int) io.WriteCloser {
 	if codec != codecS2 {
 		return nopCloser{w}
 	}
-	fw := &frameWriter{w: w}
-	return &s2Writer{enc: s2.NewWriter(fw, s2.WriterBlockSize(s2Block), s2.WriterConcurrency(max(encoders, 1))), fw: fw}
+	return newBlockWriter(w, encoders)
 }
 
-type s2Writer struct {
-	enc *s2.Writer
-	fw  *frameWriter
-}
-
-func (s *s2Writer) Write(p []byte) (int, error) { return s.enc.Write(p) }
-
-func (s *s2Writer) Close() error {
-	if err := s.enc.Close(); err != nil {
-		return err
-	}
-	return s.fw.Close()
-}
+// CompressS2 is compressWriter's S2 stream, on up to encoders goroutines,
+// for benchmarks.
+func CompressS2(w io.Writer, encoders int) io.WriteCloser { return newBlockWriter(w, encoders) }
 
 // decompressReader reads the codec's stream from br, stopping at its end so
 // that what follows (the report) stays in br.
@@ -145,7 +259,7 @@ func decompressReader(br *bufio.Reader, codec string) io.Reader {
 	if codec != codecS2 {
 		return br
 	}
-	return s2.NewReader(&frameReader{r: br}, s2.ReaderMaxBlockSize(s2Block))
+	return newBlockReader(br)
 }
 
 type nopCloser struct{ io.Writer }

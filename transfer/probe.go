@@ -1,11 +1,12 @@
 package transfer
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"runtime"
 	"strings"
 )
 
@@ -47,23 +48,61 @@ func (t *Tools) Missing(dir bool) []string {
 
 // Probe runs one small sh script in the container and reports which of the
 // tools transfers use exist. Callers probe once per container and pass the
-// result in Options.Tools. Without sh it returns a *MissingToolError naming
-// sh (wrapping the exec's error).
+// result in Options.Tools (or pass a zero Tools, which the first transfer
+// fills in). Without sh it returns a *MissingToolError naming sh (wrapping
+// the exec's error).
 func Probe(ctx context.Context, ex Executor) (*Tools, error) {
+	t := &Tools{}
+	if err := probeInto(ctx, ex, t, agentGuess{}); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// agentGuess is an agent binary for the architecture the container
+// probably has (the local one), to install in the probe's exec, into the
+// first of dirs that lets it run. A zero agentGuess installs nothing.
+type agentGuess struct {
+	bin  []byte
+	arch string
+	dirs []string
+}
+
+// probeInto probes the container into t. With an agentGuess, the same exec
+// also installs the agent when the container's machine is the guessed one;
+// t's agent state then says how that went (and stays untried otherwise).
+func probeInto(ctx context.Context, ex Executor, t *Tools, guess agentGuess) error {
+	cmd := []string{"sh", "-c", probeScript}
+	var stdin io.Reader
+	bin := guess.bin
+	if machines := unameOf(guess.arch); len(bin) > 0 && machines != "" {
+		cmd = append([]string{"sh", "-c", probeInstallScript, "sh", agentFileName(bin), machines}, guess.dirs...)
+		stdin = bytes.NewReader(bin)
+	}
 	var stdout bytes.Buffer
 	stderr := newTail(4096)
-	err := ex.Exec(ctx, []string{"sh", "-c", probeScript}, nil, &limitWriter{w: &stdout, n: 64 << 10}, stderr)
+	err := ex.Exec(ctx, cmd, stdin, &limitWriter{w: &stdout, n: 64 << 10}, stderr)
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("probe: %w", ctx.Err())
+		return fmt.Errorf("probe: %w", ctx.Err())
 	}
-	t := &Tools{}
-	sc := bufio.NewScanner(&stdout)
-	ended := false
-	for sc.Scan() {
-		line := sc.Text()
+	probed, rest, ended := strings.Cut("\n"+stdout.String(), "\nend\n")
+	if !ended {
+		if err == nil {
+			err = fmt.Errorf("no output from the probe script")
+		}
+		if !commandNotFound(err, stderr.String()) {
+			// The exec itself failed (the connection broke, the container
+			// went away): that says nothing about the image.
+			return &RemoteError{Step: "probe", Stderr: stderr.String(), Err: err}
+		}
+		if s := strings.TrimSpace(stderr.String()); s != "" {
+			err = fmt.Errorf("%w: %s", err, s)
+		}
+		return &MissingToolError{Missing: []string{"sh"}, Err: err}
+	}
+	*t = Tools{Sh: true, agent: &agentState{}}
+	for _, line := range strings.Split(probed, "\n") {
 		switch {
-		case line == "end":
-			ended = true
 		case line == "devfd":
 			t.DevFD = true
 		case strings.HasPrefix(line, "arch "):
@@ -87,30 +126,40 @@ func Probe(ctx context.Context, ex Executor) (*Tools, error) {
 			}
 		}
 	}
-	if !ended {
-		if err == nil {
-			err = fmt.Errorf("no output from the probe script")
-		}
-		if !commandNotFound(err, stderr.String()) {
-			// The exec itself failed (the connection broke, the container
-			// went away): that says nothing about the image.
-			return nil, &RemoteError{Step: "probe", Stderr: stderr.String(), Err: err}
-		}
-		if s := strings.TrimSpace(stderr.String()); s != "" {
-			err = fmt.Errorf("%w: %s", err, s)
-		}
-		return nil, &MissingToolError{Missing: []string{"sh"}, Err: err}
+	if stdin != nil && !strings.HasPrefix(rest, "noarch\t") && (rest != "" || err == nil) {
+		// The install ran and said how it went. An exec cut short before
+		// the install said anything leaves it untried: useAgent tries
+		// again with an exec of its own.
+		st := t.agent
+		st.tried = true
+		st.path, st.err = parseInstall(rest, bin, err, stderr)
 	}
-	t.Sh = true
-	t.agent = &agentState{}
-	return t, nil
+	return nil
 }
 
-func toolsFor(ctx context.Context, ex Executor, opts Options) (*Tools, error) {
-	if opts.Tools != nil {
-		return opts.Tools, nil
+// toolsFor returns opts.Tools, probing the container first when it is nil or
+// zero (then into opts.Tools, so that the caller's later transfers reuse
+// it). worth says whether this transfer wants the agent: the probe then
+// also installs the agent built for the local machine's architecture.
+func toolsFor(ctx context.Context, ex Executor, opts Options, worth bool) (*Tools, error) {
+	t := opts.Tools
+	if t == nil {
+		t = &Tools{}
 	}
-	return Probe(ctx, ex)
+	if t.Sh {
+		return t, nil
+	}
+	var guess agentGuess
+	if worth && opts.Agent != nil {
+		guess = agentGuess{bin: opts.Agent(runtime.GOARCH), arch: runtime.GOARCH, dirs: opts.agentDirs}
+		if guess.dirs == nil {
+			guess.dirs = defaultAgentDirs()
+		}
+	}
+	if err := probeInto(ctx, ex, t, guess); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // commandNotFound says whether an exec failed because its command is not in
@@ -123,6 +172,18 @@ func commandNotFound(err error, stderr string) bool {
 	}
 	var st interface{ ExitStatus() int }
 	return errors.As(err, &st) && st.ExitStatus() == 127
+}
+
+// unameOf lists the `uname -m` names of a GOARCH (goarch's inverse), space
+// separated; "" for an architecture cscript has no agent for.
+func unameOf(arch string) string {
+	switch arch {
+	case "amd64":
+		return "x86_64 amd64"
+	case "arm64":
+		return "aarch64 arm64 armv8l"
+	}
+	return ""
 }
 
 // goarch maps `uname -m` to the GOARCH of the agent binaries cscript carries.

@@ -61,15 +61,16 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 	if err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
-	tools, err := toolsFor(ctx, ex, opts)
-	if err != nil {
-		return nil, fmt.Errorf("upload %s: %w", srcPath, err)
-	}
 	minBytes := opts.AgentMinBytes
 	if minBytes == 0 {
 		minBytes = defaultAgentMinBytes
 	}
-	agent := useAgent(ctx, ex, tools, opts, total >= minBytes)
+	worth := total >= minBytes
+	tools, err := toolsFor(ctx, ex, opts, worth)
+	if err != nil {
+		return nil, fmt.Errorf("upload %s: %w", srcPath, err)
+	}
+	agent := useAgent(ctx, ex, tools, opts, worth)
 	if m := tools.Missing(fi.IsDir()); agent == "" && len(m) > 0 {
 		return nil, fmt.Errorf("upload %s: %w", srcPath, &MissingToolError{Missing: m})
 	}
@@ -88,7 +89,7 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 	go func() {
 		defer wg.Done()
 		if useTar {
-			werr = writeTar(stream, items, codec, 1, sent, prog)
+			werr = writeTar(stream, items, codec, uploadEncoders, sent, prog)
 		} else {
 			werr = writeRaw(stream, items[0], sent, prog)
 		}
@@ -155,6 +156,12 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 	res.Agent = agent != ""
 	return res, nil
 }
+
+// uploadEncoders is how many S2 blocks cscript compresses at once for an
+// upload: two keep a loopback stream busy on two shared cores (a third
+// block fills meanwhile, 25 MiB in all), and more would not help a slower
+// link.
+const uploadEncoders = 2
 
 // remoteSide is how a transfer runs in the container.
 type remoteSide struct {
