@@ -543,6 +543,20 @@ func TestBlockWriterWriteError(t *testing.T) {
 	}
 }
 
+// Abort ends the stream without its end frame.
+func TestBlockWriterAbort(t *testing.T) {
+	var buf bytes.Buffer
+	bw := newBlockWriter(&buf, 2)
+	if _, err := bw.Write(randomBytes(s2Block+10, 8)); err != nil {
+		t.Fatal(err)
+	}
+	bw.Abort()
+	got, err := io.ReadAll(newBlockReader(bytes.NewReader(buf.Bytes())))
+	if !errors.Is(err, io.ErrUnexpectedEOF) || len(got) != s2Block {
+		t.Errorf("read %d bytes, %v; want the first block and io.ErrUnexpectedEOF", len(got), err)
+	}
+}
+
 type failWriter struct{ err error }
 
 func (f failWriter) Write([]byte) (int, error) { return 0, f.err }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/s2"
 )
@@ -22,8 +23,8 @@ import (
 // compared at the end anyway, and S2's stream format would add a CRC-32C
 // pass over every byte on each side.
 //
-// Blocks are compressed in parallel into buffers allocated once per
-// stream: with a fresh buffer per block (S2's own Writer recycles them
+// Blocks are compressed in parallel, and written by a goroutine of their
+// own, from buffers allocated once per stream: with a fresh buffer per block (S2's own Writer recycles them
 // through a sync.Pool, which every garbage collection empties), cscript's
 // 40 MiB soft memory limit made the collector run about 200 times per
 // 500 MB.
@@ -40,14 +41,19 @@ const frameRaw = 1 << 31
 var maxFrame = s2.MaxEncodedLen(s2Block)
 
 // blockWriter compresses what is written to it in s2Block blocks on up to
-// encoders goroutines and writes the frames to w in order. Close compresses
-// the last block and writes the end frame; it does not close w.
+// encoders goroutines, and its own goroutine writes the frames to w in
+// order, so that the caller goes on reading and hashing while a frame is
+// on its way. Close compresses the last block, waits for every frame and
+// writes the end frame; it does not close w. Abort stops it without the
+// end frame. One of them must be called.
 type blockWriter struct {
 	w     io.Writer
-	fill  *block   // the block being filled
-	queue []*block // blocks being compressed, oldest first
-	free  []*block
-	err   error
+	fill  *block      // the block being filled
+	free  chan *block // blocks to fill
+	queue chan *block // blocks being compressed, in order, to the writer
+	wrote chan struct{}
+	err   atomic.Pointer[error] // the first write error
+	ended bool
 }
 
 type block struct {
@@ -72,27 +78,47 @@ func (b *block) encode() {
 }
 
 func newBlockWriter(w io.Writer, encoders int) *blockWriter {
-	bw := &blockWriter{w: w}
-	// One block more than encoders: one fills while the others compress.
-	for range max(encoders, 1) + 1 {
-		bw.free = append(bw.free, &block{in: make([]byte, 0, s2Block), out: make([]byte, 0, 4+maxFrame)})
+	// One block more than encoders: one fills while the others compress or
+	// are written.
+	n := max(encoders, 1) + 1
+	bw := &blockWriter{w: w, free: make(chan *block, n), queue: make(chan *block, n), wrote: make(chan struct{})}
+	for range n {
+		bw.free <- &block{in: make([]byte, 0, s2Block), out: make([]byte, 0, 4+maxFrame)}
 	}
+	go bw.write()
 	return bw
+}
+
+// write writes the frames of the queued blocks as they are compressed and
+// hands the blocks back. After a failed write it only hands them back.
+func (bw *blockWriter) write() {
+	defer close(bw.wrote)
+	for b := range bw.queue {
+		<-b.done
+		if bw.err.Load() == nil {
+			if _, err := bw.w.Write(b.out); err != nil {
+				bw.err.Store(&err)
+			}
+		}
+		bw.free <- b
+	}
+}
+
+func (bw *blockWriter) failed() error {
+	if p := bw.err.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (bw *blockWriter) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
-		if bw.err != nil {
-			return written, bw.err
+		if err := bw.failed(); err != nil {
+			return written, err
 		}
 		if bw.fill == nil {
-			if len(bw.free) == 0 {
-				bw.writeOldest()
-				continue
-			}
-			bw.fill = bw.free[len(bw.free)-1]
-			bw.free = bw.free[:len(bw.free)-1]
+			bw.fill = <-bw.free
 			bw.fill.in = bw.fill.in[:0]
 		}
 		b := bw.fill
@@ -104,44 +130,47 @@ func (bw *blockWriter) Write(p []byte) (int, error) {
 			bw.start()
 		}
 	}
-	return written, bw.err
+	return written, bw.failed()
 }
 
-// start compresses the block being filled in the background.
+// start compresses the block being filled in the background and queues it
+// for the writer.
 func (bw *blockWriter) start() {
 	b := bw.fill
 	bw.fill = nil
 	b.done = make(chan struct{})
-	bw.queue = append(bw.queue, b)
 	go b.encode()
+	bw.queue <- b
 }
 
-// writeOldest waits for the oldest block in compression and writes its
-// frame.
-func (bw *blockWriter) writeOldest() {
-	b := bw.queue[0]
-	bw.queue = bw.queue[1:]
-	<-b.done
-	if bw.err == nil {
-		_, bw.err = bw.w.Write(b.out)
+// end stops the writer after the queued blocks and waits for it.
+func (bw *blockWriter) end() {
+	if !bw.ended {
+		bw.ended = true
+		close(bw.queue)
+		<-bw.wrote
 	}
-	bw.free = append(bw.free, b)
 }
 
 func (bw *blockWriter) Close() error {
+	if bw.ended {
+		return errors.New("blockWriter: closed twice")
+	}
 	if bw.fill != nil && len(bw.fill.in) > 0 {
 		bw.start()
 	}
-	for len(bw.queue) > 0 {
-		bw.writeOldest()
-	}
-	if bw.err != nil {
-		return bw.err
+	bw.end()
+	if err := bw.failed(); err != nil {
+		return err
 	}
 	var end [4]byte
-	_, bw.err = bw.w.Write(end[:])
-	return bw.err
+	_, err := bw.w.Write(end[:])
+	return err
 }
+
+// Abort stops the writer without the end frame: the receiver sees a stream
+// cut short.
+func (bw *blockWriter) Abort() { bw.end() }
 
 // blockReader reads the blocks' bytes from r until the end frame (then
 // io.EOF). It reads nothing past the end frame. A stream that ends before

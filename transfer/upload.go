@@ -274,6 +274,13 @@ func writeTar(w io.Writer, items []item, codec string, encoders int, sent map[st
 	} else {
 		out = compressWriter(bw, codec, encoders)
 	}
+	closed := false
+	defer func() {
+		// A failure leaves the stream cut short, and no goroutine behind.
+		if a, ok := out.(interface{ Abort() }); ok && !closed {
+			a.Abort()
+		}
+	}()
 	tw := tar.NewWriter(out)
 	for _, it := range items {
 		hdr := &tar.Header{
@@ -308,6 +315,7 @@ func writeTar(w io.Writer, items []item, codec string, encoders int, sent map[st
 	if err := tw.Close(); err != nil {
 		return err
 	}
+	closed = true
 	if err := out.Close(); err != nil {
 		return err
 	}
