@@ -15,5 +15,6 @@ func main() {
 	// The agent's heap is a few S2 blocks and buffers; collecting it less
 	// often saves CPU on the container's (shared) cores.
 	debug.SetGCPercent(400)
+	growPipes()
 	os.Exit(transfer.AgentMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
