@@ -19,11 +19,21 @@ func (a *app) config() (*store.Config, error) {
 
 // catalog loads the configuration and every configured library.
 func (a *app) catalog() (*store.Catalog, *store.Config, error) {
+	return a.catalogFor("")
+}
+
+// catalogFor is catalog for commands that need one script, named by ref
+// (NAME or LIB/NAME; "" for all): scripts from the load cache are decoded
+// only when they have that name.
+func (a *app) catalogFor(ref string) (*store.Catalog, *store.Config, error) {
 	cfg, err := a.config()
 	if err != nil {
 		return nil, nil, err
 	}
 	opts := store.LoadOptions{CacheDir: a.paths().CacheDir}
+	if ref != "" {
+		_, opts.Only = store.SplitRef(ref)
+	}
 	cat, err := store.OpenCatalogWith(cfg, opts)
 	if err != nil {
 		return nil, nil, err
@@ -68,7 +78,7 @@ type resolved struct {
 // resolve finds the script and deck and merges values in the documented order:
 // param defaults < library values < deck values < -f files < --set.
 func (a *app) resolve(c *cli.Context, ref string) (*resolved, error) {
-	cat, _, err := a.catalog()
+	cat, _, err := a.catalogFor(ref)
 	if err != nil {
 		return nil, err
 	}

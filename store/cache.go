@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/gob"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,9 +20,17 @@ import (
 // cache when the cache was written (a file changed in the same timestamp tick
 // could otherwise keep a stale entry, as git's "racy" index entries). Any
 // error reading or writing the cache falls back to parsing.
+//
+// The scripts themselves are one gob stream beside the entries: a zero
+// Script first (it carries the type definitions), then every entry's
+// script, with the offset where each ends. Loading the whole library decodes
+// the stream in one pass; a load for one script (LoadOptions.Only) decodes
+// the zero Script and that script's bytes alone, which `cscript render` on a
+// 1,000-script library needs: decoding all of them took longer than the
+// rest of the command.
 
 const (
-	cacheFormat = "cscript-load-cache-1"
+	cacheFormat = "cscript-load-cache-2"
 	racyWindow  = 2 * time.Second
 )
 
@@ -45,14 +54,18 @@ type cacheEntry struct {
 	Body *fileStamp
 	// Problems of the file, with File left empty (it depends on how the root was given).
 	Problems []Problem
-	// Script is set when the file has no problems of its own.
-	Script    *Script
+	// ScriptAt is the entry's script in cacheFile.Scripts (1 is the first),
+	// set when the file has no problems of its own; 0 otherwise.
+	ScriptAt  int
 	Name      string
 	NameLine  int
 	NameCol   int
 	Image     string
 	ImageLine int
 	ImageCol  int
+
+	// script is the decoded script, once needed.
+	script *Script
 }
 
 type cacheFile struct {
@@ -61,6 +74,10 @@ type cacheFile struct {
 	Root      string
 	WrittenAt int64                  // UnixNano
 	Entries   map[string]*cacheEntry // by slash-separated path relative to Root
+	// Scripts is the gob stream of the scripts (see above); ScriptEnds[i]
+	// is where its value i ends (value 0 is the zero Script).
+	Scripts    []byte
+	ScriptEnds []int
 }
 
 // loadCache is one library's cache, read at the start of a load.
@@ -70,6 +87,7 @@ type loadCache struct {
 	root    string
 	old     *cacheFile
 	dirty   bool
+	decoded bool // decodeAll ran
 	entries map[string]*cacheEntry
 }
 
@@ -133,6 +151,59 @@ func (c *loadCache) lookup(rel string, fi os.FileInfo) *cacheEntry {
 	return e
 }
 
+// script returns e's script, decoding it first: from the whole stream, or,
+// with alone, from the zero Script and its own bytes. nil when e has none
+// or it does not decode (then the file is parsed instead).
+func (c *loadCache) script(e *cacheEntry, alone bool) *Script {
+	if e.script != nil || e.ScriptAt == 0 || c.old == nil {
+		return e.script
+	}
+	f := c.old
+	if e.ScriptAt >= len(f.ScriptEnds) || len(f.ScriptEnds) == 0 || f.ScriptEnds[len(f.ScriptEnds)-1] > len(f.Scripts) {
+		return nil
+	}
+	if !alone {
+		c.decodeAll()
+		return e.script
+	}
+	start, end := f.ScriptEnds[e.ScriptAt-1], f.ScriptEnds[e.ScriptAt]
+	if start > end {
+		return nil
+	}
+	d := gob.NewDecoder(io.MultiReader(bytes.NewReader(f.Scripts[:f.ScriptEnds[0]]), bytes.NewReader(f.Scripts[start:end])))
+	var zero, sc Script
+	if d.Decode(&zero) != nil || d.Decode(&sc) != nil {
+		return nil
+	}
+	e.script = &sc
+	return e.script
+}
+
+// decodeAll decodes every script of the stream into its entry, once.
+func (c *loadCache) decodeAll() {
+	if c.decoded || c.old == nil {
+		return
+	}
+	c.decoded = true
+	f := c.old
+	byAt := make([]*cacheEntry, len(f.ScriptEnds))
+	for _, e := range f.Entries {
+		if e.ScriptAt > 0 && e.ScriptAt < len(byAt) {
+			byAt[e.ScriptAt] = e
+		}
+	}
+	d := gob.NewDecoder(bytes.NewReader(f.Scripts))
+	for i := range byAt {
+		var sc Script
+		if d.Decode(&sc) != nil {
+			return // the entries not reached are parsed instead
+		}
+		if e := byAt[i]; e != nil && e.script == nil {
+			e.script = &sc
+		}
+	}
+}
+
 // keep records the entry for rel in the cache to be written.
 func (c *loadCache) keep(rel string, e *cacheEntry, fresh bool) {
 	if c == nil {
@@ -152,7 +223,35 @@ func (c *loadCache) save() {
 	if !c.dirty && c.old != nil && len(c.old.Entries) == len(c.entries) {
 		return
 	}
-	f := cacheFile{Format: cacheFormat, Exe: c.exe, Root: c.root, WrittenAt: time.Now().UnixNano(), Entries: c.entries}
+	for _, e := range c.entries {
+		if e.ScriptAt > 0 && e.script == nil {
+			c.decodeAll() // entries a load for one script left undecoded
+			break
+		}
+	}
+	f := cacheFile{Format: cacheFormat, Exe: c.exe, Root: c.root, WrittenAt: time.Now().UnixNano(), Entries: map[string]*cacheEntry{}}
+	var scripts bytes.Buffer
+	enc := gob.NewEncoder(&scripts)
+	if enc.Encode(&Script{}) != nil {
+		return
+	}
+	f.ScriptEnds = []int{scripts.Len()}
+	for _, rel := range sortedKeys(c.entries) {
+		e := *c.entries[rel]
+		if e.ScriptAt > 0 && e.script == nil {
+			continue // did not decode: parsed next time
+		}
+		e.ScriptAt = 0
+		if e.script != nil {
+			if enc.Encode(e.script) != nil {
+				return
+			}
+			f.ScriptEnds = append(f.ScriptEnds, scripts.Len())
+			e.ScriptAt = len(f.ScriptEnds) - 1
+		}
+		f.Entries[rel] = &e
+	}
+	f.Scripts = scripts.Bytes()
 	var b bytes.Buffer
 	if err := gob.NewEncoder(&b).Encode(&f); err != nil {
 		return
@@ -186,22 +285,28 @@ func entryFromResult(r *loadResult, stamp fileStamp) *cacheEntry {
 			e.Body = &st
 		}
 		if len(r.problems) == 0 {
-			e.Script = s
+			e.script = s
 		}
 	}
 	return e
 }
 
-// resultFromEntry turns a cached entry back into a load result for file.
+// resultFromEntry turns a cached entry back into a load result for file. A
+// valid script that was not decoded (LoadOptions.Only) is a result with
+// skipped set.
 func resultFromEntry(e *cacheEntry, file string) loadResult {
 	r := loadResult{name: e.Name, nameLine: e.NameLine, nameCol: e.NameCol, imageLine: e.ImageLine, imageCol: e.ImageCol}
 	for _, p := range e.Problems {
 		p.File = file
 		r.problems = append(r.problems, p)
 	}
-	if e.Script != nil {
-		r.script = e.Script
-	} else if e.Image != "" {
+	switch {
+	case e.script != nil:
+		r.script = e.script
+	case e.ScriptAt > 0:
+		r.skipped = true
+		r.image = e.Image
+	case e.Image != "":
 		r.script = &Script{Image: e.Image}
 	}
 	return r

@@ -25,6 +25,8 @@ func OpenCatalog(cfg *Config) (*Catalog, error) {
 }
 
 // OpenCatalogWith is OpenCatalog with load options (e.g. the load cache).
+// With opts.Only, every library is loaded for that one script (see
+// LoadOptions.Only): Script finds it, Scripts lists only it.
 func OpenCatalogWith(cfg *Config, opts LoadOptions) (*Catalog, error) {
 	c := &Catalog{byName: map[string]*Index{}}
 	for _, ref := range cfg.Libraries {
@@ -80,6 +82,9 @@ func (c *Catalog) Problems() []Problem {
 func (c *Catalog) Err() error { return problemsErr(c.Problems()) }
 
 // splitRef splits "LIB/NAME" into its parts; lib is empty for a plain NAME.
+// SplitRef splits a script or deck ref, NAME or LIB/NAME.
+func SplitRef(ref string) (lib, name string) { return splitRef(ref) }
+
 func splitRef(ref string) (lib, name string) {
 	if i := strings.LastIndex(ref, "/"); i >= 0 {
 		return ref[:i], ref[i+1:]
@@ -167,6 +172,7 @@ func (c *Catalog) notFound(kind, ref string, libs []*Index) error {
 			for _, s := range ix.Scripts {
 				names = append(names, s.Name)
 			}
+			names = append(names, ix.skipped...)
 		}
 	}
 	sug := suggest(name, names)

@@ -79,8 +79,12 @@ type Index struct {
 	// Problems are all problems of all files, sorted. Files with problems are
 	// not in Scripts or Decks.
 	Problems []Problem
+	// Partial says that Scripts lacks valid scripts a load for one script
+	// (LoadOptions.Only) did not decode.
+	Partial bool
 
 	scripts map[string]*Script
+	skipped []string // names of the valid scripts left out of Scripts
 	decks   map[string]*Deck
 	// invalid maps the name of a script (or "deck/"+name) whose file has
 	// problems to those problems, so a lookup can show them.
@@ -136,6 +140,10 @@ type loadResult struct {
 	// noCache is set when the result depends on more than the files' size
 	// and time (a permission error), so the load cache must not keep it.
 	noCache bool
+	// skipped is a valid cached script left undecoded (LoadOptions.Only);
+	// image is its image.
+	skipped bool
+	image   string
 }
 
 // LoadLibrary loads every file of the library at root. The returned error is
@@ -151,6 +159,11 @@ type LoadOptions struct {
 	// cache.go) so that loading a large library does not parse every file.
 	// Paths.CacheDir is the usual place.
 	CacheDir string
+	// Only, when set, is the one script the caller needs: scripts that come
+	// from the load cache are decoded only when they have this name, and the
+	// others are left out of Index.Scripts (Index.Partial is set). Problems
+	// are found as in a full load.
+	Only string
 }
 
 // LoadLibraryWith is LoadLibrary with options.
@@ -241,6 +254,12 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 
 	results := make([]loadResult, len(jobs))
 	var todo []int
+	for i := range jobs {
+		j := &jobs[i]
+		if e := j.cached; e != nil && e.ScriptAt > 0 && (opts.Only == "" || e.Name == opts.Only) && cache.script(e, opts.Only != "") == nil {
+			j.cached = nil // does not decode: parse it
+		}
+	}
 	for i, j := range jobs {
 		if j.cached != nil {
 			results[i] = resultFromEntry(j.cached, j.file)
@@ -338,13 +357,17 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 					Message: fmt.Sprintf("name %q is also used by %s: names must be unique in a library; rename one", r.name, strings.Join(others, ", "))})
 			}
 		}
-		if s := r.script; s != nil && isBareImageName(s.Image) {
-			if _, ok := ix.Presets[s.Image]; !ok {
-				msg := fmt.Sprintf("image %q is neither a preset nor an image reference with a tag", s.Image)
-				if sug := suggest(s.Image, sortedKeys(ix.Presets)); len(sug) > 0 {
+		image := r.image
+		if r.script != nil {
+			image = r.script.Image
+		}
+		if isBareImageName(image) && (r.script != nil || r.skipped) {
+			if _, ok := ix.Presets[image]; !ok {
+				msg := fmt.Sprintf("image %q is neither a preset nor an image reference with a tag", image)
+				if sug := suggest(image, sortedKeys(ix.Presets)); len(sug) > 0 {
 					msg += fmt.Sprintf(": did you mean the preset %q?", sug[0])
 				} else {
-					msg += fmt.Sprintf(": use a preset (%s) or a reference such as docker.io/library/%s:TAG", strings.Join(sortedKeys(ix.Presets), ", "), s.Image)
+					msg += fmt.Sprintf(": use a preset (%s) or a reference such as docker.io/library/%s:TAG", strings.Join(sortedKeys(ix.Presets), ", "), image)
 				}
 				r.problems = append(r.problems, Problem{File: jobs[i].file, Line: r.imageLine, Col: r.imageCol, Field: "image", Message: msg})
 			}
@@ -354,6 +377,9 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 	for i, r := range results {
 		ix.Problems = append(ix.Problems, r.problems...)
 		switch {
+		case r.skipped && len(r.problems) == 0:
+			ix.Partial = true
+			ix.skipped = append(ix.skipped, r.name)
 		case r.other != nil:
 			ix.Other = append(ix.Other, r.other)
 		case len(r.problems) > 0:

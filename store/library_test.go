@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
+	"encoding/gob"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -313,4 +316,115 @@ func TestLoadCache(t *testing.T) {
 	if err != nil || len(sixth.Scripts) != 1 {
 		t.Errorf("load with a corrupt cache: %v, %d scripts", err, len(sixth.Scripts))
 	}
+}
+
+// A load for one script (LoadOptions.Only) decodes only that script from
+// the load cache, finds the same problems as a full load, and leaves a cache
+// from which the next full load still gets every script.
+func TestLoadCacheOnlyOne(t *testing.T) {
+	root, cacheDir := t.TempDir(), t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"a.yaml":   script("a"),
+		"b.yaml":   "name: b\nimage: shell\ninterpreter: sh\nscriptFile: b.sh\n",
+		"b.sh":     "echo b\n",
+		"c.yaml":   script("c"),
+		"bad.yaml": "name: bad\nimage: shell\ninterpreter: zsh\nscript: x\n",
+		"d.yaml":   "name: d\nimage: alpine\ninterpreter: sh\nscript: x\n", // a bare image that is no preset
+	})
+	ageFiles(t, root, -time.Hour)
+	opts := LoadOptions{CacheDir: cacheDir}
+	full, err := LoadLibraryWith("lib", root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scriptNames(full); !slices.Equal(got, []string{"a", "b", "c"}) || full.Partial || len(full.Problems) != 2 {
+		t.Fatalf("full load: scripts %v, partial %v, problems %v", got, full.Partial, full.Problems)
+	}
+
+	// The cache is used: a change that keeps size and time is not seen.
+	bPath := filepath.Join(root, "b.sh")
+	fi, _ := os.Stat(bPath)
+	writeFiles(t, root, map[string]string{"b.sh": "echo B\n"})
+	os.Chtimes(bPath, fi.ModTime(), fi.ModTime())
+	only := opts
+	only.Only = "b"
+	one, err := LoadLibraryWith("lib", root, only)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scriptNames(one); !slices.Equal(got, []string{"b"}) || !one.Partial {
+		t.Fatalf("load of b: scripts %v, partial %v; want [b] and partial", got, one.Partial)
+	}
+	if s, _ := one.Script("b"); s.Source.Body != "echo b\n" || s.Source.Library != "lib" {
+		t.Errorf("b from the cache: body %q, library %q", s.Source.Body, s.Source.Library)
+	}
+	if diff := cmp.Diff(full.Problems, one.Problems); diff != "" {
+		t.Errorf("problems differ from the full load's (-full +one):\n%s", diff)
+	}
+	if !slices.Equal(one.skipped, []string{"a", "c"}) {
+		t.Errorf("skipped %v, want [a c]", one.skipped)
+	}
+
+	// A load for one script that finds a changed file rewrites the cache
+	// with every script, not only the decoded one: a keeps its cached
+	// definition (a change that keeps size and time is not seen).
+	aPath := filepath.Join(root, "a.yaml")
+	fi, _ = os.Stat(aPath)
+	writeFiles(t, root, map[string]string{"a.yaml": strings.Replace(script("a"), "echo a", "echo A", 1)})
+	os.Chtimes(aPath, fi.ModTime(), fi.ModTime())
+	writeFiles(t, root, map[string]string{"c.yaml": script("c") + "description: changed\n"})
+	os.Chtimes(filepath.Join(root, "c.yaml"), time.Now().Add(-time.Minute), time.Now().Add(-time.Minute))
+	if _, err := LoadLibraryWith("lib", root, only); err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadLibraryWith("lib", root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scriptNames(again); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("full load after it: scripts %v", got)
+	}
+	if s, _ := again.Script("b"); s.Source.Body != "echo b\n" {
+		t.Errorf("b: body %q, want the cached one (the cache was not rewritten from the files)", s.Source.Body)
+	}
+	if s, _ := again.Script("a"); s.Script != "echo a" {
+		t.Errorf("a: script %q, want the cached one: the load of b dropped a from the cache", s.Script)
+	}
+	if s, _ := again.Script("c"); s.Description != "changed" {
+		t.Errorf("c: description %q, want the change", s.Description)
+	}
+
+	// Scripts that do not decode are parsed instead.
+	entries, _ := os.ReadDir(cacheDir)
+	cachePath := filepath.Join(cacheDir, entries[0].Name())
+	data, _ := os.ReadFile(cachePath)
+	var f cacheFile
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
+		t.Fatal(err)
+	}
+	for i := f.ScriptEnds[0]; i < len(f.Scripts); i++ {
+		f.Scripts[i] = 0xff
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&f); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(cachePath, buf.Bytes(), 0o600)
+	for _, o := range []LoadOptions{only, opts} {
+		ix, err := LoadLibraryWith("lib", root, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, ok := ix.Script("b"); !ok || s.Source.Body != "echo B\n" {
+			t.Errorf("only %q with a corrupt script stream: b %v (body %q), want it parsed from the files", o.Only, ok, s.Source.Body)
+		}
+	}
+}
+
+func scriptNames(ix *Index) []string {
+	var out []string
+	for _, s := range ix.Scripts {
+		out = append(out, s.Name)
+	}
+	return out
 }
