@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -37,7 +38,7 @@ var (
 // directory and Docker containers for a docker deck). Tests inject theirs.
 type resourceDeps struct {
 	states   func(c *cli.Context, deck *store.Deck) (lifecycle.StateStore, error)
-	executor func(c *cli.Context, deck *store.Deck) (lifecycle.Executor, error)
+	executor func(c *cli.Context, deck *store.Deck, out io.Writer) (lifecycle.Executor, error)
 }
 
 func (a *app) resourceCommand() *cli.Command { return a.resourceCommandWith(resourceDeps{}) }
@@ -248,12 +249,16 @@ func (a *app) runEvent(c *cli.Context, deps resourceDeps, env *resourceEnv, o li
 		o.Values = r.values
 		req := execRequest(spec)
 		o.Script = &req
+		live := &switchWriter{w: a.io.Err}
 		if deps.executor != nil {
-			exec, err = deps.executor(c, env.deck)
+			exec, err = deps.executor(c, env.deck, live)
 		} else {
-			exec, err = a.defaultExecutor(env)
+			exec, err = a.defaultExecutor(env, live)
 		}
 		if err != nil {
+			return err
+		}
+		if exec, err = a.recordRuns(c, env, spec, exec, live); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.io.Err, "%s %s %s: script %s in %s, run %s\n", a.io.paint("1", "▶"), o.Event, o.Name, r.script.Name, env.deck.Name, runID)
@@ -289,17 +294,90 @@ func execRequest(spec runner.Spec) lifecycle.ExecRequest {
 	return req
 }
 
-func (a *app) defaultExecutor(env *resourceEnv) (lifecycle.Executor, error) {
+// defaultExecutor runs lifecycle scripts in Docker or as Jobs, with their
+// output to out as it comes.
+func (a *app) defaultExecutor(env *resourceEnv, out io.Writer) (lifecycle.Executor, error) {
 	if isDocker(env.deck) {
 		eng, err := docker.NewClient()
 		if err != nil {
 			return nil, err
 		}
-		return &dockerExecutor{eng: eng, out: a.io.Err}, nil
+		return &dockerExecutor{eng: eng, out: out}, nil
 	}
 	rn := &runner.Runner{Client: env.target.Client, Config: env.target.Config, Namespace: env.target.Namespace,
 		Force: a.info.Force, Host: hostName(), Now: a.now}
-	return &jobExecutor{runner: rn, out: a.io.Err}, nil
+	return &jobExecutor{runner: rn, out: out}, nil
+}
+
+// recordRuns wraps exec so that every lifecycle script it runs gets a run
+// record like `cscript run`'s: `cscript runs`, `runs logs` and `trace` show
+// them too. live is where exec writes the script's output as it comes.
+func (a *app) recordRuns(c *cli.Context, env *resourceEnv, spec runner.Spec, exec lifecycle.Executor, live *switchWriter) (lifecycle.Executor, error) {
+	hist, err := a.history(c)
+	if err != nil {
+		return nil, err
+	}
+	hist.Redactor = a.secrets
+	base := history.Record{Deck: env.deck.Name, LibraryCommit: spec.LibraryCommit,
+		Backend: history.BackendKubernetes, Mode: history.ModeJob}
+	if isDocker(env.deck) {
+		base.Backend, base.Mode = history.BackendDocker, history.ModeDocker
+	} else if env.target != nil {
+		base.Context, base.Namespace = env.target.Context, env.target.Namespace
+	}
+	return &recordedExecutor{inner: exec, a: a, hist: hist, base: base, live: live}, nil
+}
+
+// recordedExecutor keeps a run record of each script it runs.
+type recordedExecutor struct {
+	inner lifecycle.Executor
+	a     *app
+	hist  *history.Store
+	base  history.Record // what the records of one command share
+	live  *switchWriter
+}
+
+var _ lifecycle.Executor = (*recordedExecutor)(nil)
+
+func (r *recordedExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (*lifecycle.ExecResult, error) {
+	rec := r.base
+	rec.ID, rec.Script, rec.Library, rec.User, rec.Image = req.RunID, req.Script, req.Library, req.User, req.Image
+	rec.Event, rec.Resource, rec.Start = string(req.Event), req.Resource, r.a.now()
+	hrun, err := r.hist.Begin(&rec)
+	if err != nil {
+		fmt.Fprintf(r.a.io.Err, "warning: this run has no record: %v\n", err)
+		return r.inner.Run(ctx, req)
+	}
+	_ = hrun.SaveArtifact(history.ArtifactScript, []byte(req.Body))
+	// Job and Docker runs give stdout and stderr as one stream: the record
+	// keeps it as stderr, whose last lines make the trace of a failure.
+	r.live.set(io.MultiWriter(r.a.io.Err, hrun.Stderr()))
+	res, err := r.inner.Run(ctx, req)
+	r.live.set(r.a.io.Err)
+	o := outcome{end: r.a.now()}
+	if res != nil {
+		o.exitCode = res.ExitCode
+	}
+	r.a.finishRecord(hrun, &rec, o, err)
+	return res, err
+}
+
+// switchWriter writes to a writer that can be changed between runs.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	s.w = w
+	s.mu.Unlock()
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 // jobExecutor runs lifecycle scripts as Kubernetes Jobs (runner.RunJob).

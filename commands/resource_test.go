@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/urfave/cli/v2"
 
+	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/lifecycle"
 	"github.com/cscript-dev/cscript/store"
 )
@@ -27,8 +29,8 @@ func (e *env) runResource(ctx context.Context, args ...string) result {
 	var out, errb bytes.Buffer
 	a := newApp(BuildInfo{Version: "test"}, strings.NewReader(""), &out, &errb)
 	cliApp := a.cli()
-	deps := resourceDeps{executor: func(c *cli.Context, _ *store.Deck) (lifecycle.Executor, error) {
-		return &lifecycle.ProcessExecutor{Stream: c.App.ErrWriter}, nil
+	deps := resourceDeps{executor: func(_ *cli.Context, _ *store.Deck, out io.Writer) (lifecycle.Executor, error) {
+		return &lifecycle.ProcessExecutor{Stream: out}, nil
 	}}
 	replaced := false
 	for i, c := range cliApp.Commands {
@@ -144,6 +146,31 @@ func TestResourceLifecycle(t *testing.T) {
 	}
 	if vm = e.showResource("vm1"); vm.Plan != "small" {
 		t.Errorf("a failed update changed the plan to %q", vm.Plan)
+	}
+
+	// Every script run has a run record, as `cscript run`'s do.
+	var recs []history.Record
+	if err := json.Unmarshal([]byte(e.mustRun("runs", "-o", "json").out), &recs); err != nil {
+		t.Fatal(err)
+	}
+	byEvent := map[string]history.Record{} // the newest of each event
+	for _, rec := range recs {
+		if _, ok := byEvent[rec.Event]; !ok {
+			byEvent[rec.Event] = rec
+		}
+	}
+	if c, u := byEvent["create"], byEvent["update"]; len(recs) != 4 || c.Resource != "vm1" || c.State != history.StateSucceeded || c.Deck != "dock" ||
+		c.Mode != history.ModeDocker || u.State != history.StateFailed || u.ExitCode == 0 || u.Script != "demo-vm-update" {
+		t.Errorf("run records (dry run, create, pull, update): %+v", recs)
+	}
+	if logs := e.mustRun("runs", "logs", byEvent["create"].ID).out; !strings.Contains(logs, "creating vm1 for ann with plan small") {
+		t.Errorf("runs logs of the create: %q", logs)
+	}
+	if tr := e.mustRun("trace", byEvent["update"].ID).out; !strings.Contains(tr, "RuntimeError: the demo backend cannot resize") {
+		t.Errorf("trace of the failed update: %q", tr)
+	}
+	if list := e.mustRun("runs").out; !strings.Contains(list, "(update vm1)") {
+		t.Errorf("runs:\n%s", list)
 	}
 
 	// A second resource whose create prints only an id; pull --all skips

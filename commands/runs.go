@@ -38,7 +38,11 @@ func (a *app) runsCommand() *cli.Command {
 			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSCRIPT\tDECK\tSTATE\tEXIT\tREASON\tSTARTED\tDURATION")
 			for _, r := range recs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Script, orDash(r.Deck), r.State, r.ExitCode, orDash(r.Reason),
+				script := r.Script
+				if r.Event != "" {
+					script += " (" + r.Event + " " + r.Resource + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, script, orDash(r.Deck), r.State, r.ExitCode, orDash(r.Reason),
 					r.Start.Local().Format("2006-01-02 15:04:05"), r.Duration().Round(10*time.Millisecond))
 			}
 			return tw.Flush()

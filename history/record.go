@@ -72,7 +72,11 @@ type Record struct {
 	State   State  `json:"state" redact:"-"`
 	// Detached marks a Job run that cscript left running on purpose
 	// (--detach): no cscript process owns it until `runs attach`.
-	Detached  bool             `json:"detached,omitempty"`
+	Detached bool `json:"detached,omitempty"`
+	// Event and Resource name the lifecycle event (create, update,
+	// terminate, pull) and the resource of a lifecycle script's run.
+	Event     string           `json:"event,omitempty"`
+	Resource  string           `json:"resource,omitempty"`
 	Uploads   []TransferRecord `json:"uploads,omitempty"`
 	Downloads []TransferRecord `json:"downloads,omitempty"`
 }
