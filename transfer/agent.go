@@ -120,6 +120,9 @@ func agentRecv(dir, name, codec string, stdin io.Reader, stdout, stderr io.Write
 func agentSend(dir, name, codec string, stdout, stderr io.Writer) int {
 	out := bufio.NewWriterSize(stdout, bufSize)
 	src := filepath.Join(dir, name)
+	if real, err := filepath.EvalSymlinks(src); err == nil {
+		src = real // a symlink named by the transfer is followed, to a directory too
+	}
 	fi, err := os.Stat(src)
 	if err != nil {
 		fmt.Fprintf(out, "%s\x00missing\x00end\x00", reportMarker)

@@ -249,3 +249,66 @@ func TestDownloadHostileTar(t *testing.T) {
 		})
 	}
 }
+
+// A download of a name that is a symlink to a file brings the file, with
+// the image's tar, with cat and with the agent; the agent follows a symlink
+// to a directory too (symlinks inside it stay symlinks).
+func TestDownloadNamedSymlink(t *testing.T) {
+	data := randomBytes(300_000, 9)
+	cases := []struct {
+		name  string
+		ex    func(testing.TB) localExec
+		agent bool
+	}{
+		{"gnu", gnuImage, false},
+		{"busybox", busyboxImage, false},
+		{"no tar: cat", noTarImage, false},
+		{"agent", busyboxImage, true},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			ctr := filepath.Join(tmp, "container")
+			writeFile(t, filepath.Join(ctr, "dumps", "2026-11-25.sql"), data, 0o644)
+			if err := os.Symlink(filepath.Join(ctr, "dumps", "2026-11-25.sql"), filepath.Join(ctr, "latest.sql")); err != nil {
+				t.Fatal(err)
+			}
+			ex := tt.ex(t)
+			opts := Options{}
+			if tt.agent {
+				opts = agentOpts(t, probed(t, ex))
+			}
+			dst := filepath.Join(tmp, "local", "latest.sql")
+			res, err := Download(context.Background(), ex, RemotePath(filepath.Join(ctr, "latest.sql")), LocalPath(dst), opts)
+			if err != nil {
+				t.Fatalf("Download: %v", err)
+			}
+			got, err := os.ReadFile(dst)
+			if err != nil || !bytes.Equal(got, data) || res.SHA256 != sha(data) || res.Agent != tt.agent {
+				t.Errorf("downloaded %d bytes (%v), result %+v; want the %d bytes the link points to", len(got), err, res, len(data))
+			}
+			if fi, err := os.Lstat(dst); err != nil || !fi.Mode().IsRegular() {
+				t.Errorf("local copy: %v, %v; want a regular file", fi, err)
+			}
+			if !tt.agent {
+				return
+			}
+			if err := os.Symlink(filepath.Join(ctr, "dumps"), filepath.Join(ctr, "current")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("2026-11-25.sql", filepath.Join(ctr, "dumps", "today.sql")); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(tmp, "local", "current")
+			if _, err := Download(context.Background(), ex, RemotePath(filepath.Join(ctr, "current")), LocalPath(dir), opts); err != nil {
+				t.Fatalf("Download of a symlinked directory: %v", err)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir, "2026-11-25.sql")); err != nil || !bytes.Equal(got, data) {
+				t.Errorf("the directory's file: %d bytes, %v", len(got), err)
+			}
+			if l, err := os.Readlink(filepath.Join(dir, "today.sql")); err != nil || l != "2026-11-25.sql" {
+				t.Errorf("the symlink inside: %q, %v; want it kept as a symlink", l, err)
+			}
+		})
+	}
+}

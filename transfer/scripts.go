@@ -5,11 +5,12 @@ package transfer
 // They must work with dash, bash and busybox ash, GNU and busybox tar.
 
 // reportFunc prints one F record per regular file at or under $1 (symlinks
-// are not followed and not reported). $S=1 adds sha256. The loop variable is
-// global in POSIX sh, which is fine: it is not used after the recursive call.
+// are not followed and not reported, except $1 itself when $2 is set). $S=1
+// adds sha256. The loop variable is global in POSIX sh, which is fine: it is
+// not used after the recursive call.
 const reportFunc = `
 rep() {
-  if [ -L "$1" ]; then :
+  if [ -L "$1" ] && [ -z "$2" ]; then :
   elif [ -d "$1" ]; then
     for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
       if [ -e "$f" ] || [ -L "$f" ]; then rep "$f"; fi
@@ -78,15 +79,18 @@ const waitForClose = `while read -r _; do :; done
 `
 
 // downloadTarScript: $1 parent dir, $2 name, $3 gzip (1/0), $4 sha256 (1/0).
-// The archive, then the report of the source files.
+// The archive, then the report of the source files. A name that is a
+// symlink to a file sends the file (tar -h), as the agent does.
 const downloadTarScript = `p=$1 b=$2 Z=$3 S=$4
 cd -- "$p" 2>/dev/null || { printf 'CSCRIPT-REPORT-1\0missing\0end\0'; exit 0; }
 ` + reportFunc + `
 if [ ! -e "./$b" ] && [ ! -L "./$b" ]; then printf 'CSCRIPT-REPORT-1\0missing\0end\0'; exit 0; fi
-if [ "$Z" = 1 ]; then tar -czf - "./$b"; else tar -cf - "./$b"; fi
+h=
+if [ -L "./$b" ] && [ -f "./$b" ]; then h=h; fi
+if [ "$Z" = 1 ]; then tar -c${h}zf - "./$b"; else tar -c${h}f - "./$b"; fi
 r=$?
 printf 'CSCRIPT-REPORT-1\0tar\t%s\0' "$r"
-rep "./$b"
+rep "./$b" "$h"
 printf 'end\0'
 ` + waitForClose
 
@@ -102,6 +106,6 @@ printf 'CSCRIPT-CAT-1\t%s\n' "$n"
 cat < "./$b"
 r=$?
 printf 'CSCRIPT-REPORT-1\0tar\t%s\0' "$r"
-rep "./$b"
+rep "./$b" 1
 printf 'end\0'
 ` + waitForClose
