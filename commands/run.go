@@ -311,7 +311,7 @@ func transferRecord(from, to string, r *transfer.Result) history.TransferRecord 
 	tr := history.TransferRecord{From: from, To: to}
 	if r != nil {
 		tr.Bytes, tr.SHA256, tr.Verified, tr.Compressed = r.Bytes, r.SHA256, r.Verified, r.Compressed
-		tr.Via = "image"
+		tr.Via, tr.NoAgent = "image", r.NoAgent
 		if r.Agent {
 			tr.Via = "agent"
 		}

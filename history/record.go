@@ -91,7 +91,9 @@ type TransferRecord struct {
 	Verified string `json:"verified,omitempty"`
 	// Via is who did the container's side: "agent" (cscript's transfer
 	// agent) or "image" (the image's sh and tar).
-	Via        string `json:"via,omitempty"`
+	Via string `json:"via,omitempty"`
+	// NoAgent says why the image did it when cscript tried its agent.
+	NoAgent    string `json:"noAgent,omitempty"`
 	Compressed bool   `json:"compressed,omitempty"`
 }
 

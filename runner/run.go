@@ -168,7 +168,8 @@ type run struct {
 	// tools is what transfers learn about the container (its tools, the
 	// agent installed into it): the first transfer probes it, the later ones
 	// of both phases reuse it.
-	tools transfer.Tools
+	tools       transfer.Tools
+	noAgentSaid bool // an event said why the agent is not used
 }
 
 // Run runs spec: preflight, lock, create, wait, set up, upload, script,
@@ -446,6 +447,10 @@ func (st *run) transfers(ctx context.Context, copies []FileCopy, p Phase, into *
 		res, err := do(ctx, st.exec, c, opts)
 		if err != nil {
 			return orLost(label, err)
+		}
+		if res.NoAgent != "" && !st.noAgentSaid {
+			st.noAgentSaid = true
+			st.enter(p, label+": with the image's tools, not cscript's agent: "+res.NoAgent)
 		}
 		*into = append(*into, Transferred{FileCopy: c, Result: res})
 	}

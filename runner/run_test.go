@@ -281,6 +281,7 @@ type fakeFiles struct {
 	uploads   []FileCopy
 	downloads []FileCopy
 	hook      func(ctx context.Context, what string) error
+	noAgent   string // Result.NoAgent of every transfer
 }
 
 func (f *fakeFiles) Upload(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error) {
@@ -295,7 +296,7 @@ func (f *fakeFiles) Upload(ctx context.Context, ex Executor, c FileCopy, opts tr
 	f.mu.Lock()
 	f.uploads = append(f.uploads, c)
 	f.mu.Unlock()
-	return &transfer.Result{Bytes: 10, Files: 1, Verified: transfer.VerifiedSHA256}, nil
+	return &transfer.Result{Bytes: 10, Files: 1, Verified: transfer.VerifiedSHA256, NoAgent: f.noAgent}, nil
 }
 
 func (f *fakeFiles) Download(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error) {
@@ -310,7 +311,7 @@ func (f *fakeFiles) Download(ctx context.Context, ex Executor, c FileCopy, opts 
 	f.mu.Lock()
 	f.downloads = append(f.downloads, c)
 	f.mu.Unlock()
-	return &transfer.Result{Bytes: 20, Files: 1, Verified: transfer.VerifiedSHA256}, nil
+	return &transfer.Result{Bytes: 20, Files: 1, Verified: transfer.VerifiedSHA256, NoAgent: f.noAgent}, nil
 }
 
 func TestRunSuccess(t *testing.T) {
@@ -916,4 +917,33 @@ func TestRunCancelCombinedScript(t *testing.T) {
 		t.Fatalf("err = %v, exit %d, phase %s; want interrupted 129 in script", err, res.ExitCode, res.Phase)
 	}
 	h.assertCleanedUp()
+}
+
+// When the agent could not be installed, one event (what --verbose prints)
+// says why, however many files move.
+func TestRunSaysWhyNotTheAgent(t *testing.T) {
+	h := newHarness(t)
+	h.queue(running)
+	h.files.noAgent = "install the agent: no writable directory lets it run"
+	var msgs []string
+	h.runner.OnEvent = func(e Event) { msgs = append(msgs, e.Message) }
+	spec := minimalSpec()
+	spec.Uploads = []FileCopy{{Local: "/tmp/a", Remote: "/work/a"}, {Local: "/tmp/b", Remote: "/work/b"}}
+	spec.Downloads = []FileCopy{{Remote: "/work/out", Local: "/tmp/out"}}
+	res, err := h.run(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	for _, m := range msgs {
+		if strings.Contains(m, h.files.noAgent) {
+			said = append(said, m)
+		}
+	}
+	if len(said) != 1 || !strings.HasPrefix(said[0], "upload /tmp/a: with the image's tools, not cscript's agent: ") {
+		t.Errorf("events about the agent: %q; want one, on the first upload", said)
+	}
+	if len(res.Downloads) != 1 || res.Downloads[0].Result.NoAgent != h.files.noAgent {
+		t.Errorf("downloads %+v: want the reason in the result", res.Downloads)
+	}
 }

@@ -305,8 +305,8 @@ func TestAgentFallback(t *testing.T) {
 				if err != nil {
 					t.Fatalf("upload %d: %v", i, err)
 				}
-				if res.Agent || res.Verified != VerifiedSHA256 || res.SHA256 != sha(data) {
-					t.Errorf("upload %d: %+v, want the scripts' verified transfer", i, res)
+				if res.Agent || res.Verified != VerifiedSHA256 || res.SHA256 != sha(data) || res.NoAgent == "" {
+					t.Errorf("upload %d: %+v, want the scripts' verified transfer and why not the agent", i, res)
 				}
 			}
 			if ex.installs != 1 || ex.agentRan != 0 {
@@ -343,18 +343,22 @@ func TestAgentOnlyWhenWorthIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Agent || ex.installs != 0 {
-		t.Errorf("a 5-byte upload used the agent (%+v, %d installs)", res, ex.installs)
+	if res.Agent || ex.installs != 0 || res.NoAgent != "" {
+		t.Errorf("a 5-byte upload used the agent or says why not (%+v, %d installs)", res, ex.installs)
 	}
 	unknown := *tools
 	unknown.Arch = ""
 	unknown.agent = &agentState{}
 	opts.Tools = &unknown
-	if _, err := Download(context.Background(), ex, RemotePath(filepath.Join(tmp, "c", "small.txt")), LocalPath(filepath.Join(tmp, "back.txt")), opts); err != nil {
+	res, err = Download(context.Background(), ex, RemotePath(filepath.Join(tmp, "c", "small.txt")), LocalPath(filepath.Join(tmp, "back.txt")), opts)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if ex.installs != 0 {
 		t.Errorf("installed the agent into a container of unknown architecture")
+	}
+	if res.Agent || !strings.Contains(res.NoAgent, "machine is unknown") {
+		t.Errorf("download from a container of unknown architecture: %+v, want why not the agent", res)
 	}
 }
 
@@ -401,7 +405,7 @@ func TestAgentInstalledWithTheProbe(t *testing.T) {
 				t.Fatalf("upload: %v", err)
 			}
 			cut := tt.name == "install cut short"
-			if res.Agent == cut || res.Verified != VerifiedSHA256 || res.SHA256 != sha(data) {
+			if res.Agent == cut || res.Verified != VerifiedSHA256 || res.SHA256 != sha(data) || (res.NoAgent != "") != cut {
 				t.Errorf("upload: %+v, want a verified transfer, agent %v", res, !cut)
 			}
 			if ex.execs != tt.execs || ex.probeInstalls != 1 || ex.installs != tt.installs {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -80,7 +81,7 @@ esac
 // useAgent returns the path of the agent in the container, installing it
 // first if worth is set and it is not there yet; "" means use the scripts.
 func useAgent(ctx context.Context, ex Executor, tools *Tools, opts Options, worth bool) string {
-	if opts.Agent == nil || tools.Arch == "" || !tools.Sh {
+	if opts.Agent == nil || !tools.Sh {
 		return ""
 	}
 	st := tools.agent
@@ -92,6 +93,10 @@ func useAgent(ctx context.Context, ex Executor, tools *Tools, opts Options, wort
 	defer st.mu.Unlock()
 	if st.tried || !worth {
 		return st.path
+	}
+	if tools.Arch == "" {
+		st.tried, st.err = true, errors.New("the container's machine is unknown (uname -m) or one cscript has no agent for")
+		return ""
 	}
 	bin := opts.Agent(tools.Arch)
 	if len(bin) == 0 {

@@ -145,6 +145,7 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 	}
 	res.Compressed = compress
 	res.Agent = agent != ""
+	res.NoAgent = tools.noAgent()
 	return res, nil
 }
 

@@ -174,6 +174,20 @@ func commandNotFound(err error, stderr string) bool {
 	return errors.As(err, &st) && st.ExitStatus() == 127
 }
 
+// noAgent says why transfers to this container do without the agent: the
+// reason its install failed, "" when it is installed or was never tried.
+func (t *Tools) noAgent() string {
+	if t == nil || t.agent == nil {
+		return ""
+	}
+	t.agent.mu.Lock()
+	defer t.agent.mu.Unlock()
+	if t.agent.err == nil {
+		return ""
+	}
+	return t.agent.err.Error()
+}
+
 // unameOf lists the `uname -m` names of a GOARCH (goarch's inverse), space
 // separated; "" for an architecture cscript has no agent for.
 func unameOf(arch string) string {

@@ -144,6 +144,9 @@ type Result struct {
 	Compressed bool
 	// Agent says whether cscript's agent did the container's side.
 	Agent bool
+	// NoAgent says why not, when Options.Agent was set and the agent could
+	// not be installed in the container (or has no build for it).
+	NoAgent string
 }
 
 // Verification levels in Result.Verified.

@@ -154,6 +154,7 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 	}
 	res.Compressed = compress
 	res.Agent = agent != ""
+	res.NoAgent = tools.noAgent()
 	return res, nil
 }
 
