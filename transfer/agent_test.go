@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"context"
 	"errors"
 	"io"
@@ -564,3 +565,32 @@ func TestBlockWriterAbort(t *testing.T) {
 type failWriter struct{ err error }
 
 func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
+
+// A block stream from a hostile container never panics, never yields more
+// than a block per frame, and ends in io.EOF only after an end frame.
+func FuzzBlockReader(f *testing.F) {
+	var buf bytes.Buffer
+	bw := newBlockWriter(&buf, 1)
+	_, _ = bw.Write(bytes.Repeat([]byte("INSERT INTO t VALUES (1);\n"), 100))
+	_ = bw.Close()
+	f.Add(buf.Bytes())
+	f.Add([]byte{0x80, 0, 0, 3, 'a', 'b', 'c', 0, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 2, 0x05, 0x10})
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		frames := 0
+		for i := 0; i+4 <= len(stream); frames++ {
+			n := int(binary.BigEndian.Uint32(stream[i:]) &^ frameRaw)
+			if n == 0 {
+				break
+			}
+			i += 4 + n
+		}
+		got, err := io.ReadAll(newBlockReader(bytes.NewReader(stream)))
+		if len(got) > (frames+1)*s2Block {
+			t.Fatalf("%d bytes out of %d frames", len(got), frames)
+		}
+		if err == nil && !bytes.Contains(stream, []byte{0, 0, 0, 0}) {
+			t.Fatalf("a stream without an end frame read to its end without an error")
+		}
+	})
+}
