@@ -258,7 +258,7 @@ func (a *app) runEvent(c *cli.Context, deps resourceDeps, env *resourceEnv, o li
 		if err != nil {
 			return err
 		}
-		if exec, err = a.recordRuns(c, env, spec, exec, live); err != nil {
+		if exec, err = a.recordRuns(c, env, spec, o.DryRun, exec, live); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.io.Err, "%s %s %s: script %s in %s, run %s\n", a.io.paint("1", "▶"), o.Event, o.Name, r.script.Name, env.deck.Name, runID)
@@ -312,13 +312,15 @@ func (a *app) defaultExecutor(env *resourceEnv, out io.Writer) (lifecycle.Execut
 // recordRuns wraps exec so that every lifecycle script it runs gets a run
 // record like `cscript run`'s: `cscript runs`, `runs logs` and `trace` show
 // them too. live is where exec writes the script's output as it comes.
-func (a *app) recordRuns(c *cli.Context, env *resourceEnv, spec runner.Spec, exec lifecycle.Executor, live *switchWriter) (lifecycle.Executor, error) {
+func (a *app) recordRuns(c *cli.Context, env *resourceEnv, spec runner.Spec, dryRun bool, exec lifecycle.Executor, live *switchWriter) (lifecycle.Executor, error) {
 	hist, err := a.history(c)
 	if err != nil {
 		return nil, err
 	}
+	// The record, its output and its artifacts are redacted like run's.
+	a.secrets.Add(spec.Redact...)
 	hist.Redactor = a.secrets
-	base := history.Record{Deck: env.deck.Name, LibraryCommit: spec.LibraryCommit,
+	base := history.Record{Deck: env.deck.Name, LibraryCommit: spec.LibraryCommit, DryRun: dryRun,
 		Backend: history.BackendKubernetes, Mode: history.ModeJob}
 	if isDocker(env.deck) {
 		base.Backend, base.Mode = history.BackendDocker, history.ModeDocker

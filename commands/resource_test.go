@@ -153,13 +153,16 @@ func TestResourceLifecycle(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.mustRun("runs", "-o", "json").out), &recs); err != nil {
 		t.Fatal(err)
 	}
-	byEvent := map[string]history.Record{} // the newest of each event
+	byEvent := map[string]history.Record{}
+	dryRuns := 0
 	for _, rec := range recs {
-		if _, ok := byEvent[rec.Event]; !ok {
-			byEvent[rec.Event] = rec
+		if rec.DryRun {
+			dryRuns++
+			continue
 		}
+		byEvent[rec.Event] = rec
 	}
-	if c, u := byEvent["create"], byEvent["update"]; len(recs) != 4 || c.Resource != "vm1" || c.State != history.StateSucceeded || c.Deck != "dock" ||
+	if c, u := byEvent["create"], byEvent["update"]; len(recs) != 4 || dryRuns != 1 || c.Resource != "vm1" || c.State != history.StateSucceeded || c.Deck != "dock" ||
 		c.Mode != history.ModeDocker || u.State != history.StateFailed || u.ExitCode == 0 || u.Script != "demo-vm-update" {
 		t.Errorf("run records (dry run, create, pull, update): %+v", recs)
 	}
@@ -169,7 +172,7 @@ func TestResourceLifecycle(t *testing.T) {
 	if tr := e.mustRun("trace", byEvent["update"].ID).out; !strings.Contains(tr, "RuntimeError: the demo backend cannot resize") {
 		t.Errorf("trace of the failed update: %q", tr)
 	}
-	if list := e.mustRun("runs").out; !strings.Contains(list, "(update vm1)") {
+	if list := e.mustRun("runs").out; !strings.Contains(list, "(update vm1)") || !strings.Contains(list, "(create vm1, dry run)") {
 		t.Errorf("runs:\n%s", list)
 	}
 
@@ -228,5 +231,31 @@ func TestValidateLifecycles(t *testing.T) {
 	r := e.run("", "validate")
 	if r.code != ExitInvalid || !strings.Contains(r.err, filepath.Join("lifecycle", "broken.yaml")+`:4:11: script "no-such-script" is not a valid script`) {
 		t.Errorf("validate: %d\n%s", r.code, r.err)
+	}
+}
+
+// A lifecycle script's run record is redacted like run's: a credential the
+// script prints shows as the mask in `runs logs`.
+func TestResourceRunRecordIsRedacted(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	t.Setenv("CSCRIPT_TEST_TOKEN", "s3cr3t-t0ken-value")
+	files := map[string]string{
+		filepath.Join("decks", "dock.yaml"): "backend: docker\n",
+		"sec.yaml":                          "kind: Lifecycle\nname: sec\nscripts:\n  create: sec-create\n",
+		"sec-create.yaml": "name: sec-create\nimage: shell\ninterpreter: sh\n" +
+			"credentials:\n  - name: TOKEN\n    fromEnv: CSCRIPT_TEST_TOKEN\n" +
+			"script: |\n  echo \"token is $TOKEN\"\n  echo id-123\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(e.lib(), name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.mustRun("validate")
+	e.mustResource("resource", "create", "s1", "--lifecycle", "sec", "--deck", "dock")
+	logs := e.mustRun("runs", "logs", "last").out
+	if strings.Contains(logs, "s3cr3t-t0ken-value") || !strings.Contains(logs, "token is ***") {
+		t.Errorf("runs logs of the create: %q; want the token masked", logs)
 	}
 }

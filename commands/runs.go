@@ -40,7 +40,11 @@ func (a *app) runsCommand() *cli.Command {
 			for _, r := range recs {
 				script := r.Script
 				if r.Event != "" {
-					script += " (" + r.Event + " " + r.Resource + ")"
+					dry := ""
+					if r.DryRun {
+						dry = ", dry run"
+					}
+					script += " (" + r.Event + " " + r.Resource + dry + ")"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, script, orDash(r.Deck), r.State, r.ExitCode, orDash(r.Reason),
 					r.Start.Local().Format("2006-01-02 15:04:05"), r.Duration().Round(10*time.Millisecond))

@@ -75,8 +75,10 @@ type Record struct {
 	Detached bool `json:"detached,omitempty"`
 	// Event and Resource name the lifecycle event (create, update,
 	// terminate, pull) and the resource of a lifecycle script's run.
-	Event     string           `json:"event,omitempty"`
-	Resource  string           `json:"resource,omitempty"`
+	Event    string `json:"event,omitempty"`
+	Resource string `json:"resource,omitempty"`
+	// DryRun marks a lifecycle script run with --dry-run (no state changed).
+	DryRun    bool             `json:"dryRun,omitempty"`
 	Uploads   []TransferRecord `json:"uploads,omitempty"`
 	Downloads []TransferRecord `json:"downloads,omitempty"`
 }

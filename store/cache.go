@@ -132,7 +132,7 @@ func (c *loadCache) lookup(rel string, fi os.FileInfo) *cacheEntry {
 		return nil
 	}
 	e := c.old.Entries[rel]
-	if e == nil || e.Stamp != stampOf(e.Stamp.Path, fi) {
+	if e == nil || e.Stamp != stampOf(e.Stamp.Path, fi) || e.ScriptAt < 0 || (e.ScriptAt > 0 && e.ScriptAt >= len(c.old.ScriptEnds)) {
 		return nil
 	}
 	if fi.ModTime().UnixNano() > c.old.WrittenAt-int64(racyWindow) {
@@ -159,7 +159,7 @@ func (c *loadCache) script(e *cacheEntry, alone bool) *Script {
 		return e.script
 	}
 	f := c.old
-	if e.ScriptAt >= len(f.ScriptEnds) || len(f.ScriptEnds) == 0 || f.ScriptEnds[len(f.ScriptEnds)-1] > len(f.Scripts) {
+	if e.ScriptAt >= len(f.ScriptEnds) || !c.offsetsValid() {
 		return nil
 	}
 	if !alone {
@@ -167,9 +167,6 @@ func (c *loadCache) script(e *cacheEntry, alone bool) *Script {
 		return e.script
 	}
 	start, end := f.ScriptEnds[e.ScriptAt-1], f.ScriptEnds[e.ScriptAt]
-	if start > end {
-		return nil
-	}
 	d := gob.NewDecoder(io.MultiReader(bytes.NewReader(f.Scripts[:f.ScriptEnds[0]]), bytes.NewReader(f.Scripts[start:end])))
 	var zero, sc Script
 	if d.Decode(&zero) != nil || d.Decode(&sc) != nil {
@@ -177,6 +174,20 @@ func (c *loadCache) script(e *cacheEntry, alone bool) *Script {
 	}
 	e.script = &sc
 	return e.script
+}
+
+// offsetsValid says whether the stream's offsets rise within it (a corrupt
+// cache is parsed around, never trusted).
+func (c *loadCache) offsetsValid() bool {
+	f := c.old
+	prev := 0
+	for _, end := range f.ScriptEnds {
+		if end < prev || end > len(f.Scripts) {
+			return false
+		}
+		prev = end
+	}
+	return len(f.ScriptEnds) > 0
 }
 
 // decodeAll decodes every script of the stream into its entry, once.

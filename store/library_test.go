@@ -398,25 +398,38 @@ func TestLoadCacheOnlyOne(t *testing.T) {
 	entries, _ := os.ReadDir(cacheDir)
 	cachePath := filepath.Join(cacheDir, entries[0].Name())
 	data, _ := os.ReadFile(cachePath)
-	var f cacheFile
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
-		t.Fatal(err)
+	corrupt := map[string]func(f *cacheFile){
+		"bytes": func(f *cacheFile) {
+			for i := f.ScriptEnds[0]; i < len(f.Scripts); i++ {
+				f.Scripts[i] = 0xff
+			}
+		},
+		"offsets": func(f *cacheFile) { slices.Reverse(f.ScriptEnds) },
+		"indexes": func(f *cacheFile) {
+			for _, e := range f.Entries {
+				e.ScriptAt = -e.ScriptAt
+			}
+		},
 	}
-	for i := f.ScriptEnds[0]; i < len(f.Scripts); i++ {
-		f.Scripts[i] = 0xff
-	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&f); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(cachePath, buf.Bytes(), 0o600)
-	for _, o := range []LoadOptions{only, opts} {
-		ix, err := LoadLibraryWith("lib", root, o)
-		if err != nil {
+	for what, spoil := range corrupt {
+		var f cacheFile
+		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
 			t.Fatal(err)
 		}
-		if s, ok := ix.Script("b"); !ok || s.Source.Body != "echo B\n" {
-			t.Errorf("only %q with a corrupt script stream: b %v (body %q), want it parsed from the files", o.Only, ok, s.Source.Body)
+		spoil(&f)
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(&f); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []LoadOptions{only, opts} {
+			os.WriteFile(cachePath, buf.Bytes(), 0o600)
+			ix, err := LoadLibraryWith("lib", root, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s, ok := ix.Script("b"); !ok || s.Source.Body != "echo B\n" {
+				t.Errorf("corrupt %s, only %q: b %v (body %+v), want it parsed from the files", what, o.Only, ok, s)
+			}
 		}
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -546,6 +547,38 @@ func TestBlockWriterWriteError(t *testing.T) {
 	if err := bw.Close(); !errors.Is(err, boom) {
 		t.Errorf("Close: %v, want boom", err)
 	}
+}
+
+// A writer allocates its blocks as the stream needs them, and never more
+// than maxEncoders+1 however many encoders it is asked for.
+func TestBlockWriterAllocates(t *testing.T) {
+	var buf bytes.Buffer
+	bw := newBlockWriter(&buf, 64)
+	if _, err := bw.Write([]byte("small")); err != nil {
+		t.Fatal(err)
+	}
+	if err := bw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if bw.made != 1 || cap(bw.free) != maxEncoders+1 {
+		t.Errorf("a 5-byte stream made %d blocks of at most %d; want 1 of %d", bw.made, cap(bw.free), maxEncoders+1)
+	}
+	// A slow link: every block is in use before the first is written.
+	bw = newBlockWriter(slowWriter{20 * time.Millisecond}, 64)
+	if _, err := bw.Write(make([]byte, 8*s2Block)); err != nil {
+		t.Fatal(err)
+	}
+	_ = bw.Close()
+	if bw.made != maxEncoders+1 {
+		t.Errorf("an 8-block stream to a slow link made %d blocks; want %d", bw.made, maxEncoders+1)
+	}
+}
+
+type slowWriter struct{ d time.Duration }
+
+func (s slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(s.d)
+	return len(p), nil
 }
 
 // Abort ends the stream without its end frame.

@@ -37,6 +37,7 @@ type agentState struct {
 // session's process and stdin arrives whole (see FINDINGS.md).
 const installAgentFunc = `ia() {
 n=$1; shift
+if ! command -v cat >/dev/null 2>&1; then printf 'noagent\tthe image has no cat\0'; return 0; fi
 src=
 for d in "$@"; do
   case $d in /*) ;; *) d=$PWD/$d ;; esac

@@ -51,6 +51,7 @@ type blockWriter struct {
 	fill  *block      // the block being filled
 	free  chan *block // blocks to fill
 	queue chan *block // blocks being compressed, in order, to the writer
+	made  int         // blocks allocated so far, at most cap(free)
 	wrote chan struct{}
 	err   atomic.Pointer[error] // the first write error
 	ended bool
@@ -77,16 +78,34 @@ func (b *block) encode() {
 	close(b.done)
 }
 
+// maxEncoders bounds the encoders of one stream: each holds a block of
+// about 8 MiB, and a container without a CPU limit sees every core of its
+// node.
+const maxEncoders = 4
+
 func newBlockWriter(w io.Writer, encoders int) *blockWriter {
 	// One block more than encoders: one fills while the others compress or
-	// are written.
-	n := max(encoders, 1) + 1
+	// are written. Blocks are allocated as the stream needs them, so a small
+	// file costs one.
+	n := min(max(encoders, 1), maxEncoders) + 1
 	bw := &blockWriter{w: w, free: make(chan *block, n), queue: make(chan *block, n), wrote: make(chan struct{})}
-	for range n {
-		bw.free <- &block{in: make([]byte, 0, s2Block), out: make([]byte, 0, 4+maxFrame)}
-	}
 	go bw.write()
 	return bw
+}
+
+// next returns a block to fill: a free one, a new one while fewer than
+// cap(free) exist, else the next one the writer hands back.
+func (bw *blockWriter) next() *block {
+	select {
+	case b := <-bw.free:
+		return b
+	default:
+	}
+	if bw.made < cap(bw.free) {
+		bw.made++
+		return &block{in: make([]byte, 0, s2Block), out: make([]byte, 0, 4+maxFrame)}
+	}
+	return <-bw.free
 }
 
 // write writes the frames of the queued blocks as they are compressed and
@@ -118,7 +137,7 @@ func (bw *blockWriter) Write(p []byte) (int, error) {
 			return written, err
 		}
 		if bw.fill == nil {
-			bw.fill = <-bw.free
+			bw.fill = bw.next()
 			bw.fill.in = bw.fill.in[:0]
 		}
 		b := bw.fill

@@ -126,9 +126,9 @@ func probeInto(ctx context.Context, ex Executor, t *Tools, guess agentGuess) err
 			}
 		}
 	}
-	if stdin != nil && !strings.HasPrefix(rest, "noarch\t") && (rest != "" || err == nil) {
+	if stdin != nil && !strings.HasPrefix(rest, "noarch\t") && (err == nil || strings.HasSuffix(rest, "\x00")) {
 		// The install ran and said how it went. An exec cut short before
-		// the install said anything leaves it untried: useAgent tries
+		// the install said all of it leaves it untried: useAgent tries
 		// again with an exec of its own.
 		st := t.agent
 		st.tried = true
@@ -139,7 +139,7 @@ func probeInto(ctx context.Context, ex Executor, t *Tools, guess agentGuess) err
 
 // toolsFor returns opts.Tools, probing the container first when it is nil or
 // zero (then into opts.Tools, so that the caller's later transfers reuse
-// it). worth says whether this transfer wants the agent: the probe then
+// it: transfers sharing a zero Tools must not start at the same time). worth says whether this transfer wants the agent: the probe then
 // also installs the agent built for the local machine's architecture.
 func toolsFor(ctx context.Context, ex Executor, opts Options, worth bool) (*Tools, error) {
 	t := opts.Tools

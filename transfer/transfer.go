@@ -110,7 +110,9 @@ type Options struct {
 	// Label is the progress bar's description.
 	Label string
 	// Tools is the result of an earlier Probe of the same container; nil
-	// probes again. Transfers that share a Tools install the agent once.
+	// probes again, and a zero Tools is filled in by the first transfer that
+	// gets it (transfers sharing one must then run one after another).
+	// Transfers that share a Tools install the agent once.
 	Tools *Tools
 	// Agent returns the agent binary (cmd/cscript-agent) built for a
 	// container architecture (a GOARCH name), or nil. When it is set and has
