@@ -540,7 +540,7 @@ func (b *bench) compressed(ctx context.Context) error {
 	kcDown, _ := cpuSum(use["Download"]["kubectl cp"])
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "With --compress the agent and cscript speak S2 (klauspost/compress): frames of one 4 MiB block each, compressed "+
-		"on two goroutines by cscript for an upload and on one per core by the agent for a download, without S2's per-block CRC "+
+		"on two goroutines by cscript for an upload and on one per core (at most four) by the agent for a download, without S2's per-block CRC "+
 		"(every file's sha256 is compared anyway). The dump shrinks %.1f× (%.0f MB → %.0f MB on the stream), and one encoder "+
 		"compresses it at %.0f MB/s on this machine when nothing else runs. On loopback every component shares the same %d cores, so "+
 		"throughput is a matter of CPU: one round used %.1f s (upload) and %.1f s (download) of CPU in all processes together, against "+
