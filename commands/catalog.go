@@ -49,13 +49,14 @@ func scriptArg(c *cli.Context) (string, error) {
 	return c.Args().First(), nil
 }
 
-// scriptFromArg loads the catalog and finds the script named by the one argument.
+// scriptFromArg loads the catalog for the script named by the one argument
+// (see catalogFor) and finds it.
 func (a *app) scriptFromArg(c *cli.Context) (*store.Catalog, *store.Script, error) {
 	ref, err := scriptArg(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	cat, _, err := a.catalog()
+	cat, _, err := a.catalogFor(ref)
 	if err != nil {
 		return nil, nil, err
 	}

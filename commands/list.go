@@ -67,15 +67,7 @@ func (a *app) showCommand() *cli.Command {
 		Flags:        []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputYAML, Usage: "output format: yaml or json"}},
 		BashComplete: a.completeScripts,
 		Action: func(c *cli.Context) error {
-			ref, err := scriptArg(c)
-			if err != nil {
-				return err
-			}
-			cat, _, err := a.catalogFor(ref)
-			if err != nil {
-				return err
-			}
-			s, err := cat.Script(ref)
+			_, s, err := a.scriptFromArg(c)
 			if err != nil {
 				return err
 			}

@@ -81,8 +81,8 @@ func (c *Catalog) Problems() []Problem {
 // Err returns a *ValidationError with the problems of all libraries, or nil.
 func (c *Catalog) Err() error { return problemsErr(c.Problems()) }
 
-// splitRef splits "LIB/NAME" into its parts; lib is empty for a plain NAME.
-// SplitRef splits a script or deck ref, NAME or LIB/NAME.
+// SplitRef splits a script or deck ref, "LIB/NAME" or "NAME", into its
+// parts; lib is empty for a plain NAME.
 func SplitRef(ref string) (lib, name string) { return splitRef(ref) }
 
 func splitRef(ref string) (lib, name string) {

@@ -79,9 +79,6 @@ type Index struct {
 	// Problems are all problems of all files, sorted. Files with problems are
 	// not in Scripts or Decks.
 	Problems []Problem
-	// Partial says that Scripts lacks valid scripts a load for one script
-	// (LoadOptions.Only) did not decode.
-	Partial bool
 
 	scripts map[string]*Script
 	skipped []string // names of the valid scripts left out of Scripts
@@ -161,8 +158,8 @@ type LoadOptions struct {
 	CacheDir string
 	// Only, when set, is the one script the caller needs: scripts that come
 	// from the load cache are decoded only when they have this name, and the
-	// others are left out of Index.Scripts (Index.Partial is set). Problems
-	// are found as in a full load.
+	// others are left out of Index.Scripts (lookups that find nothing still
+	// suggest their names). Problems are found as in a full load.
 	Only string
 }
 
@@ -378,7 +375,6 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 		ix.Problems = append(ix.Problems, r.problems...)
 		switch {
 		case r.skipped && len(r.problems) == 0:
-			ix.Partial = true
 			ix.skipped = append(ix.skipped, r.name)
 		case r.other != nil:
 			ix.Other = append(ix.Other, r.other)

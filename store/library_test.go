@@ -337,8 +337,8 @@ func TestLoadCacheOnlyOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := scriptNames(full); !slices.Equal(got, []string{"a", "b", "c"}) || full.Partial || len(full.Problems) != 2 {
-		t.Fatalf("full load: scripts %v, partial %v, problems %v", got, full.Partial, full.Problems)
+	if got := scriptNames(full); !slices.Equal(got, []string{"a", "b", "c"}) || len(full.skipped) != 0 || len(full.Problems) != 2 {
+		t.Fatalf("full load: scripts %v, skipped %v, problems %v", got, full.skipped, full.Problems)
 	}
 
 	// The cache is used: a change that keeps size and time is not seen.
@@ -352,8 +352,8 @@ func TestLoadCacheOnlyOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := scriptNames(one); !slices.Equal(got, []string{"b"}) || !one.Partial {
-		t.Fatalf("load of b: scripts %v, partial %v; want [b] and partial", got, one.Partial)
+	if got := scriptNames(one); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("load of b: scripts %v; want [b]", got)
 	}
 	if s, _ := one.Script("b"); s.Source.Body != "echo b\n" || s.Source.Library != "lib" {
 		t.Errorf("b from the cache: body %q, library %q", s.Source.Body, s.Source.Library)
@@ -363,6 +363,17 @@ func TestLoadCacheOnlyOne(t *testing.T) {
 	}
 	if !slices.Equal(one.skipped, []string{"a", "c"}) {
 		t.Errorf("skipped %v, want [a c]", one.skipped)
+	}
+	// A misspelt name decodes nothing, and is still told the near ones.
+	typo := opts
+	typo.Only = "cc"
+	none, err := LoadLibraryWith("lib", root, typo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nf *NotFoundError
+	if _, err := NewCatalog(none).Script("cc"); !errors.As(err, &nf) || !slices.Contains(nf.Suggestions, "c") || len(none.Scripts) != 0 {
+		t.Errorf("cc in a load for cc: %v (scripts %v); want not found, suggesting c", err, scriptNames(none))
 	}
 
 	// A load for one script that finds a changed file rewrites the cache

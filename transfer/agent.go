@@ -30,9 +30,9 @@ import (
 //	cscript-agent recv DIR NAME CODEC        an upload: stdin is the archive of NAME
 //	cscript-agent send DIR NAME CODEC        a download: stdout is the archive of NAME
 //
-// CODEC is "none" or "s2" (S2 blocks in frames, see frame.go). Like the scripts, recv
-// keeps stdout open until it has read all of stdin, then reports what it
-// read and wrote.
+// CODEC is "none" or "s2" (S2 blocks in frames, see frame.go). Like the
+// scripts, recv keeps stdout open until it has read all of stdin, then
+// reports what it read and wrote.
 
 // AgentProtocol is the version of the agent's command line and output.
 const AgentProtocol = "2"

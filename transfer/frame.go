@@ -23,11 +23,11 @@ import (
 // compared at the end anyway, and S2's stream format would add a CRC-32C
 // pass over every byte on each side.
 //
-// Blocks are compressed in parallel, and written by a goroutine of their
-// own, from buffers allocated once per stream: with a fresh buffer per block (S2's own Writer recycles them
-// through a sync.Pool, which every garbage collection empties), cscript's
-// 40 MiB soft memory limit made the collector run about 200 times per
-// 500 MB.
+// Blocks are compressed in parallel and written by a goroutine of their
+// own. Their buffers live as long as the stream: S2's own Writer recycles
+// them through a sync.Pool, which every garbage collection empties, and
+// under cscript's 40 MiB soft memory limit that made the collector run about
+// 200 times per 500 MB.
 
 // s2Block is the size of a block: 4 MiB blocks compress about 20% faster
 // than 1 MiB ones, at the same ratio on an SQL dump.

@@ -139,8 +139,9 @@ func probeInto(ctx context.Context, ex Executor, t *Tools, guess agentGuess) err
 
 // toolsFor returns opts.Tools, probing the container first when it is nil or
 // zero (then into opts.Tools, so that the caller's later transfers reuse
-// it: transfers sharing a zero Tools must not start at the same time). worth says whether this transfer wants the agent: the probe then
-// also installs the agent built for the local machine's architecture.
+// it: transfers sharing a zero Tools must not start at the same time).
+// worth says whether this transfer wants the agent: the probe then also
+// installs the agent built for the local machine's architecture.
 func toolsFor(ctx context.Context, ex Executor, opts Options, worth bool) (*Tools, error) {
 	t := opts.Tools
 	if t == nil {

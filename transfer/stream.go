@@ -2,10 +2,11 @@ package transfer
 
 import (
 	"errors"
-	"github.com/cscript-dev/cscript/internal/tailbuf"
 	"io"
 	"slices"
 	"sync"
+
+	"github.com/cscript-dev/cscript/internal/tailbuf"
 )
 
 const bufSize = 256 << 10
