@@ -6,9 +6,9 @@ package main
 import (
 	"context"
 	"os"
-	"runtime/debug"
 
 	"github.com/cscript-dev/cscript/commands"
+	"github.com/cscript-dev/cscript/internal/gctune"
 )
 
 // Set by the linker: -X main.version=… -X main.commit=… -X main.date=…
@@ -19,7 +19,7 @@ var (
 )
 
 func main() {
-	tuneGC()
+	gctune.Apply()
 	// The first SIGINT, SIGTERM or SIGHUP cancels ctx with the signal as its
 	// cause; a second one closes force (cleanup then deletes with grace 0).
 	ctx, force, stop := commands.HandleSignals(context.Background())
@@ -27,19 +27,4 @@ func main() {
 		os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
-}
-
-// tuneGC makes the garbage collector run less often (most commands live for
-// tens of milliseconds and allocate little), with a soft memory limit that
-// keeps long transfers bounded: a download over SPDY allocates every frame
-// afresh, and at GOGC=400 that garbage alone would reach the limit. 40 MiB
-// keeps a 2 GB transfer's peak RSS near 75 MiB (docs/benchmarks.md) at the
-// cost of a GC cycle every few dozen MB. GOGC and GOMEMLIMIT, when set, win.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(40 << 20)
-	}
 }

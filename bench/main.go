@@ -15,11 +15,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cscript-dev/cscript/internal/gctune"
 )
 
 // config is what a run of the benchmarks is told.
@@ -49,9 +50,8 @@ var benchmarks = []string{"cli", "sync", "overhead", "transfer", "compress", "rs
 
 func main() {
 	// Transfers are measured in this process: give it the garbage collector
-	// settings main.go's tuneGC gives the cscript binary.
-	debug.SetGCPercent(400)
-	debug.SetMemoryLimit(40 << 20)
+	// settings of the cscript binary.
+	gctune.Apply()
 	var cfg config
 	var only string
 	var reportOnly bool

@@ -117,32 +117,38 @@ func useAgent(ctx context.Context, ex Executor, tools *Tools, opts Options, wort
 // installAgent copies bin into the container and checks that it runs and
 // arrived whole.
 func installAgent(ctx context.Context, ex Executor, bin []byte, dirs []string) (string, error) {
-	cmd := append([]string{"sh", "-c", installAgentScript, "sh", agentFileName(bin)}, dirs...)
+	id := identify(bin)
+	cmd := append([]string{"sh", "-c", installAgentScript, "sh", id.file}, dirs...)
 	var stdout bytes.Buffer
 	stderr := newTail(4096)
 	err := ex.Exec(ctx, cmd, bytes.NewReader(bin), &limitWriter{w: &stdout, n: 64 << 10}, stderr)
-	return parseInstall(stdout.String(), bin, err, stderr)
+	return parseInstall(stdout.String(), id, err, stderr)
 }
 
-// agentFileName names the agent in the container after its checksum, so
-// that two versions of cscript never mix up their agents.
-func agentFileName(bin []byte) string {
+// agentID is what an install checks an agent binary by, from one sha256 of
+// it: its file name in the container (after its checksum, so that two
+// versions of cscript never mix up their agents) and what its `sum` of
+// itself must print.
+type agentID struct {
+	file string
+	sum  string // "SIZE SHA256"
+}
+
+func identify(bin []byte) agentID {
 	sum := sha256.Sum256(bin)
-	return ".cscript-agent-" + hex.EncodeToString(sum[:6])
+	return agentID{file: ".cscript-agent-" + hex.EncodeToString(sum[:6]), sum: fmt.Sprintf("%d %s", len(bin), hex.EncodeToString(sum[:]))}
 }
 
 // parseInstall reads installAgentFunc's output: the agent's path, or why it
 // could not be installed. execErr and stderr are the exec's.
-func parseInstall(out string, bin []byte, execErr error, stderr *tail) (string, error) {
-	sum := sha256.Sum256(bin)
-	want := fmt.Sprintf("%d %s", len(bin), hex.EncodeToString(sum[:]))
+func parseInstall(out string, id agentID, execErr error, stderr *tail) (string, error) {
 	out = strings.TrimRight(out, "\x00")
 	kind, rest, _ := strings.Cut(out, "\t")
 	switch {
 	case kind == "agent":
 		p, got, _ := strings.Cut(rest, "\t")
-		if strings.TrimSpace(got) != want {
-			return "", fmt.Errorf("the agent arrived as %q, want %q", strings.TrimSpace(got), want)
+		if strings.TrimSpace(got) != id.sum {
+			return "", fmt.Errorf("the agent arrived as %q, want %q", strings.TrimSpace(got), id.sum)
 		}
 		return p, nil
 	case kind == "noagent":

@@ -74,10 +74,11 @@ type agentGuess struct {
 func probeInto(ctx context.Context, ex Executor, t *Tools, guess agentGuess) error {
 	cmd := []string{"sh", "-c", probeScript}
 	var stdin io.Reader
-	bin := guess.bin
-	if machines := unameOf(guess.arch); len(bin) > 0 && machines != "" {
-		cmd = append([]string{"sh", "-c", probeInstallScript, "sh", agentFileName(bin), machines}, guess.dirs...)
-		stdin = bytes.NewReader(bin)
+	var id agentID
+	if machines := unameOf(guess.arch); len(guess.bin) > 0 && machines != "" {
+		id = identify(guess.bin)
+		cmd = append([]string{"sh", "-c", probeInstallScript, "sh", id.file, machines}, guess.dirs...)
+		stdin = bytes.NewReader(guess.bin)
 	}
 	var stdout bytes.Buffer
 	stderr := newTail(4096)
@@ -132,7 +133,7 @@ func probeInto(ctx context.Context, ex Executor, t *Tools, guess agentGuess) err
 		// again with an exec of its own.
 		st := t.agent
 		st.tried = true
-		st.path, st.err = parseInstall(rest, bin, err, stderr)
+		st.path, st.err = parseInstall(rest, id, err, stderr)
 	}
 	return nil
 }
