@@ -83,6 +83,11 @@ func (a *app) resolve(c *cli.Context, ref string) (*resolved, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.resolveIn(c, cat, ref)
+}
+
+// resolveIn is resolve in a catalog already loaded.
+func (a *app) resolveIn(c *cli.Context, cat *store.Catalog, ref string) (*resolved, error) {
 	s, err := cat.Script(ref)
 	if err != nil {
 		return nil, err

@@ -234,7 +234,7 @@ func (a *app) runEvent(c *cli.Context, deps resourceDeps, env *resourceEnv, o li
 		if !strings.Contains(ref, "/") {
 			ref = def.Library + "/" + ref
 		}
-		r, err := a.resolve(c, ref)
+		r, err := a.resolveIn(c, env.cat, ref)
 		if err != nil {
 			return err
 		}
