@@ -324,7 +324,12 @@ func (a *app) history(c *cli.Context) (*history.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return history.Open(dir, c.Int(flagKeepRuns.Name))
+	hist, err := history.Open(dir, c.Int(flagKeepRuns.Name))
+	if err != nil {
+		return nil, err
+	}
+	hist.Now = a.now
+	return hist, nil
 }
 
 func (a *app) targetOptions(c *cli.Context, deck *store.Deck) runner.TargetOptions {

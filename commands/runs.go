@@ -186,7 +186,9 @@ func (a *app) gcCommand() *cli.Command {
 			gone, err := runner.GC(c.Context, target.Client, ns, c.Duration(flagOlder.Name), a.now(), c.Bool(flagDry.Name))
 			jobs, jobErr := runner.GCJobs(c.Context, target.Client, ns, c.Duration(flagOlder.Name), a.now(), c.Bool(flagDry.Name))
 			gone = append(gone, jobs...)
-			err = errors.Join(err, jobErr)
+			closed, closeErr := a.closeGoneDetachedRuns(c, target, ns, c.Bool(flagDry.Name))
+			gone = append(gone, closed...)
+			err = errors.Join(err, jobErr, closeErr)
 			verb := "deleted"
 			if c.Bool(flagDry.Name) {
 				verb = "would delete"
@@ -200,6 +202,44 @@ func (a *app) gcCommand() *cli.Command {
 			return err
 		},
 	}
+}
+
+// closeGoneDetachedRuns closes the local records of detached Job runs on
+// target's context (in namespace ns, or any with "") whose Job is gone: they
+// show as abandoned and retention may remove them. A run whose Job still
+// exists, or cannot be looked up, keeps its record as it is.
+func (a *app) closeGoneDetachedRuns(c *cli.Context, target *runner.Target, ns string, dryRun bool) ([]string, error) {
+	hist, err := a.history(c)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := hist.List(0)
+	if err != nil {
+		return nil, err
+	}
+	var closed []string
+	var errs []error
+	for _, rec := range recs {
+		if rec.State != history.StateRunning || !rec.Detached || rec.Context != target.Context || (ns != "" && rec.Namespace != ns) {
+			continue
+		}
+		gone, err := runner.DetachedJobGone(c.Context, target.Client, rec.Namespace, rec.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !gone {
+			continue
+		}
+		if !dryRun {
+			if err := hist.FinishGone(rec.ID); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		closed = append(closed, "run record "+rec.ID+" (its Job is gone)")
+	}
+	return closed, errors.Join(errs...)
 }
 
 func (a *app) runsAttach(c *cli.Context) error {

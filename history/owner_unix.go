@@ -4,6 +4,7 @@ package history
 
 import (
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -18,6 +19,28 @@ func lockOwner(path string) (*os.File, error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// createOwner makes a run's owner lock at path already locked: a temporary
+// file is created and locked, then renamed to path (the lock stays with the
+// file), so that no reader ever finds the file without its lock and takes
+// its creator for dead.
+func createOwner(path string) (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), ".owner-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		f.Close()
+		os.Remove(f.Name())
 		return nil, err
 	}
 	return f, nil

@@ -24,8 +24,9 @@ const (
 	StateInterrupted State = "interrupted"
 	// StateAbandoned is a run recorded as running whose cscript process
 	// is gone without finishing it (killed with SIGKILL, the machine
-	// crashed). It is never stored: a reader derives it from the run's
-	// owner lock (see lockOwner).
+	// crashed). A reader derives it from the run's owner lock (see
+	// lockOwner); it is stored only for a detached run whose Job is gone
+	// (Store.FinishGone).
 	StateAbandoned State = "abandoned"
 )
 

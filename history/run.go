@@ -79,7 +79,7 @@ func (s *Store) Begin(rec *Record) (*Run, error) {
 		return nil, fmt.Errorf("begin run: %w", err)
 	}
 	// The owner lock first, so that no reader sees run.json without it.
-	owner, err := lockOwner(filepath.Join(dir, OwnerFile))
+	owner, err := createOwner(filepath.Join(dir, OwnerFile))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("begin run: %w", err)
@@ -355,4 +355,36 @@ func (s *Store) Resume(id string) (*Run, *Record, error) {
 	r.stdout = r.red.Writer(logSink{r})
 	r.stderr = r.red.Writer(stderrSink{r})
 	return r, rec, nil
+}
+
+// ReasonGone is the reason of a detached run whose Job `cscript gc` found
+// gone: nobody can tell its outcome any more.
+const ReasonGone = "its Job is gone (closed by cscript gc)"
+
+// FinishGone closes the record of a detached run whose Job no longer exists:
+// it is stored as abandoned with ReasonGone and becomes prunable. It refuses a
+// run that is not a running detached one, or that another cscript follows.
+func (s *Store) FinishGone(id string) error {
+	run, rec, err := s.Resume(id)
+	if err != nil {
+		return err
+	}
+	if !rec.Detached {
+		run.abort()
+		return fmt.Errorf("close run %s: it is not a detached run", rec.ID)
+	}
+	rec.State, rec.Reason = StateAbandoned, ReasonGone
+	return run.Finish(rec)
+}
+
+// abort lets go of a resumed run without finishing it.
+func (r *Run) abort() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.log != nil {
+		r.log.Close()
+		r.log = nil
+	}
+	r.finished = true
+	r.releaseOwner()
 }

@@ -253,15 +253,15 @@ func (s *Store) read(id string) (*Record, error) {
 // Prune removes the oldest runs beyond the Store's keep count.
 func (s *Store) Prune() error { return s.prune("") }
 
-// Runs that prune leaves alone although they are beyond the keep count: a
-// run still running (another cscript process; a killed one's record counts
-// as stale after staleRunning) and a directory without run.json yet (a run
-// being created; junk after staleIncomplete).
-const (
-	staleRunning    = 7 * 24 * time.Hour
-	staleIncomplete = time.Hour
-)
-
+// Which runs prune may remove. Age is never a reason: a run is removed only
+// when it is over. A finished run is over; a running one only when the
+// process that owns it is provably gone — nobody holds its owner lock (the
+// kernel drops the lock when the process ends, however it ends). A detached
+// Job run has no owner on purpose and stays until `runs attach` finishes it
+// or `cscript gc` finds its Job gone (FinishGone). A directory without
+// run.json is a run being created; it is removed only when its owner lock
+// exists and is free (its creator died), and a directory without the owner
+// lock cscript writes first is not cscript's and is never touched.
 // prune removes the oldest runs so that at most keep remain, never except.
 func (s *Store) prune(except string) error {
 	if s.keep < 0 {
@@ -276,12 +276,11 @@ func (s *Store) prune(except string) error {
 	if err != nil {
 		return err
 	}
-	now := s.now()
 	var errs []error
 	remaining := len(ids)
 	for i := 0; i < len(ids) && remaining > s.keep; i++ {
 		id := ids[i]
-		if id == except || !s.prunable(id, now) {
+		if id == except || !s.prunable(id) {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(s.dir, id)); err != nil {
@@ -293,39 +292,38 @@ func (s *Store) prune(except string) error {
 	return errors.Join(errs...)
 }
 
-// lockPrune takes the store's prune lock (a file created exclusively), so
-// that concurrent runs do not each remove a different oldest run and keep
-// fewer than they should. A lock older than staleLock is from a killed
-// process and is taken over.
+// lockPrune takes the store's prune lock (an flock on a file in the store,
+// held while pruning), so that concurrent runs do not each remove a different
+// oldest run and keep fewer than they should. The kernel drops the lock of a
+// killed process, so no lock is ever stale.
 func (s *Store) lockPrune() (unlock func(), ok bool) {
-	path := filepath.Join(s.dir, pruneLock)
-	for range 2 {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			f.Close()
-			return func() { os.Remove(path) }, true
-		}
-		fi, serr := os.Stat(path)
-		if !errors.Is(err, fs.ErrExist) || serr != nil || time.Since(fi.ModTime()) < staleLock {
-			return nil, false
-		}
-		os.Remove(path)
+	f, err := lockOwner(filepath.Join(s.dir, pruneLock))
+	if err != nil {
+		return nil, false
 	}
-	return nil, false
+	return func() {
+		if f != nil {
+			f.Close()
+		}
+	}, true
 }
 
-const (
-	pruneLock = ".prune.lock"
-	staleLock = time.Minute
-)
+const pruneLock = ".prune.lock"
 
-func (s *Store) prunable(id string, now time.Time) bool {
+func (s *Store) prunable(id string) bool {
+	dir := filepath.Join(s.dir, id)
 	rec, err := s.read(id)
 	if err != nil {
-		fi, err := os.Stat(filepath.Join(s.dir, id))
-		return err == nil && now.Sub(fi.ModTime()) > staleIncomplete
+		// No readable run.json: a run being created, or not cscript's.
+		return ownerGone(filepath.Join(dir, OwnerFile))
 	}
-	return rec.State != StateRunning || now.Sub(rec.Start) > staleRunning
+	switch rec.State {
+	case StateRunning:
+		return false // owned by a live process, or detached
+	case StateAbandoned:
+		return true // read found the owner lock free
+	}
+	return true
 }
 
 // writeFileAtomic writes data to dir/name (mode 0600) through a temporary file

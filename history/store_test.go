@@ -44,7 +44,7 @@ func checkTree(t *testing.T, root string) {
 		if err != nil {
 			return err
 		}
-		if strings.HasPrefix(d.Name(), ".") || strings.Contains(d.Name(), ".tmp") {
+		if d.Name() != pruneLock && (strings.HasPrefix(d.Name(), ".") || strings.Contains(d.Name(), ".tmp")) {
 			t.Errorf("temporary file left: %s", path)
 		}
 		want := fs.FileMode(0o600)
@@ -69,7 +69,9 @@ func listDir(t *testing.T, dir string) []string {
 	}
 	var names []string
 	for _, e := range entries {
-		names = append(names, e.Name())
+		if e.Name() != pruneLock {
+			names = append(names, e.Name())
+		}
 	}
 	return names
 }
@@ -529,29 +531,161 @@ func TestTailBuffer(t *testing.T) {
 	}
 }
 
+// Retention removes a run only when it is over, whatever its age: a live run
+// from long ago stays, a finished one from a minute ago goes, and so does one
+// whose cscript died (its owner lock is free).
 func TestPruneSparesRunningRuns(t *testing.T) {
 	s := openStore(t, 2)
-	now := time.Now()
+	now := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
 	s.Now = func() time.Time { return now }
-	stale := &Record{ID: "20200101-000000-aaaaaa", Start: now.Add(-8 * 24 * time.Hour)}
-	if _, err := s.Begin(stale); err != nil { // never finished: cscript was killed
-		t.Fatal(err)
-	}
-	live := &Record{ID: "20200101-000001-bbbbbb", Start: now.Add(-time.Minute)}
-	liveRun, err := s.Begin(live)
+	old := &Record{ID: "20200101-000000-aaaaaa", Start: now.Add(-5 * 365 * 24 * time.Hour)}
+	oldRun, err := s.Begin(old) // still running, five years on
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 {
-		beginAt(t, s, fmt.Sprintf("20200101-00001%d-cccccc", i), now)
+	killed := &Record{ID: "20200101-000001-bbbbbb", Start: now.Add(-time.Minute)}
+	killedRun, err := s.Begin(killed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	killedRun.releaseOwner()                                       // what the kernel does when the process dies
+	beginAt(t, s, "20200101-000002-cccccc", now.Add(-time.Minute)) // finished, young
+	for i := range 2 {
+		beginAt(t, s, fmt.Sprintf("20200101-00001%d-dddddd", i), now)
 	}
 	got := listDir(t, s.Root())
-	want := []string{live.ID, "20200101-000012-cccccc"}
+	want := []string{old.ID, "20200101-000011-dddddd"}
 	if !slices.Equal(got, want) {
-		t.Errorf("kept %v, want %v (the live run spared, the stale one pruned)", got, want)
+		t.Errorf("kept %v, want %v (the live run spared whatever its age; the killed and finished ones pruned)", got, want)
 	}
-	if err := liveRun.Finish(live); err != nil {
+	if err := oldRun.Finish(old); err != nil {
 		t.Fatal(err)
+	}
+	beginAt(t, s, "20200101-000012-dddddd", now)
+	if got := listDir(t, s.Root()); !slices.Equal(got, []string{"20200101-000011-dddddd", "20200101-000012-dddddd"}) {
+		t.Errorf("after the old run finished: kept %v, want the two newest", got)
+	}
+}
+
+// Two cscript processes whose clocks disagree by years share one history:
+// neither prunes the other's live runs, and each run finishes.
+func TestPruneWithSkewedClocks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "runs")
+	open := func(now time.Time) *Store {
+		s, err := Open(dir, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Now = func() time.Time { return now }
+		return s
+	}
+	behind := open(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
+	ahead := open(time.Date(2041, 1, 1, 0, 0, 0, 0, time.UTC))
+	var runs []*Run
+	var recs []*Record
+	for i := range 6 {
+		s := behind
+		if i%2 == 1 {
+			s = ahead
+		}
+		rec := &Record{Script: "x"}
+		r, err := s.Begin(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, recs = append(runs, r), append(recs, rec)
+	}
+	for _, s := range []*Store{behind, ahead} {
+		if err := s.Prune(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(listDir(t, dir)); n != 6 {
+		t.Fatalf("%d runs left while all 6 are live, want 6", n)
+	}
+	for i, r := range runs {
+		if err := r.Finish(recs[i]); err != nil {
+			t.Errorf("finish a live run: %v", err)
+		}
+	}
+	if err := ahead.Prune(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(listDir(t, dir)); n != 1 {
+		t.Errorf("%d runs left after all finished, want 1 (keep)", n)
+	}
+}
+
+// A directory without run.json is removed only when cscript's owner lock in
+// it is free (its creator died); anything else under runs/ is left alone.
+func TestPruneIncompleteDirectories(t *testing.T) {
+	s := openStore(t, 1)
+	foreign := filepath.Join(s.Root(), "20200101-000000-aaaaaa")
+	if err := os.Mkdir(foreign, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dead := filepath.Join(s.Root(), "20200101-000001-bbbbbb")
+	if err := os.Mkdir(dead, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dead, OwnerFile), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	creating := filepath.Join(s.Root(), "20200101-000002-cccccc")
+	if err := os.Mkdir(creating, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	held, err := lockOwner(filepath.Join(creating, OwnerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	beginAt(t, s, "20200101-000010-dddddd", time.Date(2020, 1, 1, 0, 0, 10, 0, time.UTC))
+	got := listDir(t, s.Root())
+	want := []string{"20200101-000000-aaaaaa", "20200101-000002-cccccc", "20200101-000010-dddddd"}
+	if !slices.Equal(got, want) {
+		t.Errorf("kept %v, want %v (the foreign and the held directory untouched, the dead one pruned)", got, want)
+	}
+}
+
+// A detached run's record stays however long its Job runs; FinishGone (what
+// gc does when the Job is gone) closes it, and then retention may remove it.
+func TestDetachedRunStaysUntilGone(t *testing.T) {
+	s := openStore(t, 1)
+	rec := &Record{ID: "20200101-000000-aaaaaa", Script: "job", Mode: ModeJob}
+	r, err := s.Begin(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Detached = true
+	if err := r.Update(rec); err != nil {
+		t.Fatal(err)
+	}
+	r.releaseOwner() // the detaching cscript exits
+	for i := range 3 {
+		beginAt(t, s, fmt.Sprintf("20200101-00001%d-bbbbbb", i), time.Date(2020, 1, 1, 0, 0, 10+i, 0, time.UTC))
+	}
+	if got := listDir(t, s.Root()); !slices.Contains(got, rec.ID) {
+		t.Fatalf("the detached run was pruned: %v", got)
+	}
+	if err := s.FinishGone(rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(rec.ID)
+	if err != nil || got.State != StateAbandoned || got.Reason != ReasonGone {
+		t.Fatalf("after FinishGone: %+v, %v", got, err)
+	}
+	if err := s.FinishGone(rec.ID); err == nil {
+		t.Error("FinishGone of a closed run succeeded")
+	}
+	if err := s.Prune(); err != nil {
+		t.Fatal(err)
+	}
+	if got := listDir(t, s.Root()); slices.Contains(got, rec.ID) {
+		t.Errorf("the closed run was kept beyond retention: %v", got)
 	}
 }
 

@@ -82,3 +82,15 @@ func GC(ctx context.Context, client kubernetes.Interface, namespace string, olde
 	}
 	return deleted, errors.Join(errs...)
 }
+
+// DetachedJobGone says whether the Job of detached run runID is gone from
+// namespace (no Job carries its run-id label). An error means nobody can
+// tell; the caller must then keep the run's record as it is.
+func DetachedJobGone(ctx context.Context, client kubernetes.Interface, namespace, runID string) (bool, error) {
+	sel := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue, LabelRunID: labelValue(runID)}).String()
+	list, err := client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return false, fmt.Errorf("look for the job of run %s in namespace %s: %w", runID, namespace, err)
+	}
+	return len(list.Items) == 0, nil
+}

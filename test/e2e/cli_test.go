@@ -746,4 +746,32 @@ func TestCLIJobMode(t *testing.T) {
 		t.Errorf("attached record: state %s exit %d, want failed 5", rec.State, rec.ExitCode)
 	}
 	cliAwaitNamespaceEmpty(t, cs, ns, 30*time.Second)
+
+	// A detached run whose Job somebody deleted: its record stays running
+	// (retention never removes it by age) until `cscript gc` finds the Job
+	// gone and closes it.
+	res = h.run("run", "hello", "--deck", "e2e", "--mode", "job", "--detach", "--set", "who=gone")
+	if res.Code != 0 {
+		t.Fatalf("detach: exit %d\nstdout: %s\nstderr: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	gone := strings.TrimSpace(res.Stdout)
+	if g := h.run("gc", "--deck", "e2e"); g.Code != 0 || strings.Contains(g.Stdout, gone) {
+		t.Fatalf("gc while the Job runs: exit %d\nstdout: %s\nstderr: %s", g.Code, g.Stdout, g.Stderr)
+	}
+	if rec := h.record(gone); rec.State != history.StateRunning {
+		t.Fatalf("after gc with the Job alive: state %s, want running", rec.State)
+	}
+	bg := metav1.DeletePropagationBackground
+	if err := cs.BatchV1().Jobs(ns).DeleteCollection(t.Context(), metav1.DeleteOptions{PropagationPolicy: &bg},
+		metav1.ListOptions{LabelSelector: "cscript.dev/run-id=" + gone}); err != nil {
+		t.Fatal(err)
+	}
+	g := h.run("gc", "--deck", "e2e")
+	if g.Code != 0 || !strings.Contains(g.Stdout, "run record "+gone) {
+		t.Fatalf("gc after the Job was deleted: exit %d\nstdout: %s\nstderr: %s", g.Code, g.Stdout, g.Stderr)
+	}
+	if rec := h.record(gone); rec.State != history.StateAbandoned || rec.Reason != history.ReasonGone {
+		t.Errorf("after gc: state %s reason %q, want abandoned (%s)", rec.State, rec.Reason, history.ReasonGone)
+	}
+	cliAwaitNamespaceEmpty(t, cs, ns, 60*time.Second)
 }
