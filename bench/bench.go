@@ -16,7 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/kube"
 )
 
 const (
@@ -32,18 +32,18 @@ type bench struct {
 	cfg    config
 	res    *Results
 	log    io.Writer
-	target *runner.Target
+	target *kube.Target
 
 	nsReady     bool
-	pod         *runner.PodExecutor // the transfer Pod, once started
-	runHome     *home               // cscript home with the small "bench" library
-	genHome     *home               // cscript home with the generated git library
+	pod         *kube.PodExecutor // the transfer Pod, once started
+	runHome     *home             // cscript home with the small "bench" library
+	genHome     *home             // cscript home with the generated git library
 	git         *gitServer
 	helloMedian time.Duration // median cscript run hello, once measured
 }
 
 func newBench(ctx context.Context, cfg config, res *Results, log io.Writer) (*bench, error) {
-	t, err := runner.LoadTarget(runner.TargetOptions{Kubeconfig: cfg.Kubeconfig, Namespace: cfg.Namespace})
+	t, err := kube.LoadTarget(kube.TargetOptions{Kubeconfig: cfg.Kubeconfig, Namespace: cfg.Namespace})
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (b *bench) namespace(ctx context.Context) error {
 
 // transferPod starts (once) a busybox Pod that sleeps, with an emptyDir at
 // /data like the runner's /work, and returns an executor into it.
-func (b *bench) transferPod(ctx context.Context) (*runner.PodExecutor, error) {
+func (b *bench) transferPod(ctx context.Context) (*kube.PodExecutor, error) {
 	if b.pod != nil {
 		return b.pod, nil
 	}
@@ -212,7 +212,7 @@ func (b *bench) transferPod(ctx context.Context) (*runner.PodExecutor, error) {
 			return nil, err
 		}
 	}
-	b.pod = &runner.PodExecutor{Client: b.target.Client, Config: b.target.Config, Namespace: b.cfg.Namespace, Pod: transferPod, Container: transferCtr}
+	b.pod = &kube.PodExecutor{Client: b.target.Client, Config: b.target.Config, Namespace: b.cfg.Namespace, Pod: transferPod, Container: transferCtr}
 	return b.pod, nil
 }
 

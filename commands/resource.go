@@ -15,10 +15,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/cscript-dev/cscript/docker"
+	"github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/lifecycle"
 	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/store"
 	"github.com/cscript-dev/cscript/templates"
 )
@@ -81,7 +82,7 @@ type resourceEnv struct {
 	lcat   *lifecycle.Catalog
 	deck   *store.Deck
 	states lifecycle.StateStore
-	target *runner.Target // nil for a docker deck
+	target *kube.Target // nil for a docker deck
 }
 
 func isDocker(d *store.Deck) bool { return d != nil && d.Backend == store.BackendDocker }
@@ -108,7 +109,7 @@ func (a *app) resourceSetup(c *cli.Context, deps resourceDeps) (*resourceEnv, er
 		env.states = &lifecycle.DirStore{Dir: lifecycle.LocalDir(a.paths().StateDir, deck.Name), Deck: deck.Name}
 		return env, nil
 	}
-	env.target, err = runner.LoadTarget(a.targetOptions(c, deck))
+	env.target, err = kube.LoadTarget(a.targetOptions(c, deck))
 	if err != nil {
 		return nil, err
 	}
@@ -202,11 +203,11 @@ func (a *app) definitionOf(ctx context.Context, env *resourceEnv, name string) (
 	return env.lcat.Find(r.Lifecycle)
 }
 
-func (a *app) displayTarget(env *resourceEnv) *runner.Target {
+func (a *app) displayTarget(env *resourceEnv) *kube.Target {
 	if env.target != nil {
 		return env.target
 	}
-	return &runner.Target{Context: "docker", Namespace: "-"}
+	return &kube.Target{Context: "docker", Namespace: "-"}
 }
 
 // runEvent renders the event's script, runs it through the lifecycle
@@ -304,7 +305,7 @@ func (a *app) defaultExecutor(env *resourceEnv, out io.Writer) (lifecycle.Execut
 		}
 		return &dockerExecutor{eng: eng, out: out}, nil
 	}
-	rn := &runner.Runner{Client: env.target.Client, Config: env.target.Config, Namespace: env.target.Namespace,
+	rn := &kube.Runner{Client: env.target.Client, Config: env.target.Config, Namespace: env.target.Namespace,
 		Force: a.info.Force, Host: hostName(), Now: a.now}
 	return &jobExecutor{runner: rn, out: out}, nil
 }
@@ -382,9 +383,9 @@ func (s *switchWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-// jobExecutor runs lifecycle scripts as Kubernetes Jobs (runner.RunJob).
+// jobExecutor runs lifecycle scripts as Kubernetes Jobs (kube.RunJob).
 type jobExecutor struct {
-	runner *runner.Runner
+	runner *kube.Runner
 	out    io.Writer // live output
 }
 
@@ -397,7 +398,7 @@ func (j *jobExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (*life
 		spec.Script, spec.Library, spec.Deck, spec.User = req.Script, req.Library, req.Deck, req.User
 		spec.Image, spec.Interpreter, spec.Body, spec.Redact = req.Image, req.Interpreter, req.Body, req.Redact
 	}
-	res, err := j.runner.RunJob(ctx, spec, runner.JobOptions{CombinedOutput: j.out})
+	res, err := j.runner.RunJob(ctx, spec, kube.JobOptions{CombinedOutput: j.out})
 	if res == nil {
 		return nil, err
 	}

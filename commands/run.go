@@ -3,23 +3,22 @@ package commands
 import (
 	"errors"
 	"fmt"
-	"github.com/cscript-dev/cscript/transfer/agentbin"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/transfer/agentbin"
+
 	"github.com/urfave/cli/v2"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
 	"github.com/cscript-dev/cscript/credentials"
-	dockerbackend "github.com/cscript-dev/cscript/docker"
+	dockerbackend "github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/redact"
-	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/store"
 	"github.com/cscript-dev/cscript/templates"
 	"github.com/cscript-dev/cscript/transfer"
@@ -104,12 +103,12 @@ func (a *app) run(c *cli.Context) error {
 		ID: runID, Script: r.script.Name, Library: r.script.Source.Library,
 		Deck: deckName(r.deck), Backend: history.BackendKubernetes, Mode: mode, User: user, Start: start,
 	}
-	var target *runner.Target
+	var target *kube.Target
 	if docker {
 		rec.Backend, rec.Mode = history.BackendDocker, history.ModeDocker
 		fmt.Fprintf(a.io.Err, "%s %s in %s (Docker engine %s), run %s\n", a.io.paint("1", "▶"), r.script.Name, deckName(r.deck), orDash(a.io.getenv("DOCKER_HOST")), runID)
 	} else {
-		if target, err = runner.LoadTarget(a.targetOptions(c, r.deck)); err != nil {
+		if target, err = kube.LoadTarget(a.targetOptions(c, r.deck)); err != nil {
 			return err
 		}
 		rec.Context, rec.Namespace = target.Context, target.Namespace
@@ -151,7 +150,7 @@ func (a *app) run(c *cli.Context) error {
 	case mode == history.ModeJob:
 		o, runErr = a.runJob(c, a.newRunner(c, target, stdout, stderr, start), spec)
 	default:
-		var res *runner.Result
+		var res *kube.Result
 		res, runErr = a.newRunner(c, target, stdout, stderr, start).Run(c.Context, spec)
 		if res != nil {
 			o = outcome{name: res.PodName, exitCode: res.ExitCode, reason: res.Reason, end: res.End, diag: res.Diagnostics}
@@ -184,12 +183,12 @@ type outcome struct {
 	reason             string
 	end                time.Time
 	uploads, downloads []history.TransferRecord
-	diag               *runner.Diagnostics
+	diag               *kube.Diagnostics
 	detached           bool
 }
 
-func (a *app) newRunner(c *cli.Context, target *runner.Target, stdout, stderr io.Writer, start time.Time) *runner.Runner {
-	rn := &runner.Runner{
+func (a *app) newRunner(c *cli.Context, target *kube.Target, stdout, stderr io.Writer, start time.Time) *kube.Runner {
+	rn := &kube.Runner{
 		Client:    target.Client,
 		Config:    target.Config,
 		Namespace: target.Namespace,
@@ -208,7 +207,7 @@ func (a *app) newRunner(c *cli.Context, target *runner.Target, stdout, stderr io
 		rn.TransferAgent = agentbin.For
 	}
 	if c.Bool(flagVerbose.Name) {
-		rn.OnEvent = func(e runner.Event) {
+		rn.OnEvent = func(e kube.Event) {
 			fmt.Fprintf(a.io.Err, "%s %6.3fs %s %s\n", a.io.paint("2", "·"), e.Time.Sub(start).Seconds(), e.Phase, e.Message)
 		}
 	}
@@ -216,8 +215,8 @@ func (a *app) newRunner(c *cli.Context, target *runner.Target, stdout, stderr io
 }
 
 // runJob runs spec as a Kubernetes Job (--mode job).
-func (a *app) runJob(c *cli.Context, rn *runner.Runner, spec runner.Spec) (outcome, error) {
-	res, err := rn.RunJob(c.Context, spec, runner.JobOptions{
+func (a *app) runJob(c *cli.Context, rn *kube.Runner, spec runner.Spec) (outcome, error) {
+	res, err := rn.RunJob(c.Context, spec, kube.JobOptions{
 		ActiveDeadline: spec.Timeout,
 		Detach:         c.Bool(flagDetach.Name),
 		CombinedOutput: rn.Stdout,
@@ -243,9 +242,9 @@ func (a *app) runDocker(c *cli.Context, spec runner.Spec, s *store.Script, stdou
 	for name, v := range spec.SecretParams {
 		env[runner.SecretParamEnv(name)] = v
 	}
-	var memory int64
-	if q, ok := spec.Resources.Limits[corev1.ResourceMemory]; ok {
-		memory = q.Value()
+	memory, err := spec.MemoryLimit()
+	if err != nil {
+		return outcome{}, err
 	}
 	eng, err := dockerbackend.NewClient()
 	if err != nil {
@@ -332,8 +331,8 @@ func (a *app) history(c *cli.Context) (*history.Store, error) {
 	return hist, nil
 }
 
-func (a *app) targetOptions(c *cli.Context, deck *store.Deck) runner.TargetOptions {
-	o := runner.TargetOptions{
+func (a *app) targetOptions(c *cli.Context, deck *store.Deck) kube.TargetOptions {
+	o := kube.TargetOptions{
 		Kubeconfig: c.String(flagKubeconfig.Name),
 		Context:    c.String(flagContext.Name),
 		Namespace:  c.String(flagNamespace.Name),
@@ -345,7 +344,7 @@ func (a *app) targetOptions(c *cli.Context, deck *store.Deck) runner.TargetOptio
 }
 
 // confirmProtected is confirmDeck for a Kubernetes target.
-func (a *app) confirmProtected(c *cli.Context, deck *store.Deck, target *runner.Target) error {
+func (a *app) confirmProtected(c *cli.Context, deck *store.Deck, target *kube.Target) error {
 	return a.confirmDeck(c, deck, target.Context, target.Namespace)
 }
 
@@ -414,41 +413,11 @@ func (a *app) buildSpec(c *cli.Context, r *resolved, out *templates.Rendered, ru
 	for _, f := range s.Files.Download {
 		spec.Downloads = append(spec.Downloads, runner.FileCopy{Local: f.To, Remote: f.From})
 	}
-	res, err := resources(s.Resources)
-	if err != nil {
+	spec.Resources = runner.Resources{Requests: s.Resources.Requests, Limits: s.Resources.Limits}
+	if _, err := kube.ResourceRequirements(spec.Resources); err != nil {
 		return spec, err
 	}
-	spec.Resources = res
 	return spec, nil
-}
-
-func resources(r store.Resources) (corev1.ResourceRequirements, error) {
-	var out corev1.ResourceRequirements
-	conv := func(m map[string]string) (corev1.ResourceList, error) {
-		if len(m) == 0 {
-			return nil, nil
-		}
-		l := corev1.ResourceList{}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			q, err := resource.ParseQuantity(m[k])
-			if err != nil {
-				return nil, fmt.Errorf("resources: %s: %q is not a quantity (e.g. 500m, 256Mi)", k, m[k])
-			}
-			l[corev1.ResourceName(k)] = q
-		}
-		return l, nil
-	}
-	var err error
-	if out.Requests, err = conv(r.Requests); err != nil {
-		return out, err
-	}
-	out.Limits, err = conv(r.Limits)
-	return out, err
 }
 
 // printPod prints the Pod and Secret a run would create (render --pod).
@@ -461,10 +430,10 @@ func (a *app) printPod(c *cli.Context, r *resolved, out *templates.Rendered) err
 	if r.deck != nil && r.deck.Namespace != "" {
 		ns = r.deck.Namespace
 	}
-	if t, err := runner.LoadTarget(a.targetOptions(c, r.deck)); err == nil {
+	if t, err := kube.LoadTarget(a.targetOptions(c, r.deck)); err == nil {
 		ns = t.Namespace
 	}
-	pod, secret, err := runner.BuildPod(spec, ns, a.now(), "xxxxxx")
+	pod, secret, err := kube.BuildPod(spec, ns, a.now(), "xxxxxx")
 	if err != nil {
 		return err
 	}

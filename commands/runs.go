@@ -11,7 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/cscript-dev/cscript/history"
-	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/kube"
 )
 
 func (a *app) runsCommand() *cli.Command {
@@ -163,7 +163,7 @@ func (a *app) gcCommand() *cli.Command {
 		Usage: "remove Pods, Secrets and Leases that cscript left behind (expired, or --older-than)",
 		Flags: append(targetFlags(), flagDeck, flagOlder, flagDry, flagAll),
 		Action: func(c *cli.Context) error {
-			opts := runner.TargetOptions{Kubeconfig: c.String(flagKubeconfig.Name), Context: c.String(flagContext.Name), Namespace: c.String(flagNamespace.Name)}
+			opts := kube.TargetOptions{Kubeconfig: c.String(flagKubeconfig.Name), Context: c.String(flagContext.Name), Namespace: c.String(flagNamespace.Name)}
 			if name := c.String(flagDeck.Name); name != "" {
 				cat, _, err := a.catalog()
 				if err != nil {
@@ -175,7 +175,7 @@ func (a *app) gcCommand() *cli.Command {
 				}
 				opts.DeckContext, opts.DeckNamespace = d.Context, d.Namespace
 			}
-			target, err := runner.LoadTarget(opts)
+			target, err := kube.LoadTarget(opts)
 			if err != nil {
 				return err
 			}
@@ -183,8 +183,8 @@ func (a *app) gcCommand() *cli.Command {
 			if c.Bool(flagAll.Name) {
 				ns = ""
 			}
-			gone, err := runner.GC(c.Context, target.Client, ns, c.Duration(flagOlder.Name), a.now(), c.Bool(flagDry.Name))
-			jobs, jobErr := runner.GCJobs(c.Context, target.Client, ns, c.Duration(flagOlder.Name), a.now(), c.Bool(flagDry.Name))
+			gone, err := kube.GC(c.Context, target.Client, ns, c.Duration(flagOlder.Name), a.now(), c.Bool(flagDry.Name))
+			jobs, jobErr := kube.GCJobs(c.Context, target.Client, ns, c.Duration(flagOlder.Name), a.now(), c.Bool(flagDry.Name))
 			gone = append(gone, jobs...)
 			closed, closeErr := a.closeGoneDetachedRuns(c, target, ns, c.Bool(flagDry.Name))
 			gone = append(gone, closed...)
@@ -208,7 +208,7 @@ func (a *app) gcCommand() *cli.Command {
 // target's context (in namespace ns, or any with "") whose Job is gone: they
 // show as abandoned and retention may remove them. A run whose Job still
 // exists, or cannot be looked up, keeps its record as it is.
-func (a *app) closeGoneDetachedRuns(c *cli.Context, target *runner.Target, ns string, dryRun bool) ([]string, error) {
+func (a *app) closeGoneDetachedRuns(c *cli.Context, target *kube.Target, ns string, dryRun bool) ([]string, error) {
 	hist, err := a.history(c)
 	if err != nil {
 		return nil, err
@@ -223,7 +223,7 @@ func (a *app) closeGoneDetachedRuns(c *cli.Context, target *runner.Target, ns st
 		if rec.State != history.StateRunning || !rec.Detached || rec.Context != target.Context || (ns != "" && rec.Namespace != ns) {
 			continue
 		}
-		gone, err := runner.DetachedJobGone(c.Context, target.Client, rec.Namespace, rec.ID)
+		gone, err := kube.DetachedJobGone(c.Context, target.Client, rec.Namespace, rec.ID)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -258,13 +258,13 @@ func (a *app) runsAttach(c *cli.Context) error {
 	if rec.Mode != history.ModeJob {
 		return usageErrorf("run %s ran in %s mode: only detached Job runs can be attached", rec.ID, rec.Mode)
 	}
-	target, err := runner.LoadTarget(runner.TargetOptions{Kubeconfig: c.String(flagKubeconfig.Name), Context: rec.Context, Namespace: rec.Namespace})
+	target, err := kube.LoadTarget(kube.TargetOptions{Kubeconfig: c.String(flagKubeconfig.Name), Context: rec.Context, Namespace: rec.Namespace})
 	if err != nil {
 		return err
 	}
 	out := io.MultiWriter(a.io.Out, hrun.Output())
 	rn := a.newRunner(c, target, out, io.MultiWriter(a.io.Err, hrun.Stderr()), rec.Start)
-	res, runErr := rn.AttachJob(c.Context, rec.ID, runner.JobOptions{CombinedOutput: out})
+	res, runErr := rn.AttachJob(c.Context, rec.ID, kube.JobOptions{CombinedOutput: out})
 	o := outcome{}
 	if res != nil {
 		o = outcome{name: res.JobName, exitCode: res.ExitCode, reason: res.Reason, end: res.End, diag: res.Diagnostics}

@@ -12,11 +12,11 @@ import (
 // not collide with a script's own codes (0–124); the table in commands is the
 // documented one.
 const (
-	exitRunFailed  = 125
-	exitCannotExec = 126
-	exitNoTool     = 127
-	exitSignalBase = 128
-	exitRefused    = 6
+	ExitRunFailed  = 125
+	ExitCannotExec = 126
+	ExitNoTool     = 127
+	ExitSignalBase = 128
+	ExitRefused    = 6
 )
 
 // Reasons a script ended without exiting by itself.
@@ -70,9 +70,9 @@ func (e *InterruptedError) Error() string {
 // 129 for SIGHUP.
 func (e *InterruptedError) ExitCode() int {
 	if s, ok := e.Signal.(syscall.Signal); ok {
-		return exitSignalBase + int(s)
+		return ExitSignalBase + int(s)
 	}
-	return exitSignalBase + int(syscall.SIGINT)
+	return ExitSignalBase + int(syscall.SIGINT)
 }
 
 // StartError is a Pod that could not start: its image cannot be pulled, its
@@ -91,7 +91,7 @@ func (e *StartError) Error() string {
 }
 
 // ExitCode is 125: cscript failed before the script.
-func (e *StartError) ExitCode() int { return exitRunFailed }
+func (e *StartError) ExitCode() int { return ExitRunFailed }
 
 // MissingToolError is a program the run needs that the image does not have.
 type MissingToolError struct {
@@ -104,7 +104,7 @@ func (e *MissingToolError) Error() string {
 }
 
 // ExitCode is 127, like a shell's "command not found".
-func (e *MissingToolError) ExitCode() int { return exitNoTool }
+func (e *MissingToolError) ExitCode() int { return ExitNoTool }
 
 // CannotExecError is a script the interpreter could not be started on.
 type CannotExecError struct {
@@ -114,7 +114,7 @@ type CannotExecError struct {
 func (e *CannotExecError) Error() string { return "cannot execute the script: " + e.Message }
 
 // ExitCode is 126.
-func (e *CannotExecError) ExitCode() int { return exitCannotExec }
+func (e *CannotExecError) ExitCode() int { return ExitCannotExec }
 
 // PermissionError names a permission the current user lacks in the namespace.
 type PermissionError struct {
@@ -142,7 +142,7 @@ func (e *PermissionError) Error() string {
 }
 
 // ExitCode is 6, the table's "refused".
-func (e *PermissionError) ExitCode() int { return exitRefused }
+func (e *PermissionError) ExitCode() int { return ExitRefused }
 
 // LockedError is an exclusive script already being run by someone else.
 type LockedError struct {
@@ -161,7 +161,7 @@ func (e *LockedError) Error() string {
 }
 
 // ExitCode is 125: cscript failed before the script.
-func (e *LockedError) ExitCode() int { return exitRunFailed }
+func (e *LockedError) ExitCode() int { return ExitRunFailed }
 
 // RunError is any other failure of cscript around the script: an API call, a
 // file transfer, a broken exec stream. Op says what was being done.
@@ -170,7 +170,7 @@ type RunError struct {
 	Err error
 }
 
-func (e *RunError) Error() string { return e.Op + ": " + trimOp(e.Err.Error(), e.Op) }
+func (e *RunError) Error() string { return e.Op + ": " + TrimOp(e.Err.Error(), e.Op) }
 func (e *RunError) Unwrap() error { return e.Err }
 
 // ExitCode is 125, unless the wrapped error carries its own code.
@@ -178,7 +178,7 @@ func (e *RunError) ExitCode() int {
 	if ec, ok := e.Err.(interface{ ExitCode() int }); ok {
 		return ec.ExitCode()
 	}
-	return exitRunFailed
+	return ExitRunFailed
 }
 
 // signalCause is the cause a caller cancels a run's context with to say which
@@ -208,4 +208,33 @@ func signalOf(cause error) os.Signal {
 		}
 	}
 	return syscall.SIGINT
+}
+
+// NewInterruptedError is the error of a run stopped because its context was
+// cancelled with cause (see SignalCause; os/signal.NotifyContext's causes
+// are understood too), during phase. Other backends (docker) use it so that
+// every interrupted run exits 128+N the same way.
+func NewInterruptedError(cause error, phase string) *InterruptedError {
+	return &InterruptedError{Signal: signalOf(cause), Phase: phase}
+}
+
+// SignalOf is the signal that cancelled a context with cause (SIGINT when
+// the cause names none).
+func SignalOf(cause error) os.Signal { return signalOf(cause) }
+
+// TrimOp drops a leading "OP: " (or "OP …: ") that the wrapped error already
+// starts with, so a message does not say the same thing twice.
+func TrimOp(msg, op string) string {
+	if op == "" {
+		return msg
+	}
+	if rest, ok := strings.CutPrefix(msg, op+": "); ok {
+		return rest
+	}
+	if strings.HasPrefix(msg, op+" ") {
+		if i := strings.Index(msg, ": "); i >= 0 {
+			return msg[i+2:]
+		}
+	}
+	return msg
 }

@@ -1,13 +1,12 @@
-// Package runner runs one rendered cluster script in a one-off Pod: it loads
-// the kubeconfig target, builds the Pod, waits for it, moves files, execs the
-// script with live output and always cleans up after itself.
+// Package runner is cscript's backend-neutral run core: what one run of a
+// rendered script needs (Spec), how it can end (the errors and reasons in
+// errors.go), and what every backend shares: labels, interpreters, output
+// tails and signals. The backends live beside each other below it —
+// runner/kube (a Pod or a Job) and runner/docker (a container) — and neither
+// imports the other; this package imports neither Kubernetes nor Docker.
 package runner
 
-import (
-	"time"
-
-	corev1 "k8s.io/api/core/v1"
-)
+import "time"
 
 // Interpreters a Spec may name.
 const (
@@ -51,7 +50,7 @@ type Spec struct {
 	// Timeout bounds the whole run, from Pod creation to the last download.
 	// Zero means DefaultTimeout.
 	Timeout   time.Duration
-	Resources corev1.ResourceRequirements
+	Resources Resources
 
 	RunAsNonRoot bool
 	Exclusive    bool // take a Lease per script and namespace
@@ -85,6 +84,21 @@ type FileCopy struct {
 	Local  string
 	Remote string
 }
+
+// Resources are the script's requests and limits as Kubernetes quantities
+// by resource name ("cpu": "500m", "memory": "256Mi"). A backend reads
+// what it can apply (Docker: the memory limit, see MemoryLimit).
+type Resources struct {
+	Requests map[string]string
+	Limits   map[string]string
+}
+
+// EffectiveTimeout is Timeout, or DefaultTimeout when it is zero: the one
+// default of every backend and mode.
+func (s Spec) EffectiveTimeout() time.Duration { return s.timeout() }
+
+// EffectiveExpiry is Expiry, or the effective timeout plus 15 minutes.
+func (s Spec) EffectiveExpiry() time.Duration { return s.expiry() }
 
 func (s Spec) timeout() time.Duration {
 	if s.Timeout > 0 {

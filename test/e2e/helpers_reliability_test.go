@@ -26,6 +26,7 @@ import (
 
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/test/cluster"
 )
 
@@ -333,7 +334,7 @@ func lastPhase(stderr string) string {
 	// The cleanup event is reported as the run ends; the phase before it is
 	// the one the run was in.
 	for i := len(m) - 1; i >= 0; i-- {
-		if m[i][1] != string(runner.PhaseCleanup) {
+		if m[i][1] != string(kube.PhaseCleanup) {
 			return m[i][1]
 		}
 	}

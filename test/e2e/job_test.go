@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/test/cluster"
 )
 
@@ -26,14 +27,14 @@ import (
 type jobEnv struct {
 	cs kubernetes.Interface
 	ns string
-	r  *runner.Runner
+	r  *kube.Runner
 }
 
 func newJobEnv(t *testing.T) *jobEnv {
 	t.Helper()
 	cs := cluster.Clientset(t)
 	ns := cluster.Namespace(t, cs, "job")
-	return &jobEnv{cs: cs, ns: ns, r: &runner.Runner{
+	return &jobEnv{cs: cs, ns: ns, r: &kube.Runner{
 		Client:    cs,
 		Config:    cluster.RESTConfig(t),
 		Namespace: ns,
@@ -142,7 +143,7 @@ func TestJobExitCodesAndOutput(t *testing.T) {
 			}
 			var live bytes.Buffer
 			start := time.Now()
-			res, err := env.r.RunJob(t.Context(), spec, runner.JobOptions{CombinedOutput: &live, ActiveDeadline: 2 * time.Minute})
+			res, err := env.r.RunJob(t.Context(), spec, kube.JobOptions{CombinedOutput: &live, ActiveDeadline: 2 * time.Minute})
 			t.Logf("%s: %s, exit %d, err %v", tt.name, time.Since(start).Round(time.Millisecond), res.ExitCode, err)
 			if tt.wantErr == nil && err != nil {
 				t.Fatalf("run: %v\noutput:\n%s", err, live.String())
@@ -176,7 +177,7 @@ func TestJobMissingImageFailsFast(t *testing.T) {
 	env := newJobEnv(t)
 	spec := jobSpec("missing-image", "127.0.0.1:1/cscript/none:1", "sh", "true\n")
 	start := time.Now()
-	res, err := env.r.RunJob(t.Context(), spec, runner.JobOptions{})
+	res, err := env.r.RunJob(t.Context(), spec, kube.JobOptions{})
 	took := time.Since(start)
 	var se *runner.StartError
 	if !errors.As(err, &se) || res.ExitCode != 125 {
@@ -192,7 +193,7 @@ func TestJobMissingImageFailsFast(t *testing.T) {
 func TestJobDetachAndAttach(t *testing.T) {
 	env := newJobEnv(t)
 	spec := jobSpec("detached", cluster.BusyboxImage, "sh", "for i in 1 2 3; do echo tick $i; sleep 1; done; exit 4\n")
-	res, err := env.r.RunJob(t.Context(), spec, runner.JobOptions{Detach: true})
+	res, err := env.r.RunJob(t.Context(), spec, kube.JobOptions{Detach: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestJobDetachAndAttach(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	got, err := env.r.AttachJob(t.Context(), spec.RunID, runner.JobOptions{CombinedOutput: &out})
+	got, err := env.r.AttachJob(t.Context(), spec.RunID, kube.JobOptions{CombinedOutput: &out})
 	var se *runner.ScriptError
 	if !errors.As(err, &se) || got.ExitCode != 4 {
 		t.Fatalf("attach: exit %d err %v", got.ExitCode, err)
@@ -223,7 +224,7 @@ func TestJobDeadline(t *testing.T) {
 	env := newJobEnv(t)
 	spec := jobSpec("deadline", cluster.BusyboxImage, "sh", "echo started; sleep 120\n")
 	start := time.Now()
-	res, err := env.r.RunJob(t.Context(), spec, runner.JobOptions{ActiveDeadline: 5 * time.Second})
+	res, err := env.r.RunJob(t.Context(), spec, kube.JobOptions{ActiveDeadline: 5 * time.Second})
 	t.Logf("deadline after %s: %v", time.Since(start).Round(time.Millisecond), err)
 	var se *runner.ScriptError
 	if !errors.As(err, &se) || res.Reason != runner.ReasonDeadlineExceeded || res.ExitCode != 137 {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/test/cluster"
 )
 
@@ -196,7 +197,7 @@ func TestReliabilityInterrupts(t *testing.T) {
 
 	// Where each phase starts and ends in the calibration run.
 	windows := phaseWindows(t, cal.Stderr)
-	anchors := []string{string(runner.PhaseStart), string(runner.PhaseSetup), string(runner.PhaseScript), string(runner.PhaseDownload)}
+	anchors := []string{string(kube.PhaseStart), string(kube.PhaseSetup), string(kube.PhaseScript), string(kube.PhaseDownload)}
 
 	var jobs []interruptJob
 	for i := 0; i < runs; i++ {
@@ -215,7 +216,7 @@ func TestReliabilityInterrupts(t *testing.T) {
 		jobs = append(jobs, j)
 	}
 	for i := 0; i < createRuns; i++ {
-		jobs = append(jobs, interruptJob{name: fmt.Sprintf("sigint-create-%02d", i), after: string(runner.PhaseCreate), delay: time.Duration(i%5) * 5 * time.Millisecond})
+		jobs = append(jobs, interruptJob{name: fmt.Sprintf("sigint-create-%02d", i), after: string(kube.PhaseCreate), delay: time.Duration(i%5) * 5 * time.Millisecond})
 	}
 	outcomes := make([]interruptOutcome, len(jobs))
 	var wg sync.WaitGroup
@@ -246,7 +247,7 @@ func TestReliabilityInterrupts(t *testing.T) {
 	if late > runs/5 {
 		t.Errorf("%d of %d signals came after the run had finished: the delays do not cover the run", late, runs)
 	}
-	for _, p := range []runner.Phase{runner.PhaseCreate, runner.PhaseStart, runner.PhaseUpload, runner.PhaseScript, runner.PhaseDownload} {
+	for _, p := range []kube.Phase{kube.PhaseCreate, kube.PhaseStart, kube.PhaseUpload, kube.PhaseScript, kube.PhaseDownload} {
 		if phases[string(p)] == 0 {
 			t.Errorf("no run was interrupted during %s", p)
 		}
@@ -344,8 +345,8 @@ func phaseWindows(t *testing.T, stderr string) map[string]time.Duration {
 		w[names[i]] += at[i+1] - at[i]
 	}
 	// Setup and upload are one window.
-	w[string(runner.PhaseSetup)] += w[string(runner.PhaseUpload)]
-	for _, p := range []runner.Phase{runner.PhaseStart, runner.PhaseSetup, runner.PhaseScript, runner.PhaseDownload} {
+	w[string(kube.PhaseSetup)] += w[string(kube.PhaseUpload)]
+	for _, p := range []kube.Phase{kube.PhaseStart, kube.PhaseSetup, kube.PhaseScript, kube.PhaseDownload} {
 		if w[string(p)] <= 0 {
 			t.Fatalf("no %s phase in the calibration run:\n%s", p, stderr)
 		}

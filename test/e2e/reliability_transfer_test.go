@@ -24,7 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/test/cluster"
 	"github.com/cscript-dev/cscript/transfer"
 	"github.com/cscript-dev/cscript/transfer/agentbin"
@@ -36,13 +36,13 @@ import (
 // image's malicious archives write nothing outside the destination.
 
 // sleeperPod starts a Pod that stays up for execs and waits until it runs.
-func sleeperPod(t *testing.T, cs kubernetes.Interface, ns, name, image string) *runner.PodExecutor {
+func sleeperPod(t *testing.T, cs kubernetes.Interface, ns, name, image string) *kube.PodExecutor {
 	t.Helper()
 	return sleeperPodWith(t, cs, ns, name, image, nil)
 }
 
 // sleeperPodWith is sleeperPod with the Pod changed by mutate first.
-func sleeperPodWith(t *testing.T, cs kubernetes.Interface, ns, name, image string, mutate func(*corev1.Pod)) *runner.PodExecutor {
+func sleeperPodWith(t *testing.T, cs kubernetes.Interface, ns, name, image string, mutate func(*corev1.Pod)) *kube.PodExecutor {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -59,7 +59,7 @@ func sleeperPodWith(t *testing.T, cs kubernetes.Interface, ns, name, image strin
 		}
 		return p.Status.Phase == corev1.PodRunning
 	})
-	return &runner.PodExecutor{Client: cs, Config: cluster.RESTConfig(t), Namespace: ns, Pod: name, Container: "main"}
+	return &kube.PodExecutor{Client: cs, Config: cluster.RESTConfig(t), Namespace: ns, Pod: name, Container: "main"}
 }
 
 // cutStdin is an executor whose stdin stops after limit bytes, as the CRI's

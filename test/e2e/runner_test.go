@@ -22,20 +22,20 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/test/cluster"
 )
 
 // These tests run the runner against the real cluster: no fakes.
 
 type runnerEnv struct {
-	target *runner.Target
+	target *kube.Target
 	ns     string
 }
 
@@ -44,7 +44,7 @@ func newRunnerEnv(t *testing.T) *runnerEnv {
 	kc := cluster.Kubeconfig(t)
 	cs := cluster.Clientset(t)
 	ns := cluster.Namespace(t, cs, "runner")
-	target, err := runner.LoadTarget(runner.TargetOptions{Kubeconfig: kc, Namespace: ns})
+	target, err := kube.LoadTarget(kube.TargetOptions{Kubeconfig: kc, Namespace: ns})
 	if err != nil {
 		t.Fatalf("LoadTarget: %v", err)
 	}
@@ -73,8 +73,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func (e *runnerEnv) runner(stdout, stderr io.Writer) *runner.Runner {
-	return &runner.Runner{
+func (e *runnerEnv) runner(stdout, stderr io.Writer) *kube.Runner {
+	return &kube.Runner{
 		Client:    e.target.Client,
 		Config:    e.target.Config,
 		Namespace: e.ns,
@@ -168,7 +168,7 @@ func TestRunnerHelloExitCodes(t *testing.T) {
 			start := time.Now()
 			r := env.runner(&stdout, &stderr)
 			var timeline []string
-			r.OnEvent = func(e runner.Event) {
+			r.OnEvent = func(e kube.Event) {
 				timeline = append(timeline, fmt.Sprintf("%s@%dms", e.Phase, time.Since(start).Milliseconds()))
 			}
 			res, err := r.Run(context.Background(), s)
@@ -233,7 +233,7 @@ func TestRunnerStartFailures(t *testing.T) {
 		wantReason string
 	}{
 		{"unschedulable", func(s *runner.Spec) {
-			s.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500")}
+			s.Resources.Requests = map[string]string{"cpu": "500"}
 		}, "start", "Unschedulable"},
 		{"missing secret ref", func(s *runner.Spec) {
 			s.Credentials = []runner.Credential{{Name: "TOKEN", SecretRef: &runner.SecretKeyRef{Name: "nope", Key: "k"}}}
@@ -299,8 +299,8 @@ printf %s "$DB_PASSWORD" | sha256sum
 	var podJSON, secretName string
 	var stdout, stderr syncBuffer
 	r := env.runner(&stdout, &stderr)
-	r.OnEvent = func(e runner.Event) {
-		if e.Phase != runner.PhaseScript {
+	r.OnEvent = func(e kube.Event) {
+		if e.Phase != kube.PhaseScript {
 			return
 		}
 		p, err := env.target.Client.CoreV1().Pods(env.ns).Get(ctx, e.Pod, metav1.GetOptions{})
@@ -393,7 +393,7 @@ func TestRunnerCancelLeavesNothing(t *testing.T) {
 			force := make(chan struct{})
 			r.Force = force
 			done := make(chan struct{})
-			var res *runner.Result
+			var res *kube.Result
 			var err error
 			go func() {
 				defer close(done)
@@ -414,7 +414,7 @@ func TestRunnerCancelLeavesNothing(t *testing.T) {
 			<-done
 			t.Logf("Run returned %s after the signal: %v", time.Since(stopAt).Round(time.Millisecond), err)
 			var ie *runner.InterruptedError
-			if !errors.As(err, &ie) || res.ExitCode != 128+int(tt.sig) || res.Phase != runner.PhaseScript {
+			if !errors.As(err, &ie) || res.ExitCode != 128+int(tt.sig) || res.Phase != kube.PhaseScript {
 				t.Fatalf("err = %v, exit %d, phase %s; want interrupted %d in script", err, res.ExitCode, res.Phase, 128+int(tt.sig))
 			}
 			if tt.waitDeleted {
@@ -450,7 +450,7 @@ func TestRunnerTimeout(t *testing.T) {
 func TestRunnerOOMKilled(t *testing.T) {
 	env := newRunnerEnv(t)
 	s := spec("oom", cluster.DebianImage, runner.InterpreterBash, "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo ${#x}\n")
-	s.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("48Mi")}
+	s.Resources.Limits = map[string]string{"memory": "48Mi"}
 	res, err := env.runner(io.Discard, io.Discard).Run(context.Background(), s)
 	var se *runner.ScriptError
 	if !errors.As(err, &se) || se.Reason != runner.ReasonOOMKilled || res.ExitCode != 137 {
@@ -584,9 +584,9 @@ func TestRunnerPreflightNamesMissingPermission(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := spec("no-exec", cluster.BusyboxImage, runner.InterpreterSh, "true\n")
-	r := &runner.Runner{Client: limited, Config: cfg, Namespace: env.ns}
+	r := &kube.Runner{Client: limited, Config: cfg, Namespace: env.ns}
 	// RBAC objects take effect within a moment.
-	var res *runner.Result
+	var res *kube.Result
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		res, err = r.Run(ctx, s)
@@ -617,7 +617,7 @@ func TestRunnerGC(t *testing.T) {
 		s := spec(script, cluster.BusyboxImage, runner.InterpreterSh, "true\n")
 		s.Credentials = []runner.Credential{{Name: "T", Value: "gc-SECRET"}}
 		s.Expiry = time.Minute
-		pod, secret, err := runner.BuildPod(s, env.ns, created, "gc")
+		pod, secret, err := kube.BuildPod(s, env.ns, created, "gc")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -632,7 +632,7 @@ func TestRunnerGC(t *testing.T) {
 	oldPod, oldSecret := mk("abandoned", time.Now().Add(-time.Hour))
 	livePod, _ := mk("live", time.Now())
 
-	dry, err := runner.GC(ctx, cs, env.ns, 0, time.Now(), true)
+	dry, err := kube.GC(ctx, cs, env.ns, 0, time.Now(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -643,7 +643,7 @@ func TestRunnerGC(t *testing.T) {
 	if _, err := cs.CoreV1().Pods(env.ns).Get(ctx, oldPod.Name, metav1.GetOptions{}); err != nil {
 		t.Errorf("dry run deleted the pod: %v", err)
 	}
-	got, err := runner.GC(ctx, cs, env.ns, 0, time.Now(), false)
+	got, err := kube.GC(ctx, cs, env.ns, 0, time.Now(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
-package runner
+package kube
 
 import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/cscript-dev/cscript/runner"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,7 +21,7 @@ type Permission struct {
 // create pods/exec (the verb Kubernetes 1.35+ checks for exec over
 // WebSocket), create and delete Secrets when the run has local credentials or
 // secret params, and create and delete Leases when it is exclusive.
-func Permissions(spec Spec) []Permission {
+func Permissions(spec runner.Spec) []Permission {
 	perms := []Permission{
 		{Verb: "create", Resource: "pods"},
 		{Verb: "watch", Resource: "pods"},
@@ -39,7 +41,7 @@ func Permissions(spec Spec) []Permission {
 	return perms
 }
 
-func needsSecret(spec Spec) bool {
+func needsSecret(spec runner.Spec) bool {
 	if len(spec.SecretParams) > 0 {
 		return true
 	}
@@ -81,7 +83,7 @@ func Preflight(ctx context.Context, client kubernetes.Interface, namespace strin
 				if got.Status.EvaluationError != "" && reason == "" {
 					reason = got.Status.EvaluationError
 				}
-				errs[i] = &PermissionError{
+				errs[i] = &runner.PermissionError{
 					Namespace: namespace, Verb: p.Verb, Group: p.Group,
 					Resource: p.Resource, Subresource: p.Subresource, Reason: reason,
 				}

@@ -1,4 +1,4 @@
-package runner
+package kube
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cscript-dev/cscript/runner"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -55,8 +57,8 @@ type Event struct {
 // is the transfer package. All transfers of one run get the same
 // Options.Tools.
 type FileTransfer interface {
-	Upload(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error)
-	Download(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error)
+	Upload(ctx context.Context, ex Executor, c runner.FileCopy, opts transfer.Options) (*transfer.Result, error)
+	Download(ctx context.Context, ex Executor, c runner.FileCopy, opts transfer.Options) (*transfer.Result, error)
 }
 
 // TransferFiles is the FileTransfer of the transfer package.
@@ -65,12 +67,12 @@ type TransferFiles struct{}
 var _ FileTransfer = TransferFiles{}
 
 // Upload is transfer.Upload.
-func (TransferFiles) Upload(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error) {
+func (TransferFiles) Upload(ctx context.Context, ex Executor, c runner.FileCopy, opts transfer.Options) (*transfer.Result, error) {
 	return transfer.Upload(ctx, ex, transfer.LocalPath(c.Local), transfer.RemotePath(c.Remote), opts)
 }
 
 // Download is transfer.Download.
-func (TransferFiles) Download(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error) {
+func (TransferFiles) Download(ctx context.Context, ex Executor, c runner.FileCopy, opts transfer.Options) (*transfer.Result, error) {
 	return transfer.Download(ctx, ex, transfer.RemotePath(c.Remote), transfer.LocalPath(c.Local), opts)
 }
 
@@ -128,7 +130,7 @@ type Runner struct {
 
 // Transferred is one finished file copy.
 type Transferred struct {
-	FileCopy
+	runner.FileCopy
 	Result *transfer.Result
 }
 
@@ -155,7 +157,7 @@ type Result struct {
 // run is the state of one Run.
 type run struct {
 	r      *Runner
-	spec   Spec
+	spec   runner.Spec
 	res    *Result
 	phase  Phase
 	pod    *corev1.Pod
@@ -178,14 +180,14 @@ type run struct {
 // ExitCode() int: *ScriptError, *InterruptedError (when ctx was cancelled;
 // the signal comes from context.Cause, see SignalCause), *StartError,
 // *MissingToolError, *PermissionError, *LockedError or *RunError.
-func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
+func (r *Runner) Run(ctx context.Context, spec runner.Spec) (*Result, error) {
 	start := r.now()
 	res := &Result{Namespace: r.Namespace, Start: start}
 	pod, secret, err := BuildPod(spec, r.Namespace, start, r.suffix())
 	if err != nil {
 		res.End = r.now()
 		res.ExitCode = exitRunFailed
-		return res, &RunError{Op: "build pod", Err: err}
+		return res, &runner.RunError{Op: "build pod", Err: err}
 	}
 	res.PodName = pod.Name
 	if secret != nil {
@@ -193,26 +195,26 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
 	}
 	st := &run{r: r, spec: spec, res: res, pod: pod, secret: secret}
 
-	runCtx, cancel := context.WithTimeout(ctx, spec.timeout())
+	runCtx, cancel := context.WithTimeout(ctx, spec.EffectiveTimeout())
 	err = st.steps(runCtx)
 	cancel()
 	err = st.classify(ctx, runCtx, err)
 	res.Phase = st.phase
 
-	var interrupted *InterruptedError
+	var interrupted *runner.InterruptedError
 	if err != nil && st.podSent && !errors.As(err, &interrupted) {
 		res.Diagnostics = st.diagnose()
 	}
 	res.CleanupErr = st.cleanup()
 	switch {
 	case err == nil && res.CleanupErr != nil:
-		err = &RunError{Op: "cleanup", Err: res.CleanupErr}
+		err = &runner.RunError{Op: "cleanup", Err: res.CleanupErr}
 	case res.CleanupErr != nil:
 		err = &cleanupFailed{err: err, cleanup: res.CleanupErr}
 	}
 	res.End = r.now()
 	res.ExitCode = exitCodeOf(err)
-	var se *ScriptError
+	var se *runner.ScriptError
 	if errors.As(err, &se) {
 		res.Reason = se.Reason
 	}
@@ -238,7 +240,7 @@ func (st *run) steps(ctx context.Context) error {
 	if spec.Exclusive {
 		st.enter(PhaseLock, LeaseName(spec.Script))
 		holder := fmt.Sprintf("%s@%s/%s", first(spec.User, "unknown"), first(r.Host, "unknown"), spec.RunID)
-		l, err := acquireLease(ctx, r.Client, r.Namespace, spec.Script, spec.RunID, holder, spec.timeout()+deadlineMargin, r.now())
+		l, err := acquireLease(ctx, r.Client, r.Namespace, spec.Script, spec.RunID, holder, spec.EffectiveTimeout()+deadlineMargin, r.now())
 		if err != nil {
 			return err
 		}
@@ -358,7 +360,7 @@ echo "cscript-setup ok $i $n $s"
 
 // interpreterCandidates are the commands tried for an interpreter, in order.
 func interpreterCandidates(interp string) []string {
-	if interp == InterpreterPython {
+	if interp == runner.InterpreterPython {
 		return []string{"python3", "python"}
 	}
 	return []string{interp}
@@ -377,14 +379,14 @@ func (st *run) setup(ctx context.Context) error {
 	fields := strings.Fields(lastLine(stdout.String(), "cscript-setup "))
 	switch {
 	case len(fields) >= 2 && fields[1] == "missing":
-		return &MissingToolError{Tool: strings.Join(cands, " or "), Image: st.spec.Image}
+		return &runner.MissingToolError{Tool: strings.Join(cands, " or "), Image: st.spec.Image}
 	case len(fields) == 5 && fields[1] == "ok":
 		st.interp = fields[2]
 		n, _ := strconv.ParseInt(fields[3], 10, 64)
 		sum := sha256.Sum256([]byte(st.spec.Body))
 		want := hex.EncodeToString(sum[:])
 		if n != int64(len(st.spec.Body)) || (fields[4] != "-" && fields[4] != want) {
-			return &RunError{Op: "upload script", Err: &transfer.VerifyError{
+			return &runner.RunError{Op: "upload script", Err: &transfer.VerifyError{
 				Path: ScriptPath, Reason: "the script arrived damaged",
 				WantBytes: int64(len(st.spec.Body)), GotBytes: n, WantSHA256: want, GotSHA256: fields[4],
 			}}
@@ -395,13 +397,13 @@ func (st *run) setup(ctx context.Context) error {
 		err = errors.New("no report from the setup script")
 	}
 	if execNotFound(err, stderr.String()) {
-		return &MissingToolError{Tool: "sh", Image: st.spec.Image}
+		return &runner.MissingToolError{Tool: "sh", Image: st.spec.Image}
 	}
 	msg := strings.TrimSpace(stderr.String())
 	if msg != "" {
 		err = fmt.Errorf("%w: %s", err, msg)
 	}
-	return &RunError{Op: "set up the script", Err: err}
+	return &runner.RunError{Op: "set up the script", Err: err}
 }
 
 // execNotFound says whether an exec failed because its command is not in the
@@ -424,7 +426,7 @@ func lastLine(out, prefix string) string {
 // transfers moves files one by one. The first transfer of the run probes the
 // image (and installs the agent in the same exec when it can); the others
 // reuse what it found.
-func (st *run) transfers(ctx context.Context, copies []FileCopy, p Phase, into *[]Transferred) error {
+func (st *run) transfers(ctx context.Context, copies []runner.FileCopy, p Phase, into *[]Transferred) error {
 	if len(copies) == 0 {
 		return nil
 	}
@@ -433,7 +435,7 @@ func (st *run) transfers(ctx context.Context, copies []FileCopy, p Phase, into *
 	for _, c := range copies {
 		opts := transfer.Options{Compress: st.spec.Compress, Tools: &st.tools, Agent: st.r.TransferAgent}
 		var label string
-		var do func(context.Context, Executor, FileCopy, transfer.Options) (*transfer.Result, error)
+		var do func(context.Context, Executor, runner.FileCopy, transfer.Options) (*transfer.Result, error)
 		if p == PhaseUpload {
 			label, do = "upload "+c.Local, files.Upload
 		} else {
@@ -546,9 +548,9 @@ func (st *run) script(ctx context.Context, combined bool) error {
 	}
 	var ce utilexec.CodeExitError
 	if errors.As(err, &ce) {
-		se := &ScriptError{Code: ce.Code, Reason: ReasonError}
+		se := &runner.ScriptError{Code: ce.Code, Reason: runner.ReasonError}
 		if ce.Code == 126 {
-			return &CannotExecError{Message: fmt.Sprintf("the interpreter exited with 126 on %s", ScriptPath)}
+			return &runner.CannotExecError{Message: fmt.Sprintf("the interpreter exited with 126 on %s", ScriptPath)}
 		}
 		if ce.Code > 128 {
 			st.refineKill(ctx, se)
@@ -556,10 +558,10 @@ func (st *run) script(ctx context.Context, combined bool) error {
 		return se
 	}
 	if combined && execNotFound(err, "") {
-		return &MissingToolError{Tool: "sh", Image: st.spec.Image}
+		return &runner.MissingToolError{Tool: "sh", Image: st.spec.Image}
 	}
 	// The stream broke: the Pod may have been killed under the script.
-	se := &ScriptError{Code: exitSignalBase + 9}
+	se := &runner.ScriptError{Code: exitSignalBase + 9}
 	if st.refineKill(ctx, se) {
 		return se
 	}
@@ -571,16 +573,16 @@ func (st *run) setupFailure(report string, cands []string) error {
 	f := strings.Fields(strings.TrimPrefix(report, setupMarker))
 	switch {
 	case len(f) >= 1 && f[0] == "missing":
-		return &MissingToolError{Tool: strings.Join(cands, " or "), Image: st.spec.Image}
+		return &runner.MissingToolError{Tool: strings.Join(cands, " or "), Image: st.spec.Image}
 	case len(f) == 3 && f[0] == "size":
 		n, _ := strconv.ParseInt(f[1], 10, 64)
 		sum := sha256.Sum256([]byte(st.spec.Body))
-		return &RunError{Op: "upload script", Err: &transfer.VerifyError{
+		return &runner.RunError{Op: "upload script", Err: &transfer.VerifyError{
 			Path: ScriptPath, Reason: "the script arrived damaged",
 			WantBytes: int64(len(st.spec.Body)), GotBytes: n, WantSHA256: hex.EncodeToString(sum[:]), GotSHA256: strings.Trim(f[2], "-"),
 		}}
 	}
-	return &RunError{Op: "set up the script", Err: errors.New(report)}
+	return &runner.RunError{Op: "set up the script", Err: errors.New(report)}
 }
 
 // trailerFilter passes a stream through but takes out the line reportExit
@@ -709,16 +711,16 @@ func (f *markerFilter) Flush() error {
 // refineKill names why a script was killed (OOMKilled, DeadlineExceeded,
 // Evicted) from the Pod's status and the container's memory cgroup. It says
 // whether it found a reason.
-func (st *run) refineKill(ctx context.Context, se *ScriptError) bool {
+func (st *run) refineKill(ctx context.Context, se *runner.ScriptError) bool {
 	pod, err := st.r.Client.CoreV1().Pods(st.r.Namespace).Get(ctx, st.pod.Name, metav1.GetOptions{})
 	if err == nil {
 		switch pod.Status.Reason {
-		case ReasonDeadlineExceeded, ReasonEvicted:
+		case runner.ReasonDeadlineExceeded, runner.ReasonEvicted:
 			se.Reason, se.Message = pod.Status.Reason, pod.Status.Message
 			return true
 		}
-		if cs := containerStatus(pod); cs != nil && cs.State.Terminated != nil && cs.State.Terminated.Reason == ReasonOOMKilled {
-			se.Reason, se.Message = ReasonOOMKilled, st.memoryMessage()
+		if cs := containerStatus(pod); cs != nil && cs.State.Terminated != nil && cs.State.Terminated.Reason == runner.ReasonOOMKilled {
+			se.Reason, se.Message = runner.ReasonOOMKilled, st.memoryMessage()
 			return true
 		}
 		if pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded {
@@ -731,7 +733,7 @@ func (st *run) refineKill(ctx context.Context, se *ScriptError) bool {
 	for _, line := range strings.Split(out.String(), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 2 && f[0] == "oom_kill" && f[1] != "0" {
-			se.Reason, se.Message = ReasonOOMKilled, st.memoryMessage()
+			se.Reason, se.Message = runner.ReasonOOMKilled, st.memoryMessage()
 			return true
 		}
 	}
@@ -739,8 +741,8 @@ func (st *run) refineKill(ctx context.Context, se *ScriptError) bool {
 }
 
 func (st *run) memoryMessage() string {
-	if q, ok := st.spec.Resources.Limits[corev1.ResourceMemory]; ok {
-		return "the script ran out of memory (limit " + q.String() + ")"
+	if q, ok := st.spec.Resources.Limits["memory"]; ok {
+		return "the script ran out of memory (limit " + q + ")"
 	}
 	return "the script ran out of memory"
 }
@@ -751,14 +753,14 @@ func (st *run) classify(parent, runCtx context.Context, err error) error {
 		return nil
 	}
 	if parent.Err() != nil {
-		return &InterruptedError{Signal: signalOf(context.Cause(parent)), Phase: string(st.phase)}
+		return &runner.InterruptedError{Signal: runner.SignalOf(context.Cause(parent)), Phase: string(st.phase)}
 	}
 	if errors.Is(runCtx.Err(), context.DeadlineExceeded) {
-		msg := fmt.Sprintf("the run exceeded its timeout of %s", st.spec.timeout())
+		msg := fmt.Sprintf("the run exceeded its timeout of %s", st.spec.EffectiveTimeout())
 		if st.phase == PhaseScript {
-			return &ScriptError{Code: exitSignalBase + 9, Reason: ReasonDeadlineExceeded, Message: msg}
+			return &runner.ScriptError{Code: exitSignalBase + 9, Reason: runner.ReasonDeadlineExceeded, Message: msg}
 		}
-		return &RunError{Op: string(st.phase), Err: errors.New(msg)}
+		return &runner.RunError{Op: string(st.phase), Err: errors.New(msg)}
 	}
 	var ec interface{ ExitCode() int }
 	if errors.As(err, &ec) {

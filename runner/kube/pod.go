@@ -1,4 +1,4 @@
-package runner
+package kube
 
 import (
 	"fmt"
@@ -8,22 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cscript-dev/cscript/runner"
+
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-)
-
-// Labels and annotations cscript puts on what it creates.
-const (
-	LabelManagedBy    = "app.kubernetes.io/managed-by"
-	ManagedByValue    = "cscript"
-	LabelRunID        = "cscript.dev/run-id"
-	LabelScript       = "cscript.dev/script"
-	AnnotationDeck    = "cscript.dev/deck"
-	AnnotationLibrary = "cscript.dev/library"
-	AnnotationCommit  = "cscript.dev/library-commit"
-	AnnotationUser    = "cscript.dev/user"
-	AnnotationExpires = "cscript.dev/expires"
 )
 
 // Paths inside the container.
@@ -42,24 +32,24 @@ const deadlineMargin = 60 * time.Second
 // secret params, the Secret that holds them. It has no side effects. No secret
 // value appears in the Pod: it refers to the Secret by name, and the Secret
 // carries no owner yet (the runner adds the Pod as owner once it exists).
-func BuildPod(spec Spec, ns string, now time.Time, suffix string) (*corev1.Pod, *corev1.Secret, error) {
+func BuildPod(spec runner.Spec, ns string, now time.Time, suffix string) (*corev1.Pod, *corev1.Secret, error) {
 	if err := validateSpec(spec); err != nil {
 		return nil, nil, err
 	}
 	name := objectName(spec.Script, suffix)
 	labels := map[string]string{
-		LabelManagedBy: ManagedByValue,
-		LabelRunID:     labelValue(spec.RunID),
-		LabelScript:    labelValue(spec.Script),
+		runner.LabelManagedBy: runner.ManagedByValue,
+		runner.LabelRunID:     labelValue(spec.RunID),
+		runner.LabelScript:    labelValue(spec.Script),
 	}
 	annotations := map[string]string{
-		AnnotationExpires: now.Add(spec.expiry()).UTC().Format(time.RFC3339),
+		runner.AnnotationExpires: now.Add(spec.EffectiveExpiry()).UTC().Format(time.RFC3339),
 	}
 	for k, v := range map[string]string{
-		AnnotationDeck:    spec.Deck,
-		AnnotationLibrary: spec.Library,
-		AnnotationCommit:  spec.LibraryCommit,
-		AnnotationUser:    spec.User,
+		runner.AnnotationDeck:    spec.Deck,
+		runner.AnnotationLibrary: spec.Library,
+		runner.AnnotationCommit:  spec.LibraryCommit,
+		runner.AnnotationUser:    spec.User,
 	} {
 		if v != "" {
 			annotations[k] = v
@@ -70,8 +60,12 @@ func BuildPod(spec Spec, ns string, now time.Time, suffix string) (*corev1.Pod, 
 	if err != nil {
 		return nil, nil, err
 	}
+	resources, err := ResourceRequirements(spec.Resources)
+	if err != nil {
+		return nil, nil, fmt.Errorf("script %s: %w", spec.Script, err)
+	}
 
-	deadline := int64(math.Ceil((spec.timeout() + deadlineMargin).Seconds()))
+	deadline := int64(math.Ceil((spec.EffectiveTimeout() + deadlineMargin).Seconds()))
 	token := spec.ServiceAccount != ""
 	pod := &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
@@ -100,7 +94,7 @@ func BuildPod(spec Spec, ns string, now time.Time, suffix string) (*corev1.Pod, 
 				Command:         []string{"sh", "-c", fmt.Sprintf(`trap "exit 0" TERM; sleep %d & wait`, deadline)},
 				WorkingDir:      WorkDir,
 				Env:             env,
-				Resources:       spec.Resources,
+				Resources:       resources,
 				ImagePullPolicy: corev1.PullIfNotPresent,
 				VolumeMounts:    []corev1.VolumeMount{{Name: "work", MountPath: WorkDir}},
 				SecurityContext: &corev1.SecurityContext{
@@ -126,7 +120,7 @@ func BuildPod(spec Spec, ns string, now time.Time, suffix string) (*corev1.Pod, 
 			Name:        name,
 			Namespace:   ns,
 			Labels:      copyMap(labels),
-			Annotations: map[string]string{AnnotationExpires: annotations[AnnotationExpires]},
+			Annotations: map[string]string{runner.AnnotationExpires: annotations[runner.AnnotationExpires]},
 		},
 		Type:      corev1.SecretTypeOpaque,
 		Immutable: ptr(true),
@@ -137,7 +131,7 @@ func BuildPod(spec Spec, ns string, now time.Time, suffix string) (*corev1.Pod, 
 
 // buildEnv returns the container's env (plain values, then credentials, then
 // secret params, each sorted or in the given order) and the run Secret's data.
-func buildEnv(spec Spec, secretName string) ([]corev1.EnvVar, map[string][]byte, error) {
+func buildEnv(spec runner.Spec, secretName string) ([]corev1.EnvVar, map[string][]byte, error) {
 	var env []corev1.EnvVar
 	seen := map[string]string{}
 	add := func(v corev1.EnvVar, what string) error {
@@ -186,7 +180,7 @@ func buildEnv(spec Spec, secretName string) ([]corev1.EnvVar, map[string][]byte,
 		}
 	}
 	for _, k := range sortedKeys(spec.SecretParams) {
-		name := SecretParamEnv(k)
+		name := runner.SecretParamEnv(k)
 		if err := add(corev1.EnvVar{Name: name, ValueFrom: fromSecret(secretName, name)}, "secret param "+k); err != nil {
 			return nil, nil, err
 		}
@@ -195,16 +189,7 @@ func buildEnv(spec Spec, secretName string) ([]corev1.EnvVar, map[string][]byte,
 	return env, data, nil
 }
 
-var nonEnvChars = regexp.MustCompile(`[^A-Z0-9_]`)
-
-// SecretParamEnv is the env var a secret param reaches the script as:
-// CSCRIPT_PARAM_ and the name in upper case, other characters than A-Z, 0-9
-// and _ replaced by _.
-func SecretParamEnv(param string) string {
-	return "CSCRIPT_PARAM_" + nonEnvChars.ReplaceAllString(strings.ToUpper(param), "_")
-}
-
-func validateSpec(spec Spec) error {
+func validateSpec(spec runner.Spec) error {
 	switch {
 	case spec.Script == "":
 		return fmt.Errorf("spec has no script name")
@@ -212,7 +197,7 @@ func validateSpec(spec Spec) error {
 		return fmt.Errorf("script %s has no image", spec.Script)
 	}
 	switch spec.Interpreter {
-	case InterpreterBash, InterpreterSh, InterpreterPython:
+	case runner.InterpreterBash, runner.InterpreterSh, runner.InterpreterPython:
 	default:
 		return fmt.Errorf("script %s: unknown interpreter %q (want bash, sh or python)", spec.Script, spec.Interpreter)
 	}
@@ -258,7 +243,7 @@ func labelValue(s string) string {
 
 // ExpiresAt reads the expiry annotation of a cscript object.
 func ExpiresAt(meta metav1.Object) (time.Time, bool) {
-	v, ok := meta.GetAnnotations()[AnnotationExpires]
+	v, ok := meta.GetAnnotations()[runner.AnnotationExpires]
 	if !ok {
 		return time.Time{}, false
 	}
@@ -290,4 +275,35 @@ func copyMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// ResourceRequirements turns the script's requests and limits into
+// Kubernetes' form; a value that is not a quantity is an error naming it.
+func ResourceRequirements(r runner.Resources) (corev1.ResourceRequirements, error) {
+	var out corev1.ResourceRequirements
+	conv := func(m map[string]string) (corev1.ResourceList, error) {
+		if len(m) == 0 {
+			return nil, nil
+		}
+		l := corev1.ResourceList{}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			q, err := resource.ParseQuantity(m[k])
+			if err != nil {
+				return nil, fmt.Errorf("resources: %s: %q is not a quantity (e.g. 500m, 256Mi)", k, m[k])
+			}
+			l[corev1.ResourceName(k)] = q
+		}
+		return l, nil
+	}
+	var err error
+	if out.Requests, err = conv(r.Requests); err != nil {
+		return out, err
+	}
+	out.Limits, err = conv(r.Limits)
+	return out, err
 }

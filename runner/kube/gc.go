@@ -1,10 +1,12 @@
-package runner
+package kube
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cscript-dev/cscript/runner"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,7 +21,7 @@ import (
 // deleted (or would delete, with dryRun) as "pod/NS/NAME", "secret/NS/NAME"
 // and "lease/NS/NAME", and keeps going past individual failures.
 func GC(ctx context.Context, client kubernetes.Interface, namespace string, olderThan time.Duration, now time.Time, dryRun bool) ([]string, error) {
-	sel := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue}).String()}
+	sel := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(labels.Set{runner.LabelManagedBy: runner.ManagedByValue}).String()}
 	var dry []string
 	if dryRun {
 		dry = []string{metav1.DryRunAll}
@@ -87,7 +89,7 @@ func GC(ctx context.Context, client kubernetes.Interface, namespace string, olde
 // namespace (no Job carries its run-id label). An error means nobody can
 // tell; the caller must then keep the run's record as it is.
 func DetachedJobGone(ctx context.Context, client kubernetes.Interface, namespace, runID string) (bool, error) {
-	sel := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue, LabelRunID: labelValue(runID)}).String()
+	sel := labels.SelectorFromSet(labels.Set{runner.LabelManagedBy: runner.ManagedByValue, runner.LabelRunID: labelValue(runID)}).String()
 	list, err := client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return false, fmt.Errorf("look for the job of run %s in namespace %s: %w", runID, namespace, err)

@@ -48,7 +48,7 @@ const (
 	DefaultMemory  = 512 << 20
 	DefaultTimeout = runner.DefaultTimeout
 	// MaxOutput caps Result.Output; the end of the output is kept.
-	MaxOutput = runner.MaxJobOutput
+	MaxOutput = runner.MaxOutput
 	// ScriptName is the script's file name in the working directory.
 	ScriptName = "script"
 )

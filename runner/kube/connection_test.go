@@ -1,4 +1,4 @@
-package runner
+package kube
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cscript-dev/cscript/runner"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -57,9 +59,9 @@ func TestErrorMessagesDoNotRepeatTheOperation(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&RunError{Op: "download /work/big.bin", Err: inner}, "download /work/big.bin: verify stream: the stream from the container is incomplete"},
-		{&RunError{Op: "upload /tmp/a", Err: errors.New("upload /tmp/a to /work/a: verify: size differs")}, "upload /tmp/a: verify: size differs"},
-		{&RunError{Op: "start", Err: errors.New("watch: gone")}, "start: watch: gone"},
+		{&runner.RunError{Op: "download /work/big.bin", Err: inner}, "download /work/big.bin: verify stream: the stream from the container is incomplete"},
+		{&runner.RunError{Op: "upload /tmp/a", Err: errors.New("upload /tmp/a to /work/a: verify: size differs")}, "upload /tmp/a: verify: size differs"},
+		{&runner.RunError{Op: "start", Err: errors.New("watch: gone")}, "start: watch: gone"},
 		{orLost("download /work/big.bin", fmt.Errorf("%w: websocket: close 1006 (abnormal closure)", inner)),
 			"lost the connection to the container through the API server during download /work/big.bin (the API server, the kubelet or the network between them went away): verify stream: the stream from the container is incomplete: websocket: close 1006 (abnormal closure)"},
 	}
@@ -83,7 +85,7 @@ func TestRunDownloadLostConnection(t *testing.T) {
 		return nil
 	}
 	spec := minimalSpec()
-	spec.Downloads = []FileCopy{{Remote: "/work/out", Local: "/tmp/out"}}
+	spec.Downloads = []runner.FileCopy{{Remote: "/work/out", Local: "/tmp/out"}}
 	res, err := h.run(spec)
 	var lost *ConnectionLostError
 	if !errors.As(err, &lost) || res.ExitCode != 125 || res.Phase != PhaseDownload {
@@ -139,7 +141,7 @@ func TestRunCleanupFailureIsReported(t *testing.T) {
 		return utilexec.CodeExitError{Err: errors.New("exit 3"), Code: 3}
 	}
 	res, err := h.run(minimalSpec())
-	var se *ScriptError
+	var se *runner.ScriptError
 	if !errors.As(err, &se) || res.ExitCode != 3 {
 		t.Fatalf("err = %v (exit %d), want the script's error, 3", err, res.ExitCode)
 	}
@@ -188,7 +190,7 @@ func TestRunScriptStreamEndsWithoutStatus(t *testing.T) {
 		h.queue(running)
 		spec := minimalSpec()
 		if !combined {
-			spec.Uploads = []FileCopy{{Local: "/tmp/in", Remote: "/work/in"}}
+			spec.Uploads = []runner.FileCopy{{Local: "/tmp/in", Remote: "/work/in"}}
 		}
 		h.exec.script = func(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "started")
@@ -239,7 +241,7 @@ func TestRunRedactsSecretRefValues(t *testing.T) {
 			return nil
 		}
 		spec := minimalSpec()
-		spec.Credentials = []Credential{{Name: "PGPASSWORD", SecretRef: &SecretKeyRef{Name: "db", Key: "password"}}}
+		spec.Credentials = []runner.Credential{{Name: "PGPASSWORD", SecretRef: &runner.SecretKeyRef{Name: "db", Key: "password"}}}
 		if _, err := h.run(spec); err != nil {
 			t.Fatalf("readable %t: Run: %v", readable, err)
 		}

@@ -1,4 +1,4 @@
-package runner
+package kube
 
 import (
 	"context"
@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cscript-dev/cscript/runner"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -43,52 +44,15 @@ const (
 	DefaultJobTTL = time.Hour
 	// JobScriptPath is where the script is mounted in a Job's container.
 	JobScriptPath = WorkDir + "/script"
-	// MaxJobOutput caps JobResult.Output; the end of the output is kept.
-	MaxJobOutput = 10 << 20
 
 	// jobScriptKey is the script's key in the run Secret. Env var names
 	// never contain a dot followed by lower case in practice; a clash is
 	// refused by BuildJob.
-	jobScriptKey   = "cscript.script"
-	jobScriptFile  = "script"
-	jobScriptVol   = "script"
-	jobLogGrace    = 30 * time.Second // how long the log may trail the container's end
-	jobMissingTool = "cscript: the image has no "
+	jobScriptKey  = "cscript.script"
+	jobScriptFile = "script"
+	jobScriptVol  = "script"
+	jobLogGrace   = 30 * time.Second // how long the log may trail the container's end
 )
-
-// PythonLauncher is the sh program that starts a python script given as its
-// first argument with python3, or python when the image has no python3.
-// Run it as: sh -c PythonLauncher sh SCRIPT. Without either it prints a line
-// starting with "cscript: the image has no " on stderr and exits 127.
-const PythonLauncher = `if command -v python3 >/dev/null 2>&1; then exec python3 "$@"; fi
-if command -v python >/dev/null 2>&1; then exec python "$@"; fi
-echo "` + jobMissingTool + `python3 or python" >&2
-exit 127`
-
-// InterpreterCommand is the container command that runs the script at path
-// with interp (bash, sh or python) as the container's main process.
-func InterpreterCommand(interp, path string) []string {
-	if interp == InterpreterPython {
-		return []string{"sh", "-c", PythonLauncher, "sh", path}
-	}
-	return []string{interp, path}
-}
-
-// MissingInterpreter says whether a script that exited 127 did so because
-// the image has no interpreter (PythonLauncher's message ends its output).
-func MissingInterpreter(exitCode int, output string) (string, bool) {
-	if exitCode != exitNoTool {
-		return "", false
-	}
-	out := strings.TrimRight(output, "\n")
-	i := strings.LastIndexByte(out, '\n')
-	last := out[i+1:]
-	tool, ok := strings.CutPrefix(last, jobMissingTool)
-	if !ok {
-		return "", false
-	}
-	return tool, true
-}
 
 // ErrJobNotFound is AttachJob's error for a run id without a Job.
 var ErrJobNotFound = errors.New("no job for the run")
@@ -130,7 +94,7 @@ type JobResult struct {
 	Phase      Phase  // the phase the run ended in (failed or was interrupted in)
 	Start, End time.Time
 	// Output is the run's combined, redacted output; only its last
-	// MaxJobOutput bytes when OutputTruncated.
+	// runner.MaxOutput bytes when OutputTruncated.
 	Output          string
 	OutputTruncated bool
 	// LogErr is a failure to read the Pod's log; the run's result does not
@@ -146,7 +110,7 @@ type JobResult struct {
 	CleanupErr error
 }
 
-func (o JobOptions) deadline(spec Spec) time.Duration {
+func (o JobOptions) deadline(spec runner.Spec) time.Duration {
 	switch {
 	case o.ActiveDeadline > 0:
 		return o.ActiveDeadline
@@ -170,7 +134,7 @@ func seconds(d time.Duration) int64 { return int64(math.Ceil(d.Seconds())) }
 // effects. The Job's Pod template is BuildPod's Pod with the script as the
 // container's command; the Secret has no owner yet (the runner makes the Job
 // its owner once it exists, so that the Job's TTL removes it too).
-func BuildJob(spec Spec, ns string, now time.Time, suffix string, opts JobOptions) (*batchv1.Job, *corev1.Secret, error) {
+func BuildJob(spec runner.Spec, ns string, now time.Time, suffix string, opts JobOptions) (*batchv1.Job, *corev1.Secret, error) {
 	if len(spec.Uploads) > 0 || len(spec.Downloads) > 0 {
 		return nil, nil, fmt.Errorf("script %s: job mode does not copy files; use pod mode for uploads and downloads", spec.Script)
 	}
@@ -184,7 +148,7 @@ func BuildJob(spec Spec, ns string, now time.Time, suffix string, opts JobOption
 	deadline := opts.deadline(spec)
 	// gc may remove the Job once it can no longer be running.
 	expires := now.Add(deadline + deadlineMargin + 15*time.Minute).UTC().Format(time.RFC3339)
-	pod.Annotations[AnnotationExpires] = expires
+	pod.Annotations[runner.AnnotationExpires] = expires
 
 	if secret == nil {
 		secret = &corev1.Secret{
@@ -199,7 +163,7 @@ func BuildJob(spec Spec, ns string, now time.Time, suffix string, opts JobOption
 			Data:      map[string][]byte{},
 		}
 	}
-	secret.Annotations = map[string]string{AnnotationExpires: expires}
+	secret.Annotations = map[string]string{runner.AnnotationExpires: expires}
 	if _, ok := secret.Data[jobScriptKey]; ok {
 		return nil, nil, fmt.Errorf("script %s: env var %s clashes with the script's key in the run secret", spec.Script, jobScriptKey)
 	}
@@ -208,7 +172,7 @@ func BuildJob(spec Spec, ns string, now time.Time, suffix string, opts JobOption
 	ps := *pod.Spec.DeepCopy()
 	ps.ActiveDeadlineSeconds = nil // the Job's deadline governs
 	c := &ps.Containers[0]
-	c.Command = InterpreterCommand(spec.Interpreter, JobScriptPath)
+	c.Command = runner.InterpreterCommand(spec.Interpreter, JobScriptPath)
 	c.Args = nil
 	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{
 		Name: jobScriptVol, MountPath: JobScriptPath, SubPath: jobScriptFile, ReadOnly: true,
@@ -246,7 +210,7 @@ func BuildJob(spec Spec, ns string, now time.Time, suffix string, opts JobOption
 // JobPermissions lists what a Job-mode run of spec needs: create, watch and
 // delete Jobs, watch and delete Pods, read their logs, create and delete
 // Secrets, and Leases when the script is exclusive.
-func JobPermissions(spec Spec) []Permission {
+func JobPermissions(spec runner.Spec) []Permission {
 	perms := []Permission{
 		{Verb: "create", Group: "batch", Resource: "jobs"},
 		{Verb: "watch", Group: "batch", Resource: "jobs"},
@@ -284,7 +248,7 @@ type jobRun struct {
 	kill                bool // cleanup deletes with grace period 0
 
 	out *redact.Writer
-	buf *TailBuffer
+	buf *runner.TailBuffer
 }
 
 // RunJob runs spec as a Kubernetes Job: preflight, lock, create the Secret
@@ -296,14 +260,14 @@ type jobRun struct {
 // and Evicted named), *InterruptedError, *StartError (the image cannot be
 // pulled, the Pod cannot be scheduled), *MissingToolError,
 // *CannotExecError, *PermissionError, *LockedError or *RunError.
-func (r *Runner) RunJob(ctx context.Context, spec Spec, opts JobOptions) (*JobResult, error) {
+func (r *Runner) RunJob(ctx context.Context, spec runner.Spec, opts JobOptions) (*JobResult, error) {
 	start := r.now()
 	res := &JobResult{RunID: spec.RunID, Namespace: r.Namespace, Start: start}
 	job, secret, err := BuildJob(spec, r.Namespace, start, r.suffix(), opts)
 	if err != nil {
 		res.End = r.now()
 		res.ExitCode = exitRunFailed
-		return res, &RunError{Op: "build job", Err: err}
+		return res, &runner.RunError{Op: "build job", Err: err}
 	}
 	res.JobName, res.SecretName = job.Name, secret.Name
 	redactions := append(append([]string(nil), spec.Redact...), opts.Redact...)
@@ -320,8 +284,8 @@ func (r *Runner) RunJob(ctx context.Context, spec Spec, opts JobOptions) (*JobRe
 	jr.runLabel = labelValue(spec.RunID)
 	jr.job, jr.secret = job, secret
 	jr.image, jr.interp = spec.Image, spec.Interpreter
-	if q, ok := spec.Resources.Limits[corev1.ResourceMemory]; ok {
-		jr.memory = q.String()
+	if q, ok := spec.Resources.Limits["memory"]; ok {
+		jr.memory = q
 	}
 
 	runCtx, cancel := context.WithTimeout(ctx, opts.deadline(spec)+deadlineMargin)
@@ -352,11 +316,11 @@ func (r *Runner) AttachJob(ctx context.Context, runID string, opts JobOptions) (
 	list, err := r.Client.BatchV1().Jobs(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: jr.selector()})
 	if err != nil {
 		res.End, res.ExitCode = r.now(), exitRunFailed
-		return res, &RunError{Op: "find job", Err: err}
+		return res, &runner.RunError{Op: "find job", Err: err}
 	}
 	if len(list.Items) == 0 {
 		res.End, res.ExitCode = r.now(), exitRunFailed
-		return res, &RunError{Op: "find job", Err: fmt.Errorf("run %s in namespace %s: %w", runID, r.Namespace, ErrJobNotFound)}
+		return res, &runner.RunError{Op: "find job", Err: fmt.Errorf("run %s in namespace %s: %w", runID, r.Namespace, ErrJobNotFound)}
 	}
 	sort.Slice(list.Items, func(i, j int) bool {
 		return list.Items[j].CreationTimestamp.Before(&list.Items[i].CreationTimestamp)
@@ -389,7 +353,7 @@ func (r *Runner) AttachJob(ctx context.Context, runID string, opts JobOptions) (
 }
 
 func (r *Runner) newJobRun(res *JobResult, opts JobOptions, secrets []string) *jobRun {
-	buf := NewTailBuffer(MaxJobOutput)
+	buf := runner.NewTailBuffer(runner.MaxOutput)
 	w := io.Writer(buf)
 	if opts.CombinedOutput != nil {
 		w = io.MultiWriter(opts.CombinedOutput, buf)
@@ -398,7 +362,7 @@ func (r *Runner) newJobRun(res *JobResult, opts JobOptions, secrets []string) *j
 }
 
 func (jr *jobRun) selector() string {
-	return labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue, LabelRunID: jr.runLabel}).String()
+	return labels.SelectorFromSet(labels.Set{runner.LabelManagedBy: runner.ManagedByValue, runner.LabelRunID: jr.runLabel}).String()
 }
 
 func (jr *jobRun) enter(p Phase, msg string) {
@@ -414,7 +378,7 @@ func (jr *jobRun) enter(p Phase, msg string) {
 
 // create does the preflight, takes the Lease and creates the Secret, then
 // the Job, then makes the Job the Secret's owner.
-func (jr *jobRun) create(ctx context.Context, spec Spec) error {
+func (jr *jobRun) create(ctx context.Context, spec runner.Spec) error {
 	r := jr.r
 	if !r.SkipPreflight {
 		jr.enter(PhasePreflight, "")
@@ -492,7 +456,7 @@ func (jr *jobRun) follow(ctx context.Context) error {
 			}
 		}
 		if w.jobGone {
-			return &RunError{Op: "follow job", Err: fmt.Errorf("job %s was deleted", jr.res.JobName)}
+			return &runner.RunError{Op: "follow job", Err: fmt.Errorf("job %s was deleted", jr.res.JobName)}
 		}
 		if pod != nil {
 			if err := podStartFailure(pod); err != nil {
@@ -530,7 +494,7 @@ func (jr *jobRun) follow(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-transientTimer:
-			se := &StartError{Pod: pod.Name, Reason: transient}
+			se := &runner.StartError{Pod: pod.Name, Reason: transient}
 			if wr := waitingReason(pod); wr != nil {
 				se.Reason, se.Message = wr.Reason, wr.Message
 			}
@@ -566,20 +530,20 @@ func (jr *jobRun) scriptEnd(pod *corev1.Pod, t *corev1.ContainerStateTerminated)
 			if cmd := jobCommandOf(pod); len(cmd) > 0 {
 				tool = cmd[0]
 			}
-			return &MissingToolError{Tool: tool, Image: jr.image}
+			return &runner.MissingToolError{Tool: tool, Image: jr.image}
 		}
-		return &CannotExecError{Message: strings.TrimSpace(t.Message)}
-	case ReasonOOMKilled:
+		return &runner.CannotExecError{Message: strings.TrimSpace(t.Message)}
+	case runner.ReasonOOMKilled:
 		msg := "the script ran out of memory"
 		if jr.memory != "" {
 			msg += " (limit " + jr.memory + ")"
 		}
-		return &ScriptError{Code: int(t.ExitCode), Reason: ReasonOOMKilled, Message: msg}
+		return &runner.ScriptError{Code: int(t.ExitCode), Reason: runner.ReasonOOMKilled, Message: msg}
 	}
-	if tool, ok := MissingInterpreter(int(t.ExitCode), jr.buf.String()); ok {
-		return &MissingToolError{Tool: tool, Image: jr.image}
+	if tool, ok := runner.MissingInterpreter(int(t.ExitCode), jr.buf.String()); ok {
+		return &runner.MissingToolError{Tool: tool, Image: jr.image}
 	}
-	return &ScriptError{Code: int(t.ExitCode), Reason: ReasonError}
+	return &runner.ScriptError{Code: int(t.ExitCode), Reason: runner.ReasonError}
 }
 
 func jobCommandOf(pod *corev1.Pod) []string {
@@ -600,7 +564,7 @@ func (jr *jobRun) finish(parent, runCtx context.Context, err error, cleanup bool
 	err = jr.classify(parent, runCtx, err)
 	res.Phase = jr.phase
 
-	var interrupted *InterruptedError
+	var interrupted *runner.InterruptedError
 	if err != nil && res.PodName != "" && !errors.As(err, &interrupted) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		d, derr := jr.r.Diagnose(ctx, res.PodName)
@@ -614,16 +578,16 @@ func (jr *jobRun) finish(parent, runCtx context.Context, err error, cleanup bool
 		// A script past its deadline is killed, not asked to stop: a shell
 		// as pid 1 ignores SIGTERM and would hold its Pod for the whole
 		// grace period.
-		var se *ScriptError
-		jr.kill = errors.As(err, &se) && se.Reason == ReasonDeadlineExceeded
+		var se *runner.ScriptError
+		jr.kill = errors.As(err, &se) && se.Reason == runner.ReasonDeadlineExceeded
 		res.CleanupErr = jr.cleanup()
 		if err == nil && res.CleanupErr != nil {
-			err = &RunError{Op: "cleanup", Err: res.CleanupErr}
+			err = &runner.RunError{Op: "cleanup", Err: res.CleanupErr}
 		}
 	}
 	res.End = jr.r.now()
 	res.ExitCode = exitCodeOf(err)
-	var se *ScriptError
+	var se *runner.ScriptError
 	if errors.As(err, &se) {
 		res.Reason = se.Reason
 	}
@@ -635,7 +599,7 @@ func (jr *jobRun) classify(parent, runCtx context.Context, err error) error {
 		return nil
 	}
 	if parent.Err() != nil {
-		return &InterruptedError{Signal: signalOf(context.Cause(parent)), Phase: string(jr.phase)}
+		return &runner.InterruptedError{Signal: runner.SignalOf(context.Cause(parent)), Phase: string(jr.phase)}
 	}
 	if errors.Is(runCtx.Err(), context.DeadlineExceeded) {
 		msg := "the job exceeded its deadline"
@@ -643,15 +607,15 @@ func (jr *jobRun) classify(parent, runCtx context.Context, err error) error {
 			msg = fmt.Sprintf("the job exceeded its deadline of %s", time.Duration(*jr.job.Spec.ActiveDeadlineSeconds)*time.Second)
 		}
 		if jr.phase == PhaseScript {
-			return &ScriptError{Code: exitSignalBase + 9, Reason: ReasonDeadlineExceeded, Message: msg}
+			return &runner.ScriptError{Code: exitSignalBase + 9, Reason: runner.ReasonDeadlineExceeded, Message: msg}
 		}
-		return &RunError{Op: string(jr.phase), Err: errors.New(msg)}
+		return &runner.RunError{Op: string(jr.phase), Err: errors.New(msg)}
 	}
 	var ec interface{ ExitCode() int }
 	if errors.As(err, &ec) {
 		return err
 	}
-	return &RunError{Op: string(jr.phase), Err: err}
+	return &runner.RunError{Op: string(jr.phase), Err: err}
 }
 
 // cleanup deletes the Job (its Pods go with it), the Pods themselves (the
@@ -735,7 +699,7 @@ func jobFailure(job *batchv1.Job, pod *corev1.Pod, name string) error {
 			if job.Spec.ActiveDeadlineSeconds != nil {
 				msg = fmt.Sprintf("the job exceeded its deadline of %s", time.Duration(*job.Spec.ActiveDeadlineSeconds)*time.Second)
 			}
-			return &ScriptError{Code: exitSignalBase + 9, Reason: ReasonDeadlineExceeded, Message: msg}
+			return &runner.ScriptError{Code: exitSignalBase + 9, Reason: runner.ReasonDeadlineExceeded, Message: msg}
 		}
 		if pod != nil && terminated(pod) != nil {
 			return nil // the Pod's exit code says it better
@@ -743,7 +707,7 @@ func jobFailure(job *batchv1.Job, pod *corev1.Pod, name string) error {
 		if c.Type != batchv1.JobFailed {
 			return nil // wait for the Pod or the final condition
 		}
-		return &RunError{Op: "job", Err: fmt.Errorf("job %s failed: %s: %s", name, c.Reason, c.Message)}
+		return &runner.RunError{Op: "job", Err: fmt.Errorf("job %s failed: %s: %s", name, c.Reason, c.Message)}
 	}
 	return nil
 }
@@ -753,11 +717,11 @@ func jobFailure(job *batchv1.Job, pod *corev1.Pod, name string) error {
 func podStartFailure(pod *corev1.Pod) error {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return &StartError{Pod: pod.Name, Reason: corev1.PodReasonUnschedulable, Message: c.Message}
+			return &runner.StartError{Pod: pod.Name, Reason: corev1.PodReasonUnschedulable, Message: c.Message}
 		}
 	}
 	if w := waitingReason(pod); w != nil && fatalWaiting[w.Reason] {
-		return &StartError{Pod: pod.Name, Reason: w.Reason, Message: w.Message}
+		return &runner.StartError{Pod: pod.Name, Reason: w.Reason, Message: w.Message}
 	}
 	return nil
 }
@@ -777,9 +741,9 @@ func podEnded(pod *corev1.Pod) error {
 	}
 	reason := pod.Status.Reason
 	if reason == "" {
-		reason = ReasonError
+		reason = runner.ReasonError
 	}
-	return &ScriptError{Code: exitSignalBase + 9, Reason: reason, Message: pod.Status.Message}
+	return &runner.ScriptError{Code: exitSignalBase + 9, Reason: reason, Message: pod.Status.Message}
 }
 
 // jobWatch holds a watch on the Job and one on its Pods, re-established when
@@ -869,7 +833,7 @@ func (w *jobWatch) jobFrom(ctx context.Context) error {
 // setPod keeps the newest of the run's Pods (a Job with backoffLimit 0 has
 // one; a replacement after an eviction may follow).
 func (w *jobWatch) setPod(p *corev1.Pod) {
-	if p.Labels[LabelRunID] != w.jr.runLabel {
+	if p.Labels[runner.LabelRunID] != w.jr.runLabel {
 		return
 	}
 	if w.pod == nil || w.pod.Name == p.Name || w.pod.CreationTimestamp.Before(&p.CreationTimestamp) {
@@ -976,25 +940,13 @@ func (l *logFollower) stopAndWait() {
 	<-l.done
 }
 
-// NewInterruptedError is the error of a run stopped because its context was
-// cancelled with cause (see SignalCause; os/signal.NotifyContext's causes
-// are understood too), during phase. Other backends (docker) use it so that
-// every interrupted run exits 128+N the same way.
-func NewInterruptedError(cause error, phase string) *InterruptedError {
-	return &InterruptedError{Signal: signalOf(cause), Phase: phase}
-}
-
-// SignalOf is the signal that cancelled a context with cause (SIGINT when
-// the cause names none).
-func SignalOf(cause error) os.Signal { return signalOf(cause) }
-
 // GCJobs deletes cscript's Jobs in namespace ("" for all) whose expiry
 // annotation has passed or (when olderThan > 0) that were created more than
 // olderThan before now, with their Pods (background propagation). It returns
 // what it deleted (or would, with dryRun) as "job/NS/NAME" and keeps going
 // past individual failures. GC covers the Pods and Secrets.
 func GCJobs(ctx context.Context, client kubernetes.Interface, namespace string, olderThan time.Duration, now time.Time, dryRun bool) ([]string, error) {
-	sel := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue}).String()}
+	sel := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(labels.Set{runner.LabelManagedBy: runner.ManagedByValue}).String()}
 	list, err := client.BatchV1().Jobs(namespace).List(ctx, sel)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)

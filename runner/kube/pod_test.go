@@ -1,4 +1,4 @@
-package runner
+package kube
 
 import (
 	"encoding/base64"
@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cscript-dev/cscript/runner"
+
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
@@ -21,36 +22,36 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func minimalSpec() Spec {
-	return Spec{
+func minimalSpec() runner.Spec {
+	return runner.Spec{
 		RunID:       "20260301T120000-ab12",
 		Script:      "hello",
 		Library:     "examples",
 		Deck:        "local",
 		User:        "alice",
 		Image:       "busybox:1.36",
-		Interpreter: InterpreterSh,
+		Interpreter: runner.InterpreterSh,
 		Body:        "echo hello\n",
 	}
 }
 
-func fullSpec() Spec {
+func fullSpec() runner.Spec {
 	s := minimalSpec()
 	s.Script = "db-restore"
 	s.LibraryCommit = "0123456789abcdef0123456789abcdef01234567"
 	s.Image = "postgres:15"
-	s.Interpreter = InterpreterBash
+	s.Interpreter = runner.InterpreterBash
 	s.ServiceAccount = "restorer"
 	s.Env = map[string]string{"PGHOST": "db.prod", "PGDATABASE": "app"}
-	s.Credentials = []Credential{
-		{Name: "PGPASSWORD", SecretRef: &SecretKeyRef{Name: "db", Key: "password"}},
+	s.Credentials = []runner.Credential{
+		{Name: "PGPASSWORD", SecretRef: &runner.SecretKeyRef{Name: "db", Key: "password"}},
 		{Name: "API_TOKEN", Value: "tok-SUPERSECRET-1"},
 	}
 	s.SecretParams = map[string]string{"admin-pass": "hunter2-SUPERSECRET"}
 	s.Timeout = 90 * time.Second
-	s.Resources = corev1.ResourceRequirements{
-		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
-		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+	s.Resources = runner.Resources{
+		Requests: map[string]string{"cpu": "100m", "memory": "64Mi"},
+		Limits:   map[string]string{"memory": "256Mi"},
 	}
 	s.RunAsNonRoot = true
 	s.Redact = []string{"tok-SUPERSECRET-1", "hunter2-SUPERSECRET"}
@@ -60,14 +61,14 @@ func fullSpec() Spec {
 func TestBuildPodGolden(t *testing.T) {
 	tests := []struct {
 		name string
-		spec Spec
+		spec runner.Spec
 	}{
 		{"minimal", minimalSpec()},
 		{"full", fullSpec()},
-		{"python-long-name", func() Spec {
+		{"python-long-name", func() runner.Spec {
 			s := minimalSpec()
 			s.Script = strings.Repeat("very-long-script-name-", 5)
-			s.Interpreter = InterpreterPython
+			s.Interpreter = runner.InterpreterPython
 			s.Image = "python:3.11-slim"
 			s.Expiry = 2 * time.Hour
 			return s
@@ -167,7 +168,7 @@ func TestBuildPodHasNoSecretValues(t *testing.T) {
 
 func TestBuildPodNoSecretWhenOnlyRefs(t *testing.T) {
 	spec := minimalSpec()
-	spec.Credentials = []Credential{{Name: "TOKEN", SecretRef: &SecretKeyRef{Name: "s", Key: "k"}}}
+	spec.Credentials = []runner.Credential{{Name: "TOKEN", SecretRef: &runner.SecretKeyRef{Name: "s", Key: "k"}}}
 	_, secret, err := BuildPod(spec, "ns", testNow, "abc")
 	if err != nil {
 		t.Fatal(err)
@@ -183,19 +184,21 @@ func TestBuildPodNoSecretWhenOnlyRefs(t *testing.T) {
 func TestBuildPodErrors(t *testing.T) {
 	tests := []struct {
 		name   string
-		modify func(*Spec)
+		modify func(*runner.Spec)
 		want   string
 	}{
-		{"no image", func(s *Spec) { s.Image = "" }, "has no image"},
-		{"no script", func(s *Spec) { s.Script = "" }, "no script name"},
-		{"bad interpreter", func(s *Spec) { s.Interpreter = "perl" }, `unknown interpreter "perl"`},
-		{"bad env name", func(s *Spec) { s.Env = map[string]string{"1X": "v"} }, "not a valid env var name"},
-		{"env twice", func(s *Spec) {
+		{"no image", func(s *runner.Spec) { s.Image = "" }, "has no image"},
+		{"no script", func(s *runner.Spec) { s.Script = "" }, "no script name"},
+		{"bad interpreter", func(s *runner.Spec) { s.Interpreter = "perl" }, `unknown interpreter "perl"`},
+		{"bad env name", func(s *runner.Spec) { s.Env = map[string]string{"1X": "v"} }, "not a valid env var name"},
+		{"env twice", func(s *runner.Spec) {
 			s.Env = map[string]string{"TOKEN": "v"}
-			s.Credentials = []Credential{{Name: "TOKEN", Value: "x"}}
+			s.Credentials = []runner.Credential{{Name: "TOKEN", Value: "x"}}
 		}, "env var TOKEN is set twice"},
-		{"builtin clash", func(s *Spec) { s.Env = map[string]string{"CSCRIPT_RUN_ID": "v"} }, "set twice"},
-		{"empty ref", func(s *Spec) { s.Credentials = []Credential{{Name: "T", SecretRef: &SecretKeyRef{Name: "s"}}} }, "needs a name and a key"},
+		{"builtin clash", func(s *runner.Spec) { s.Env = map[string]string{"CSCRIPT_RUN_ID": "v"} }, "set twice"},
+		{"empty ref", func(s *runner.Spec) {
+			s.Credentials = []runner.Credential{{Name: "T", SecretRef: &runner.SecretKeyRef{Name: "s"}}}
+		}, "needs a name and a key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,7 +235,7 @@ func TestObjectName(t *testing.T) {
 
 func TestSecretParamEnv(t *testing.T) {
 	for in, want := range map[string]string{"password": "CSCRIPT_PARAM_PASSWORD", "admin-pass": "CSCRIPT_PARAM_ADMIN_PASS", "a.b": "CSCRIPT_PARAM_A_B"} {
-		if got := SecretParamEnv(in); got != want {
+		if got := runner.SecretParamEnv(in); got != want {
 			t.Errorf("SecretParamEnv(%q) = %q, want %q", in, got, want)
 		}
 	}

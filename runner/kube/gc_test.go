@@ -1,10 +1,12 @@
-package runner
+package kube
 
 import (
 	"context"
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/cscript-dev/cscript/runner"
 
 	"github.com/google/go-cmp/cmp"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -16,11 +18,11 @@ import (
 
 func TestGC(t *testing.T) {
 	now := testNow
-	managed := map[string]string{LabelManagedBy: ManagedByValue}
+	managed := map[string]string{runner.LabelManagedBy: runner.ManagedByValue}
 	meta := func(ns, name string, created time.Time, expires string, labels map[string]string) metav1.ObjectMeta {
 		m := metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels, CreationTimestamp: metav1.NewTime(created)}
 		if expires != "" {
-			m.Annotations = map[string]string{AnnotationExpires: expires}
+			m.Annotations = map[string]string{runner.AnnotationExpires: expires}
 		}
 		return m
 	}

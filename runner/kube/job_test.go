@@ -1,4 +1,4 @@
-package runner
+package kube
 
 import (
 	"bytes"
@@ -10,11 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cscript-dev/cscript/runner"
+
 	"github.com/google/go-cmp/cmp"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -26,25 +27,25 @@ const jobTestNS = "team-j"
 
 var jobTestNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func jobTestSpec() Spec {
-	return Spec{
+func jobTestSpec() runner.Spec {
+	return runner.Spec{
 		RunID:       "20260301T120000-jb01",
 		Script:      "hello",
 		Deck:        "local",
 		User:        "alice",
 		Image:       "busybox:1.36",
-		Interpreter: InterpreterSh,
+		Interpreter: runner.InterpreterSh,
 		Body:        "echo hello\nexit 3\n",
 	}
 }
 
 func TestBuildJob(t *testing.T) {
 	spec := jobTestSpec()
-	spec.Credentials = []Credential{
+	spec.Credentials = []runner.Credential{
 		{Name: "API_TOKEN", Value: "tok-SECRET"},
-		{Name: "PGPASSWORD", SecretRef: &SecretKeyRef{Name: "db", Key: "password"}},
+		{Name: "PGPASSWORD", SecretRef: &runner.SecretKeyRef{Name: "db", Key: "password"}},
 	}
-	spec.Resources = corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}}
+	spec.Resources = runner.Resources{Limits: map[string]string{"memory": "256Mi"}}
 	spec.RunAsNonRoot = true
 	job, secret, err := BuildJob(spec, jobTestNS, jobTestNow, "x7k2p9", JobOptions{})
 	if err != nil {
@@ -58,13 +59,13 @@ func TestBuildJob(t *testing.T) {
 	if got, want := job.Name, "cscript-hello-x7k2p9"; got != want {
 		t.Errorf("job name %q, want %q", got, want)
 	}
-	wantLabels := map[string]string{LabelManagedBy: ManagedByValue, LabelRunID: spec.RunID, LabelScript: "hello"}
+	wantLabels := map[string]string{runner.LabelManagedBy: runner.ManagedByValue, runner.LabelRunID: spec.RunID, runner.LabelScript: "hello"}
 	for what, got := range map[string]map[string]string{"job": job.Labels, "template": job.Spec.Template.Labels, "secret": secret.Labels} {
 		if diff := cmp.Diff(wantLabels, got); diff != "" {
 			t.Errorf("%s labels (-want +got):\n%s", what, diff)
 		}
 	}
-	if got, want := job.Annotations[AnnotationExpires], "2026-03-01T12:46:00Z"; got != want {
+	if got, want := job.Annotations[runner.AnnotationExpires], "2026-03-01T12:46:00Z"; got != want {
 		t.Errorf("expiry %q, want %q (deadline 30m + margin 1m + 15m)", got, want)
 	}
 	js := job.Spec
@@ -130,10 +131,10 @@ func TestBuildJobOptionsAndInterpreters(t *testing.T) {
 		wantDeadline int64
 		wantTTL      int32
 	}{
-		{"bash, deadline from options", InterpreterBash, time.Minute, JobOptions{ActiveDeadline: 90 * time.Second, TTLAfterFinished: time.Minute},
+		{"bash, deadline from options", runner.InterpreterBash, time.Minute, JobOptions{ActiveDeadline: 90 * time.Second, TTLAfterFinished: time.Minute},
 			[]string{"bash", "/work/script"}, 90, 60},
-		{"python, deadline from the spec's timeout", InterpreterPython, 10 * time.Minute, JobOptions{},
-			[]string{"sh", "-c", PythonLauncher, "sh", "/work/script"}, 600, 3600},
+		{"python, deadline from the spec's timeout", runner.InterpreterPython, 10 * time.Minute, JobOptions{},
+			[]string{"sh", "-c", runner.PythonLauncher, "sh", "/work/script"}, 600, 3600},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,13 +160,13 @@ func TestBuildJobOptionsAndInterpreters(t *testing.T) {
 func TestBuildJobErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(*Spec)
+		edit func(*runner.Spec)
 		want string
 	}{
-		{"uploads", func(s *Spec) { s.Uploads = []FileCopy{{Local: "a", Remote: "b"}} }, "job mode does not copy files"},
-		{"stdin", func(s *Spec) { s.Stdin = true }, "cannot pass stdin"},
-		{"no image", func(s *Spec) { s.Image = "" }, "has no image"},
-		{"script key clash", func(s *Spec) { s.Credentials = []Credential{{Name: jobScriptKey, Value: "x"}} }, "clashes"},
+		{"uploads", func(s *runner.Spec) { s.Uploads = []runner.FileCopy{{Local: "a", Remote: "b"}} }, "job mode does not copy files"},
+		{"stdin", func(s *runner.Spec) { s.Stdin = true }, "cannot pass stdin"},
+		{"no image", func(s *runner.Spec) { s.Image = "" }, "has no image"},
+		{"script key clash", func(s *runner.Spec) { s.Credentials = []runner.Credential{{Name: jobScriptKey, Value: "x"}} }, "clashes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,7 +340,7 @@ func jobWaiting(reason, msg string) func(p *corev1.Pod) {
 func (h *jobHarness) assertGone() {
 	h.t.Helper()
 	ctx := context.Background()
-	sel := metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedByValue}
+	sel := metav1.ListOptions{LabelSelector: runner.LabelManagedBy + "=" + runner.ManagedByValue}
 	jobs, _ := h.cs.BatchV1().Jobs(jobTestNS).List(ctx, sel)
 	pods, _ := h.cs.CoreV1().Pods(jobTestNS).List(ctx, sel)
 	secrets, _ := h.cs.CoreV1().Secrets(jobTestNS).List(ctx, sel)
@@ -358,20 +359,20 @@ func TestRunJobOutcomes(t *testing.T) {
 		wantOutput bool
 	}{
 		{"exit 0", []func(*jobHarness){setPod(jobRunning), setPod(jobExited(0, "Completed"))}, 0, "", nil, true},
-		{"exit 3", []func(*jobHarness){setPod(jobRunning), setPod(jobExited(3, "Error"))}, 3, ReasonError, new(*ScriptError), true},
-		{"terminated at once", []func(*jobHarness){setPod(jobExited(3, "Error"))}, 3, ReasonError, new(*ScriptError), true},
-		{"oom", []func(*jobHarness){setPod(jobRunning), setPod(jobExited(137, ReasonOOMKilled))}, 137, ReasonOOMKilled, new(*ScriptError), true},
-		{"image pull", []func(*jobHarness){setPod(jobWaiting("ErrImagePull", "pull access denied"))}, 125, "", new(*StartError), false},
-		{"config error lasts", []func(*jobHarness){setPod(jobWaiting("CreateContainerConfigError", `secret "db" not found`))}, 125, "", new(*StartError), false},
+		{"exit 3", []func(*jobHarness){setPod(jobRunning), setPod(jobExited(3, "Error"))}, 3, runner.ReasonError, new(*runner.ScriptError), true},
+		{"terminated at once", []func(*jobHarness){setPod(jobExited(3, "Error"))}, 3, runner.ReasonError, new(*runner.ScriptError), true},
+		{"oom", []func(*jobHarness){setPod(jobRunning), setPod(jobExited(137, runner.ReasonOOMKilled))}, 137, runner.ReasonOOMKilled, new(*runner.ScriptError), true},
+		{"image pull", []func(*jobHarness){setPod(jobWaiting("ErrImagePull", "pull access denied"))}, 125, "", new(*runner.StartError), false},
+		{"config error lasts", []func(*jobHarness){setPod(jobWaiting("CreateContainerConfigError", `secret "db" not found`))}, 125, "", new(*runner.StartError), false},
 		{"interpreter not in image", []func(*jobHarness){setPod(jobExited(128, "StartError")), setPod(func(p *corev1.Pod) {
 			p.Status.ContainerStatuses[0].State.Terminated.Message = `exec: "sh": executable file not found in $PATH`
-		})}, 127, "", new(*MissingToolError), true},
+		})}, 127, "", new(*runner.MissingToolError), true},
 		{"deadline", []func(*jobHarness){setPod(jobRunning), deletePodStep, setJob(func(j *batchv1.Job) {
 			j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonDeadlineExceeded}}
-		})}, 137, ReasonDeadlineExceeded, new(*ScriptError), true},
+		})}, 137, runner.ReasonDeadlineExceeded, new(*runner.ScriptError), true},
 		{"job deleted", []func(*jobHarness){func(h *jobHarness) {
 			_ = h.cs.Tracker().Delete(batchv1.SchemeGroupVersion.WithResource("jobs"), jobTestNS, "cscript-hello-abc123")
-		}}, 125, "", new(*RunError), false},
+		}}, 125, "", new(*runner.RunError), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -420,11 +421,11 @@ func TestRunJobInterrupted(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		h.cancel(SignalCause(syscall.SIGTERM))
+		h.cancel(runner.SignalCause(syscall.SIGTERM))
 	})
 	res, err := h.runner.RunJob(h.ctx, jobTestSpec(), JobOptions{})
 	h.wg.Wait()
-	var ie *InterruptedError
+	var ie *runner.InterruptedError
 	if !errors.As(err, &ie) {
 		t.Fatalf("error %T %v, want *InterruptedError", err, err)
 	}
@@ -501,7 +502,7 @@ func TestMissingInterpreter(t *testing.T) {
 		{1, "cscript: the image has no python3 or python\n", "", false},
 	}
 	for _, tt := range tests {
-		tool, ok := MissingInterpreter(tt.code, tt.out)
+		tool, ok := runner.MissingInterpreter(tt.code, tt.out)
 		if tool != tt.wantTool || ok != tt.wantOK {
 			t.Errorf("MissingInterpreter(%d, %q) = %q, %v; want %q, %v", tt.code, tt.out, tool, ok, tt.wantTool, tt.wantOK)
 		}
@@ -509,14 +510,14 @@ func TestMissingInterpreter(t *testing.T) {
 }
 
 func TestTailBuffer(t *testing.T) {
-	b := NewTailBuffer(10)
+	b := runner.NewTailBuffer(10)
 	for i := 0; i < 7; i++ {
 		b.Write([]byte("abc"))
 	}
 	if got, truncated := b.Tail(); got != "cabcabcabc" || !truncated {
 		t.Errorf("tail %q truncated %v", got, truncated)
 	}
-	small := NewTailBuffer(10)
+	small := runner.NewTailBuffer(10)
 	small.Write([]byte("hi"))
 	if got, truncated := small.Tail(); got != "hi" || truncated {
 		t.Errorf("small %q %v", got, truncated)
@@ -527,8 +528,8 @@ func TestGCJobs(t *testing.T) {
 	mk := func(name, expires string, created time.Time) *batchv1.Job {
 		return &batchv1.Job{ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: jobTestNS, CreationTimestamp: metav1.NewTime(created),
-			Labels:      map[string]string{LabelManagedBy: ManagedByValue},
-			Annotations: map[string]string{AnnotationExpires: expires},
+			Labels:      map[string]string{runner.LabelManagedBy: runner.ManagedByValue},
+			Annotations: map[string]string{runner.AnnotationExpires: expires},
 		}}
 	}
 	cs := fake.NewSimpleClientset(

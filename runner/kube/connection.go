@@ -1,4 +1,4 @@
-package runner
+package kube
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cscript-dev/cscript/runner"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
@@ -22,7 +24,7 @@ type ConnectionLostError struct {
 
 func (e *ConnectionLostError) Error() string {
 	return "lost the connection to the container through the API server during " + e.Op +
-		" (the API server, the kubelet or the network between them went away): " + trimOp(e.Err.Error(), e.Op)
+		" (the API server, the kubelet or the network between them went away): " + runner.TrimOp(e.Err.Error(), e.Op)
 }
 
 func (e *ConnectionLostError) Unwrap() error { return e.Err }
@@ -66,24 +68,7 @@ func orLost(op string, err error) error {
 	if lostConnection(err) {
 		return &ConnectionLostError{Op: op, Err: err}
 	}
-	return &RunError{Op: op, Err: err}
-}
-
-// trimOp drops a leading "OP: " (or "OP …: ") that the wrapped error already
-// starts with, so a message does not say the same thing twice.
-func trimOp(msg, op string) string {
-	if op == "" {
-		return msg
-	}
-	if rest, ok := strings.CutPrefix(msg, op+": "); ok {
-		return rest
-	}
-	if strings.HasPrefix(msg, op+" ") {
-		if i := strings.Index(msg, ": "); i >= 0 {
-			return msg[i+2:]
-		}
-	}
-	return msg
+	return &runner.RunError{Op: op, Err: err}
 }
 
 // retryTransient calls f until it succeeds, fails with an answer that will

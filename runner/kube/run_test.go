@@ -1,4 +1,4 @@
-package runner
+package kube
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cscript-dev/cscript/runner"
 
 	"github.com/google/go-cmp/cmp"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -154,7 +156,7 @@ func unschedulable(p *corev1.Pod) {
 	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/1 nodes are available: 1 Insufficient memory."}}
 }
 
-func (h *harness) run(spec Spec) (*Result, error) {
+func (h *harness) run(spec runner.Spec) (*Result, error) {
 	return h.runner.Run(h.ctx, spec)
 }
 
@@ -168,12 +170,12 @@ func (h *harness) assertCleanedUp() {
 	secrets, _ := h.cs.CoreV1().Secrets(testNS).List(ctx, metav1.ListOptions{})
 	leases, _ := h.cs.CoordinationV1().Leases(testNS).List(ctx, metav1.ListOptions{})
 	for _, s := range secrets.Items {
-		if s.Labels[LabelManagedBy] == ManagedByValue {
+		if s.Labels[runner.LabelManagedBy] == runner.ManagedByValue {
 			h.t.Errorf("secret %s still exists", s.Name)
 		}
 	}
 	for _, l := range leases.Items {
-		if l.Labels[LabelManagedBy] == ManagedByValue {
+		if l.Labels[runner.LabelManagedBy] == runner.ManagedByValue {
 			h.t.Errorf("lease %s still exists", l.Name)
 		}
 	}
@@ -278,13 +280,13 @@ func fakeReportExit(err error, stderr io.Writer) error {
 
 type fakeFiles struct {
 	mu        sync.Mutex
-	uploads   []FileCopy
-	downloads []FileCopy
+	uploads   []runner.FileCopy
+	downloads []runner.FileCopy
 	hook      func(ctx context.Context, what string) error
 	noAgent   string // Result.NoAgent of every transfer
 }
 
-func (f *fakeFiles) Upload(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error) {
+func (f *fakeFiles) Upload(ctx context.Context, ex Executor, c runner.FileCopy, opts transfer.Options) (*transfer.Result, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -299,7 +301,7 @@ func (f *fakeFiles) Upload(ctx context.Context, ex Executor, c FileCopy, opts tr
 	return &transfer.Result{Bytes: 10, Files: 1, Verified: transfer.VerifiedSHA256, NoAgent: f.noAgent}, nil
 }
 
-func (f *fakeFiles) Download(ctx context.Context, ex Executor, c FileCopy, opts transfer.Options) (*transfer.Result, error) {
+func (f *fakeFiles) Download(ctx context.Context, ex Executor, c runner.FileCopy, opts transfer.Options) (*transfer.Result, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -319,8 +321,8 @@ func TestRunSuccess(t *testing.T) {
 	spec := fullSpec()
 	spec.Script = "hello"
 	spec.Exclusive = true
-	spec.Uploads = []FileCopy{{Local: "dump.sql", Remote: "in/dump.sql"}}
-	spec.Downloads = []FileCopy{{Local: "out.txt", Remote: "out.txt"}}
+	spec.Uploads = []runner.FileCopy{{Local: "dump.sql", Remote: "in/dump.sql"}}
+	spec.Downloads = []runner.FileCopy{{Local: "out.txt", Remote: "out.txt"}}
 	h.exec.script = func(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "token is tok-SUPERSECRET-1")
 		fmt.Fprintln(stderr, "pass hunter2-SUPERSECRET")
@@ -376,12 +378,12 @@ func TestRunSuccess(t *testing.T) {
 func TestRunPreflightChecks(t *testing.T) {
 	tests := []struct {
 		name     string
-		spec     func(Spec) Spec
+		spec     func(runner.Spec) runner.Spec
 		wantSSAR []string
 	}{
-		{"plain", func(s Spec) Spec { return s }, []string{"create pods", "watch pods", "delete pods", "create pods/exec"}},
-		{"secret and lease", func(s Spec) Spec {
-			s.Credentials = []Credential{{Name: "T", Value: "v"}}
+		{"plain", func(s runner.Spec) runner.Spec { return s }, []string{"create pods", "watch pods", "delete pods", "create pods/exec"}},
+		{"secret and lease", func(s runner.Spec) runner.Spec {
+			s.Credentials = []runner.Credential{{Name: "T", Value: "v"}}
 			s.Exclusive = true
 			return s
 		}, []string{"create pods", "watch pods", "delete pods", "create pods/exec", "create secrets", "delete secrets", "create leases", "delete leases"}},
@@ -407,7 +409,7 @@ func TestRunPermissionDenied(t *testing.T) {
 	h := newHarness(t)
 	h.denied["create pods/exec"] = true
 	_, err := h.run(minimalSpec())
-	var pe *PermissionError
+	var pe *runner.PermissionError
 	if !errors.As(err, &pe) {
 		t.Fatalf("err = %v, want *PermissionError", err)
 	}
@@ -446,7 +448,7 @@ func TestRunStartFailures(t *testing.T) {
 			h.queue(tt.states...)
 			start := time.Now()
 			res, err := h.run(minimalSpec())
-			var se *StartError
+			var se *runner.StartError
 			if !errors.As(err, &se) {
 				t.Fatalf("err = %v, want *StartError", err)
 			}
@@ -495,7 +497,7 @@ func TestRunStartErrorUsesEventMessage(t *testing.T) {
 	}
 	h.queue(waiting("ErrImagePull", ""))
 	res, err := h.run(minimalSpec())
-	var se *StartError
+	var se *runner.StartError
 	if !errors.As(err, &se) || se.Message != "rpc error: manifest unknown" {
 		t.Fatalf("err = %v, want the event's message", err)
 	}
@@ -517,14 +519,14 @@ func TestRunScriptExitCodes(t *testing.T) {
 		wantReason string
 		wantType   string
 	}{
-		{name: "exit 3", code: 3, wantCode: 3, wantReason: ReasonError, wantType: "script"},
-		{name: "killed", code: 137, memEvents: "oom 0\noom_kill 0\n", wantCode: 137, wantReason: ReasonError, wantType: "script"},
-		{name: "oom killed", code: 137, memEvents: "oom 1\noom_kill 1\n", wantCode: 137, wantReason: ReasonOOMKilled, wantType: "script"},
+		{name: "exit 3", code: 3, wantCode: 3, wantReason: runner.ReasonError, wantType: "script"},
+		{name: "killed", code: 137, memEvents: "oom 0\noom_kill 0\n", wantCode: 137, wantReason: runner.ReasonError, wantType: "script"},
+		{name: "oom killed", code: 137, memEvents: "oom 1\noom_kill 1\n", wantCode: 137, wantReason: runner.ReasonOOMKilled, wantType: "script"},
 		{name: "evicted", code: 137, podStatus: func(p *corev1.Pod) {
 			p.Status.Phase = corev1.PodFailed
 			p.Status.Reason = "Evicted"
 			p.Status.Message = "low on memory"
-		}, wantCode: 137, wantReason: ReasonEvicted, wantType: "script"},
+		}, wantCode: 137, wantReason: runner.ReasonEvicted, wantType: "script"},
 		{name: "cannot execute", code: 126, wantCode: 126, wantType: "cannot"},
 	}
 	for _, tt := range tests {
@@ -551,18 +553,18 @@ func TestRunScriptExitCodes(t *testing.T) {
 			}
 			switch tt.wantType {
 			case "script":
-				var se *ScriptError
+				var se *runner.ScriptError
 				if !errors.As(err, &se) {
 					t.Fatalf("err = %v, want *ScriptError", err)
 				}
 				if se.Reason != tt.wantReason || res.Reason != tt.wantReason {
 					t.Errorf("reason %q (result %q), want %q", se.Reason, res.Reason, tt.wantReason)
 				}
-				if tt.wantReason != ReasonError && !strings.Contains(err.Error(), tt.wantReason) {
+				if tt.wantReason != runner.ReasonError && !strings.Contains(err.Error(), tt.wantReason) {
 					t.Errorf("message %q does not name %s", err, tt.wantReason)
 				}
 			case "cannot":
-				var ce *CannotExecError
+				var ce *runner.CannotExecError
 				if !errors.As(err, &ce) {
 					t.Fatalf("err = %v, want *CannotExecError", err)
 				}
@@ -585,8 +587,8 @@ func TestRunMissingTools(t *testing.T) {
 		interp   string
 		wantTool string
 	}{
-		{"python", func(f *fakeExec) { f.missing = true }, InterpreterPython, "python3 or python"},
-		{"no sh", func(f *fakeExec) { f.noShell = true }, InterpreterBash, "sh"},
+		{"python", func(f *fakeExec) { f.missing = true }, runner.InterpreterPython, "python3 or python"},
+		{"no sh", func(f *fakeExec) { f.noShell = true }, runner.InterpreterBash, "sh"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -595,7 +597,7 @@ func TestRunMissingTools(t *testing.T) {
 			spec := minimalSpec()
 			spec.Interpreter = tt.interp
 			res, err := h.run(spec)
-			var me *MissingToolError
+			var me *runner.MissingToolError
 			if !errors.As(err, &me) || me.Tool != tt.wantTool || res.ExitCode != 127 {
 				t.Fatalf("err = %v (exit %d), want *MissingToolError for %s, exit 127", err, res.ExitCode, tt.wantTool)
 			}
@@ -617,8 +619,8 @@ func TestRunTimeout(t *testing.T) {
 	spec := minimalSpec()
 	spec.Timeout = 100 * time.Millisecond
 	res, err := h.run(spec)
-	var se *ScriptError
-	if !errors.As(err, &se) || se.Reason != ReasonDeadlineExceeded || res.ExitCode != 137 {
+	var se *runner.ScriptError
+	if !errors.As(err, &se) || se.Reason != runner.ReasonDeadlineExceeded || res.ExitCode != 137 {
 		t.Fatalf("err = %v (exit %d), want DeadlineExceeded 137", err, res.ExitCode)
 	}
 	h.assertCleanedUp()
@@ -658,9 +660,9 @@ func TestRunCancelAtEachPhase(t *testing.T) {
 				spec := fullSpec()
 				spec.Script = "hello"
 				spec.Exclusive = true
-				spec.Uploads = []FileCopy{{Local: "a", Remote: "a"}}
-				spec.Downloads = []FileCopy{{Local: "b", Remote: "b"}}
-				cancel := func() { h.cancel(SignalCause(sig)) }
+				spec.Uploads = []runner.FileCopy{{Local: "a", Remote: "a"}}
+				spec.Downloads = []runner.FileCopy{{Local: "b", Remote: "b"}}
+				cancel := func() { h.cancel(runner.SignalCause(sig)) }
 				h.runner.OnEvent = func(e Event) {
 					if e.Phase == phase {
 						cancel()
@@ -678,7 +680,7 @@ func TestRunCancelAtEachPhase(t *testing.T) {
 					return fmt.Errorf("stream closed: %w", ctx.Err())
 				}
 				res, err := h.run(spec)
-				var ie *InterruptedError
+				var ie *runner.InterruptedError
 				if !errors.As(err, &ie) {
 					t.Fatalf("err = %v, want *InterruptedError", err)
 				}
@@ -710,7 +712,7 @@ func TestRunCancelDuringPodCreate(t *testing.T) {
 		return true, nil, context.Canceled
 	})
 	_, err := h.run(minimalSpec())
-	var ie *InterruptedError
+	var ie *runner.InterruptedError
 	if !errors.As(err, &ie) || ie.ExitCode() != 130 {
 		t.Fatalf("err = %v, want interrupted 130", err)
 	}
@@ -763,7 +765,7 @@ func TestRunLeaseHeld(t *testing.T) {
 	spec := minimalSpec()
 	spec.Exclusive = true
 	res, err := h.run(spec)
-	var le *LockedError
+	var le *runner.LockedError
 	if !errors.As(err, &le) || le.Holder != holder || res.ExitCode != 125 {
 		t.Fatalf("err = %v, want *LockedError held by %s", err, holder)
 	}
@@ -784,7 +786,7 @@ func TestRunLeaseExpiredIsTakenOver(t *testing.T) {
 	secs := int32(60)
 	old := metav1.NewMicroTime(testNow.Add(-time.Hour))
 	lease := &coordinationv1.Lease{
-		ObjectMeta: metav1.ObjectMeta{Name: "cscript-hello", Namespace: testNS, Labels: map[string]string{LabelManagedBy: ManagedByValue}},
+		ObjectMeta: metav1.ObjectMeta{Name: "cscript-hello", Namespace: testNS, Labels: map[string]string{runner.LabelManagedBy: runner.ManagedByValue}},
 		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, AcquireTime: &old, RenewTime: &old},
 	}
 	if _, err := h.cs.CoordinationV1().Leases(testNS).Create(context.Background(), lease, metav1.CreateOptions{}); err != nil {
@@ -818,17 +820,17 @@ func TestSignalOf(t *testing.T) {
 	}{
 		{nil, syscall.SIGINT},
 		{context.Canceled, syscall.SIGINT},
-		{SignalCause(syscall.SIGHUP), syscall.SIGHUP},
+		{runner.SignalCause(syscall.SIGHUP), syscall.SIGHUP},
 		{errors.New("terminated signal received"), syscall.SIGTERM},
 		{errors.New("hangup signal received"), syscall.SIGHUP},
 		{errors.New("interrupt signal received"), syscall.SIGINT},
 	}
 	for _, tt := range tests {
-		if got := signalOf(tt.cause); got != tt.want {
-			t.Errorf("signalOf(%v) = %v, want %v", tt.cause, got, tt.want)
+		if got := runner.SignalOf(tt.cause); got != tt.want {
+			t.Errorf("runner.SignalOf(%v) = %v, want %v", tt.cause, got, tt.want)
 		}
 	}
-	if got := (&InterruptedError{Signal: syscall.SIGHUP}).ExitCode(); got != 129 {
+	if got := (&runner.InterruptedError{Signal: syscall.SIGHUP}).ExitCode(); got != 129 {
 		t.Errorf("SIGHUP exit code %d, want 129", got)
 	}
 }
@@ -905,14 +907,14 @@ func TestRunCancelCombinedScript(t *testing.T) {
 	h := newHarness(t)
 	h.queue(running)
 	h.exec.script = func(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
-		h.cancel(SignalCause(syscall.SIGHUP))
+		h.cancel(runner.SignalCause(syscall.SIGHUP))
 		<-ctx.Done()
 		return ctx.Err()
 	}
 	spec := minimalSpec()
 	spec.SecretParams = map[string]string{"p": "v"}
 	res, err := h.run(spec)
-	var ie *InterruptedError
+	var ie *runner.InterruptedError
 	if !errors.As(err, &ie) || res.ExitCode != 129 || res.Phase != PhaseScript {
 		t.Fatalf("err = %v, exit %d, phase %s; want interrupted 129 in script", err, res.ExitCode, res.Phase)
 	}
@@ -928,8 +930,8 @@ func TestRunSaysWhyNotTheAgent(t *testing.T) {
 	var msgs []string
 	h.runner.OnEvent = func(e Event) { msgs = append(msgs, e.Message) }
 	spec := minimalSpec()
-	spec.Uploads = []FileCopy{{Local: "/tmp/a", Remote: "/work/a"}, {Local: "/tmp/b", Remote: "/work/b"}}
-	spec.Downloads = []FileCopy{{Remote: "/work/out", Local: "/tmp/out"}}
+	spec.Uploads = []runner.FileCopy{{Local: "/tmp/a", Remote: "/work/a"}, {Local: "/tmp/b", Remote: "/work/b"}}
+	spec.Downloads = []runner.FileCopy{{Remote: "/work/out", Local: "/tmp/out"}}
 	res, err := h.run(spec)
 	if err != nil {
 		t.Fatal(err)

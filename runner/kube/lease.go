@@ -1,10 +1,12 @@
-package runner
+package kube
 
 import (
 	"context"
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/cscript-dev/cscript/runner"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,7 +42,7 @@ func acquireLease(ctx context.Context, client kubernetes.Interface, ns, script, 
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
 			Namespace: ns,
-			Labels:    map[string]string{LabelManagedBy: ManagedByValue, LabelScript: labelValue(script), LabelRunID: labelValue(runID)},
+			Labels:    map[string]string{runner.LabelManagedBy: runner.ManagedByValue, runner.LabelScript: labelValue(script), runner.LabelRunID: labelValue(runID)},
 		},
 		Spec: want,
 	}
@@ -62,7 +64,7 @@ func acquireLease(ctx context.Context, client kubernetes.Interface, ns, script, 
 	if cur.Labels == nil {
 		cur.Labels = map[string]string{}
 	}
-	cur.Labels[LabelRunID] = labelValue(runID)
+	cur.Labels[runner.LabelRunID] = labelValue(runID)
 	updated, err := leases.Update(ctx, cur, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) {
 		if again, gerr := leases.Get(ctx, name, metav1.GetOptions{}); gerr == nil {
@@ -86,8 +88,8 @@ func leaseExpired(l *coordinationv1.Lease, now time.Time) bool {
 	return !now.Before(end)
 }
 
-func lockedError(l *coordinationv1.Lease) *LockedError {
-	e := &LockedError{Lease: l.Name, Namespace: l.Namespace, Holder: "someone"}
+func lockedError(l *coordinationv1.Lease) *runner.LockedError {
+	e := &runner.LockedError{Lease: l.Name, Namespace: l.Namespace, Holder: "someone"}
 	if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" {
 		e.Holder = *l.Spec.HolderIdentity
 	}

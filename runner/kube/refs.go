@@ -1,4 +1,4 @@
-package runner
+package kube
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cscript-dev/cscript/runner"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -16,9 +18,9 @@ import (
 // script that prints one would otherwise show it. It reads the Secrets (one
 // GET each, bodies kept out of client-go's log), or, when that is not
 // allowed, the env of the running container through ex.
-func (r *Runner) secretRefValues(ctx context.Context, spec Spec, ex Executor) ([]string, error) {
+func (r *Runner) secretRefValues(ctx context.Context, spec runner.Spec, ex Executor) ([]string, error) {
 	var names []string
-	bySecret := map[string][]Credential{}
+	bySecret := map[string][]runner.Credential{}
 	for _, c := range spec.Credentials {
 		if c.SecretRef != nil {
 			names = append(names, c.Name)

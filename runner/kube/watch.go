@@ -1,10 +1,12 @@
-package runner
+package kube
 
 import (
 	"context"
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/cscript-dev/cscript/runner"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -47,7 +49,7 @@ func (r *Runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 			w.Stop()
 		}
 	}()
-	var problem *StartError // the transient problem being timed
+	var problem *runner.StartError // the transient problem being timed
 	var timer <-chan time.Time
 	cur := pod
 	for {
@@ -97,7 +99,7 @@ func (r *Runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 					return cur, ctx.Err()
 				}
 				if apierrors.IsNotFound(err) {
-					return cur, &StartError{Pod: pod.Name, Reason: "Deleted", Message: "the pod was deleted before it started"}
+					return cur, &runner.StartError{Pod: pod.Name, Reason: "Deleted", Message: "the pod was deleted before it started"}
 				}
 				return cur, fmt.Errorf("get pod %s: %w", pod.Name, err)
 			}
@@ -106,7 +108,7 @@ func (r *Runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 		}
 		switch ev.Type {
 		case watch.Deleted:
-			return cur, &StartError{Pod: pod.Name, Reason: "Deleted", Message: "the pod was deleted before it started"}
+			return cur, &runner.StartError{Pod: pod.Name, Reason: "Deleted", Message: "the pod was deleted before it started"}
 		case watch.Added, watch.Modified:
 			if p, ok := ev.Object.(*corev1.Pod); ok {
 				cur = p
@@ -118,7 +120,7 @@ func (r *Runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 // startState says whether the Pod's container runs, or why it never will.
 func startState(pod *corev1.Pod) (bool, error) {
 	if pod.DeletionTimestamp != nil {
-		return false, &StartError{Pod: pod.Name, Reason: "Deleted", Message: "the pod is being deleted"}
+		return false, &runner.StartError{Pod: pod.Name, Reason: "Deleted", Message: "the pod is being deleted"}
 	}
 	cs := containerStatus(pod)
 	if cs != nil {
@@ -130,10 +132,10 @@ func startState(pod *corev1.Pod) (bool, error) {
 			if msg == "" {
 				msg = fmt.Sprintf("the container exited with code %d before the script started", t.ExitCode)
 			}
-			return false, &StartError{Pod: pod.Name, Reason: t.Reason, Message: msg}
+			return false, &runner.StartError{Pod: pod.Name, Reason: t.Reason, Message: msg}
 		}
 		if w := cs.State.Waiting; w != nil && fatalWaiting[w.Reason] {
-			return false, &StartError{Pod: pod.Name, Reason: w.Reason, Message: w.Message}
+			return false, &runner.StartError{Pod: pod.Name, Reason: w.Reason, Message: w.Message}
 		}
 	}
 	switch pod.Status.Phase {
@@ -142,21 +144,21 @@ func startState(pod *corev1.Pod) (bool, error) {
 		if reason == "" {
 			reason = string(pod.Status.Phase)
 		}
-		return false, &StartError{Pod: pod.Name, Reason: reason, Message: pod.Status.Message}
+		return false, &runner.StartError{Pod: pod.Name, Reason: reason, Message: pod.Status.Message}
 	}
 	return false, nil
 }
 
 // transientProblem is what keeps the Pod from starting that may clear by
 // itself: Unschedulable, or a transient waiting reason.
-func transientProblem(pod *corev1.Pod) *StartError {
+func transientProblem(pod *corev1.Pod) *runner.StartError {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return &StartError{Pod: pod.Name, Reason: corev1.PodReasonUnschedulable, Message: c.Message}
+			return &runner.StartError{Pod: pod.Name, Reason: corev1.PodReasonUnschedulable, Message: c.Message}
 		}
 	}
 	if w := waitingReason(pod); w != nil && transientWaiting[w.Reason] {
-		return &StartError{Pod: pod.Name, Reason: w.Reason, Message: w.Message}
+		return &runner.StartError{Pod: pod.Name, Reason: w.Reason, Message: w.Message}
 	}
 	return nil
 }
@@ -193,7 +195,7 @@ func waitingReason(pod *corev1.Pod) *corev1.ContainerStateWaiting {
 // withEventMessage adds the Pod's latest warning event to a StartError that
 // has no message of its own.
 func (r *Runner) withEventMessage(ctx context.Context, err error) error {
-	se, ok := err.(*StartError)
+	se, ok := err.(*runner.StartError)
 	if !ok || se.Message != "" {
 		return err
 	}
