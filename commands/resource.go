@@ -15,10 +15,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/lifecycle"
 	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/store"
 	"github.com/cscript-dev/cscript/templates"
@@ -422,8 +422,12 @@ func (d *dockerExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (*l
 		env = map[string]string{}
 	}
 	maps.Copy(env, req.SecretEnv)
+	memory, err := (runner.Spec{Resources: runner.Resources{Limits: req.Limits}}).MemoryLimit()
+	if err != nil {
+		return nil, fmt.Errorf("script %s: %w", req.Script, err)
+	}
 	spec := docker.Spec{RunID: req.RunID, Script: req.Script, Image: req.Image, Interpreter: req.Interpreter, Body: req.Body,
-		Env: env, Timeout: req.Timeout, Redact: req.Redact,
+		Env: env, Memory: memory, Timeout: req.Timeout, Redact: req.Redact,
 		Labels: map[string]string{lifecycle.LabelResource: req.Resource, "cscript.dev/event": string(req.Event)}}
 	if spec.Timeout == 0 {
 		spec.Timeout = lifecycle.DefaultTimeout

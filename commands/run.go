@@ -64,8 +64,9 @@ func runExitError(err error) error {
 		interrupted *runner.InterruptedError
 		noTool      *runner.MissingToolError
 		cannotExec  *runner.CannotExecError
+		usage       *usageError
 	)
-	if err == nil || errors.As(err, &script) || errors.As(err, &interrupted) || errors.As(err, &noTool) || errors.As(err, &cannotExec) {
+	if err == nil || errors.As(err, &script) || errors.As(err, &interrupted) || errors.As(err, &noTool) || errors.As(err, &cannotExec) || errors.As(err, &usage) {
 		return err
 	}
 	return &runFailedError{err: err}
@@ -126,6 +127,19 @@ func (a *app) run(c *cli.Context) error {
 	spec.Stdin = c.Bool(flagInteractive.Name)
 	spec.Compress = c.Bool(flagCompress.Name)
 	rec.LibraryCommit, rec.Image = spec.LibraryCommit, spec.Image
+	caps := runner.KubernetesPod
+	switch {
+	case docker:
+		caps = runner.Docker
+	case mode == history.ModeJob:
+		caps = runner.KubernetesJob
+	}
+	if docker && c.IsSet(flagMode.Name) {
+		return usageErrorf("--mode %s: a Docker deck runs a container; leave --mode out, or choose a Kubernetes deck", mode)
+	}
+	if err := caps.Check(spec, runner.Request{Detach: c.Bool(flagDetach.Name)}); err != nil {
+		return usageErrorf("%v", err)
+	}
 
 	hist, err := a.history(c)
 	if err != nil {

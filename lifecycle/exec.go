@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cscript-dev/cscript/runner"
 )
 
 // Executor runs one rendered lifecycle script in a one-time container (a
@@ -71,9 +73,9 @@ type ExecResult struct {
 	RunID    string // the executor's run id, when it made its own
 }
 
-// DefaultTimeout bounds an event whose script sets no timeout (the Job's
-// activeDeadlineSeconds).
-const DefaultTimeout = 1800 * time.Second
+// DefaultTimeout bounds an event whose script sets no timeout: the run
+// core's one default, as for `cscript run` on every backend.
+const DefaultTimeout = runner.DefaultTimeout
 
 func (r ExecRequest) timeout() time.Duration {
 	if r.Timeout > 0 {

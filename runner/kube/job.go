@@ -36,8 +36,9 @@ import (
 // Defaults and paths of Job mode.
 const (
 	// DefaultJobDeadline is the Job's activeDeadlineSeconds when neither
-	// JobOptions.ActiveDeadline nor Spec.Timeout is set.
-	DefaultJobDeadline = 1800 * time.Second
+	// JobOptions.ActiveDeadline nor Spec.Timeout is set: the one default
+	// timeout of every backend and mode.
+	DefaultJobDeadline = runner.DefaultTimeout
 	// DefaultJobTTL is the Job's ttlSecondsAfterFinished when
 	// JobOptions.TTLAfterFinished is zero: the backstop that deletes a
 	// detached (or abandoned) Job, its Pod and its Secret.

@@ -65,12 +65,13 @@ func TestBuildJob(t *testing.T) {
 			t.Errorf("%s labels (-want +got):\n%s", what, diff)
 		}
 	}
-	if got, want := job.Annotations[runner.AnnotationExpires], "2026-03-01T12:46:00Z"; got != want {
-		t.Errorf("expiry %q, want %q (deadline 30m + margin 1m + 15m)", got, want)
+	// The default timeout is the run core's, as in pod mode and on Docker.
+	if got, want := job.Annotations[runner.AnnotationExpires], "2026-03-01T13:16:00Z"; got != want {
+		t.Errorf("expiry %q, want %q (deadline 1h + margin 1m + 15m)", got, want)
 	}
 	js := job.Spec
-	if *js.BackoffLimit != 0 || *js.ActiveDeadlineSeconds != 1800 || *js.TTLSecondsAfterFinished != 3600 {
-		t.Errorf("backoffLimit %d, activeDeadlineSeconds %d, ttl %d; want 0, 1800, 3600",
+	if *js.BackoffLimit != 0 || *js.ActiveDeadlineSeconds != 3600 || *js.TTLSecondsAfterFinished != 3600 {
+		t.Errorf("backoffLimit %d, activeDeadlineSeconds %d, ttl %d; want 0, 3600, 3600",
 			*js.BackoffLimit, *js.ActiveDeadlineSeconds, *js.TTLSecondsAfterFinished)
 	}
 	ps := js.Template.Spec
