@@ -15,9 +15,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cscript-dev/cscript/credentials"
-	dockerbackend "github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/redact"
+	dockerbackend "github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/store"
 	"github.com/cscript-dev/cscript/templates"
