@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cscript-dev/cscript/internal/paths"
 	"github.com/cscript-dev/cscript/redact"
 )
 
@@ -53,20 +54,11 @@ func (e *AmbiguousError) Error() string {
 // Is makes errors.Is(err, ErrAmbiguous) true.
 func (e *AmbiguousError) Is(target error) bool { return target == ErrAmbiguous }
 
-// DefaultDir returns the runs directory: $XDG_STATE_HOME/cscript/runs, or
-// ~/.local/state/cscript/runs when XDG_STATE_HOME is unset or not absolute
-// (as the XDG base directory specification says). It reads the environment
-// on every call.
+// DefaultDir returns the runs directory: StateDir/runs by the one rule of
+// internal/paths (XDG_STATE_HOME, else the platform's default). It reads the
+// environment on every call.
 func DefaultDir() (string, error) {
-	base := os.Getenv("XDG_STATE_HOME")
-	if base == "" || !filepath.IsAbs(base) {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("find the state directory: %w", err)
-		}
-		base = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(base, "cscript", "runs"), nil
+	return paths.Default().RunsDir(), nil
 }
 
 // Store is a directory of run records.
