@@ -49,7 +49,7 @@ demo: build cluster-up
 	bash scripts/demo.sh
 
 bench: build cluster-up
-	bash bench/run.sh
+	bash tools/bench/run.sh
 
 clean:
 	rm -rf bin dist transfer/agentbin/bin/cscript-agent-*

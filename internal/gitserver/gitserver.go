@@ -3,12 +3,15 @@
 package gitserver
 
 import (
+	"context"
+	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+	"sync"
 	"testing"
 	"time"
 )
@@ -17,6 +20,10 @@ import (
 type Server struct {
 	Base string
 	Addr string
+
+	cmd      *exec.Cmd
+	exited   chan error
+	stopOnce sync.Once
 }
 
 // URL is the git:// URL of the repository name.
@@ -45,53 +52,67 @@ func Git(t testing.TB, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // Start starts `git daemon` with push enabled; it is killed at the test's cleanup.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	base := t.TempDir()
-	port := freePort(t)
-	cmd := exec.Command("git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
+	s, err := StartDaemon(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartDaemon starts `git daemon` on a free port of 127.0.0.1 serving the
+// repositories under base, with push enabled, and waits until it accepts
+// connections. Stop ends it and the children it forked.
+func StartDaemon(ctx context.Context, base string) (*Server, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("free port: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command("git", "daemon", "--export-all", "--enable=receive-pack", "--informative-errors", "--reuseaddr",
 		"--listen=127.0.0.1", "--port="+strconv.Itoa(port), "--base-path="+base, base)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
 	// Its own process group, so the children it forks per connection end with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start git daemon: %v", err)
+		return nil, fmt.Errorf("start git daemon: %w", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	s := &Server{Base: base, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, exited: make(chan error, 1)}
+	go func() { s.exited <- cmd.Wait() }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			break
+			return s, nil
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("git daemon exited: %v\n%s", err, stderr.String())
+		case err := <-s.exited:
+			s.exited <- err
+			return nil, fmt.Errorf("git daemon exited: %v\n%s", err, stderr.String())
+		case <-ctx.Done():
+			s.Stop()
+			return nil, ctx.Err()
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("git daemon does not accept connections on %s: %v", addr, err)
+			s.Stop()
+			return nil, fmt.Errorf("git daemon does not accept connections on %s: %v", s.Addr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return &Server{Base: base, Addr: addr}
+}
+
+// Stop ends the daemon and the children it forked for connections.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() {
+		killGroup(s.cmd)
+		<-s.exited
+	})
 }

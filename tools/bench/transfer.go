@@ -84,10 +84,18 @@ func localSize(path string) (int64, error) {
 	return fi.Size(), nil
 }
 
+// contenders chooses which contenders a transfer benchmark races.
+type contenders struct {
+	Compressed bool // cscript --compress
+	Plain      bool // cscript without compression, and kubectl cp
+	Raw        bool // the bare exec stream (kubectl exec … cat)
+	NoAgent    bool // cscript with the image's tools instead of its agent
+}
+
 // uploaders returns the upload contenders for p: cscript's transfer.Upload
 // (with or without compression), kubectl cp and, when raw, the bare exec
 // stream. Each uploads to a fresh directory of the Pod.
-func (b *bench) uploaders(p *payload, compress, withPlain, raw, noAgent bool) []Contender {
+func (b *bench) uploaders(p *payload, which contenders) []Contender {
 	dest := func(who string) string { return remoteDataDir + "/up-" + who }
 	fresh := func(who string) func(ctx context.Context, _ int) error {
 		return func(ctx context.Context, _ int) error {
@@ -125,10 +133,10 @@ func (b *bench) uploaders(p *payload, compress, withPlain, raw, noAgent bool) []
 		}
 	}
 	var out []Contender
-	if compress {
+	if which.Compressed {
 		out = append(out, cs("cscript --compress", true, true))
 	}
-	if withPlain {
+	if which.Plain {
 		out = append(out, cs("cscript", false, true))
 	}
 	out = append(out, Contender{
@@ -140,7 +148,7 @@ func (b *bench) uploaders(p *payload, compress, withPlain, raw, noAgent bool) []
 		Check:      checkRemote("kc"),
 		Unverified: true,
 	})
-	if raw {
+	if which.Raw {
 		out = append(out, Contender{
 			Name:    "kubectl exec -i … cat (raw)",
 			Prepare: fresh("raw"),
@@ -155,7 +163,7 @@ func (b *bench) uploaders(p *payload, compress, withPlain, raw, noAgent bool) []
 			Unverified: true,
 		})
 	}
-	if noAgent {
+	if which.NoAgent {
 		out = append(out, cs(noAgentName, false, false))
 	}
 	return out
@@ -163,7 +171,7 @@ func (b *bench) uploaders(p *payload, compress, withPlain, raw, noAgent bool) []
 
 // downloaders returns the download contenders for p, each writing to a
 // fresh local directory.
-func (b *bench) downloaders(p *payload, compress, withPlain, raw, noAgent bool) []Contender {
+func (b *bench) downloaders(p *payload, which contenders) []Contender {
 	dest := func(who string) string { return filepath.Join(b.cfg.Work, "down-"+who) }
 	fresh := func(who string) func(context.Context, int) error {
 		return func(context.Context, int) error {
@@ -203,10 +211,10 @@ func (b *bench) downloaders(p *payload, compress, withPlain, raw, noAgent bool) 
 		}
 	}
 	var out []Contender
-	if compress {
+	if which.Compressed {
 		out = append(out, cs("cscript --compress", true, true))
 	}
-	if withPlain {
+	if which.Plain {
 		out = append(out, cs("cscript", false, true))
 	}
 	out = append(out, Contender{
@@ -218,7 +226,7 @@ func (b *bench) downloaders(p *payload, compress, withPlain, raw, noAgent bool) 
 		Check:      checkLocal("kc"),
 		Unverified: true,
 	})
-	if raw {
+	if which.Raw {
 		out = append(out, Contender{
 			Name:    "kubectl exec … cat (raw)",
 			Prepare: fresh("raw"),
@@ -231,7 +239,7 @@ func (b *bench) downloaders(p *payload, compress, withPlain, raw, noAgent bool) 
 			Unverified: true,
 		})
 	}
-	if noAgent {
+	if which.NoAgent {
 		out = append(out, cs(noAgentName, false, false))
 	}
 	return out
@@ -290,7 +298,7 @@ func (b *bench) transfers(ctx context.Context) error {
 		return err
 	}
 	n := b.cfg.NTransfer
-	ups, downs := b.uploaders(p, false, true, true, true), b.downloaders(p, false, true, true, true)
+	ups, downs := b.uploaders(p, contenders{Plain: true, Raw: true, NoAgent: true}), b.downloaders(p, contenders{Plain: true, Raw: true, NoAgent: true})
 	up, err := interleave(ctx, b.log, "upload random", 0, n, ups...)
 	if err != nil {
 		return err
@@ -501,7 +509,7 @@ func (b *bench) compressed(ctx context.Context) error {
 		return err
 	}
 	n := b.cfg.NCompress
-	ups, downs := b.uploaders(p, true, true, false, false), b.downloaders(p, true, true, false, false)
+	ups, downs := b.uploaders(p, contenders{Compressed: true, Plain: true}), b.downloaders(p, contenders{Compressed: true, Plain: true})
 	up, err := interleave(ctx, b.log, "upload dump", 0, n, ups...)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cscript-dev/cscript/internal/gitserver"
 	"github.com/cscript-dev/cscript/runner/kube"
 )
 
@@ -38,7 +39,7 @@ type bench struct {
 	pod         *kube.PodExecutor // the transfer Pod, once started
 	runHome     *home             // cscript home with the small "bench" library
 	genHome     *home             // cscript home with the generated git library
-	git         *gitServer
+	git         *gitserver.Server
 	helloMedian time.Duration // median cscript run hello, once measured
 }
 
@@ -54,7 +55,7 @@ func newBench(ctx context.Context, cfg config, res *Results, log io.Writer) (*be
 // stops the git daemon.
 func (b *bench) close() {
 	if b.git != nil {
-		b.git.stop()
+		b.git.Stop()
 	}
 	if b.nsReady {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

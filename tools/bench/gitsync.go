@@ -3,66 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
-
-// gitServer is a `git daemon` on 127.0.0.1 serving the repositories under
-// root, started by the benchmark and stopped by its pid.
-type gitServer struct {
-	cmd  *exec.Cmd
-	port int
-}
-
-func (g *gitServer) url(repo string) string {
-	return fmt.Sprintf("git://127.0.0.1:%d/%s", g.port, repo)
-}
-
-func startGitDaemon(ctx context.Context, root string) (*gitServer, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command("git", "daemon", "--reuseaddr", "--listen=127.0.0.1", "--port="+strconv.Itoa(port),
-		"--base-path="+root, "--export-all", "--enable=receive-pack", "--informative-errors", root)
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("git daemon: %w", err)
-	}
-	g := &gitServer{cmd: cmd, port: port}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-			return g, nil
-		}
-		if time.Now().After(deadline) {
-			g.stop()
-			return nil, fmt.Errorf("git daemon: not listening on port %d after 10 s", port)
-		}
-		if err := sleep(ctx, 50*time.Millisecond); err != nil {
-			g.stop()
-			return nil, err
-		}
-	}
-}
-
-// stop ends the daemon and the children it forked for connections (its own
-// process group, which it leads).
-func (g *gitServer) stop() {
-	_ = syscall.Kill(-g.cmd.Process.Pid, syscall.SIGTERM)
-	_ = g.cmd.Wait()
-}
 
 // sync compares `cscript sync` with `git pull` after one commit upstream:
 // each side has its own copy of the same repository and its own working

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cscript-dev/cscript/internal/gitserver"
 )
 
 // generatedScript is a realistic definition of about 40 lines (the same
@@ -103,15 +105,15 @@ func (b *bench) generated(ctx context.Context) (*home, error) {
 			return nil, err
 		}
 	}
-	g, err := startGitDaemon(ctx, root)
+	g, err := gitserver.StartDaemon(ctx, root)
 	if err != nil {
 		return nil, err
 	}
 	b.git = g
 	for _, c := range [][]string{
-		{"clone", "-q", g.url("gen.git"), "up-cs"},
-		{"clone", "-q", g.url("gen-ref.git"), "up-ref"},
-		{"clone", "-q", g.url("gen-ref.git"), "ref"},
+		{"clone", "-q", g.URL("gen"), "up-cs"},
+		{"clone", "-q", g.URL("gen-ref"), "up-ref"},
+		{"clone", "-q", g.URL("gen-ref"), "ref"},
 	} {
 		if _, err := do(ctx, gitCmd(root, c...)); err != nil {
 			return nil, err
@@ -121,7 +123,7 @@ func (b *bench) generated(ctx context.Context) (*home, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := do(ctx, b.cscript(h, "library", "add", "gen", g.url("gen.git"))); err != nil {
+	if _, err := do(ctx, b.cscript(h, "library", "add", "gen", g.URL("gen"))); err != nil {
 		return nil, err
 	}
 	out, err := do(ctx, b.cscript(h, "list"))

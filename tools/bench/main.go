@@ -1,7 +1,7 @@
 // Command bench measures cscript against kubectl (and git) on the project's
 // test cluster, side by side in one run, and writes docs/benchmarks.md.
 //
-// It is run by bench/run.sh (`make bench`), which starts the cluster and
+// It is run by tools/bench/run.sh (`make bench`), which starts the cluster and
 // builds bin/cscript first. Every process it times runs on this machine and
 // talks only to loopback and to the cluster's Pods.
 package main
