@@ -115,6 +115,42 @@ func (d *fileDecoder) syntaxProblem(err error) {
 	d.problems = append(d.problems, p)
 }
 
+// TextKeys makes every mapping key in the tree under n a text, as it is
+// written, so that a mapping decodes into map[string]any at every level.
+// YAML alone reads a key such as 1, 0x10, 1.0 or null as a number or null:
+// the mapping then decodes into a map[any]any, and keys written differently
+// but equal once made text again (0x10 and 16, 0 and 0.0) would overwrite
+// each other. Merge keys (<<) are left as they are; a key that is an alias
+// of a scalar is replaced by a text key of the same value. n is changed in
+// place, and so are the nodes its aliases refer to.
+func TextKeys(n *yaml.Node) { textKeys(n, map[*yaml.Node]bool{}) }
+
+func textKeys(n *yaml.Node, seen map[*yaml.Node]bool) {
+	if n == nil || seen[n] {
+		return
+	}
+	seen[n] = true
+	if n.Kind == yaml.AliasNode {
+		textKeys(n.Alias, seen)
+		return
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if a := resolveAlias(k); k.Kind == yaml.AliasNode && a != nil && a.Kind == yaml.ScalarNode {
+				k = &yaml.Node{Kind: yaml.ScalarNode, Value: a.Value, Line: k.Line, Column: k.Column}
+				n.Content[i] = k
+			}
+			if k.Kind == yaml.ScalarNode && k.ShortTag() != "!!merge" {
+				k.Tag = "!!str"
+			}
+		}
+	}
+	for _, c := range n.Content {
+		textKeys(c, seen)
+	}
+}
+
 func resolveAlias(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
@@ -256,6 +292,7 @@ func (d *fileDecoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		v.SetInt(i)
 	case reflect.Interface:
 		var x any
+		TextKeys(n)
 		if err := n.Decode(&x); err != nil {
 			d.addf(n, field, "%s cannot be read: %v", field, err)
 			return

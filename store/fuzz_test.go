@@ -3,7 +3,12 @@ package store
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"gopkg.in/yaml.v3"
 )
 
 // FuzzLoadLibrary feeds arbitrary bytes to the loader as a script file and a
@@ -52,4 +57,70 @@ func FuzzLoadLibrary(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzLibraryValues feeds arbitrary bytes to the loader as a library's
+// values.yaml. It must never panic; every problem names values.yaml; values
+// loaded without a problem are never nil and load to the same values again
+// once encoded back to YAML (after a first round, which may change types
+// YAML cannot tell apart once written, such as a float -0 that comes back
+// as the whole number 0).
+func FuzzLibraryValues(f *testing.F) {
+	for _, seed := range []string{
+		"greeting: hello\ndb:\n  host: postgres\n  port: 5432\n",
+		"", "~\n", "- a\n", "a: 1\n---\nb: 2\n", "a: [unclosed\n", "a: 1\na: 2\n",
+		"base: &b {x: 1}\nderived: {<<: *b, y: 2}\n",
+		"1: int key\n? [a]\n: list key\nn: null\n",
+		"big: 18446744073709551615\nf: 1e400\nnan: .nan\nz: -0.0\nb: !!binary aGVsbG8=\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		once, problems := loadValues(t, data)
+		file := filepath.Join("values", LibraryValuesFile)
+		for _, p := range problems {
+			if !strings.HasSuffix(p.File, file) || p.Message == "" {
+				t.Fatalf("problem %+v: want it about %s, with a message", p, file)
+			}
+		}
+		if len(problems) > 0 {
+			return
+		}
+		if once == nil {
+			t.Fatal("values loaded without a problem are nil")
+		}
+		for i := range 2 {
+			out, err := yaml.Marshal(once)
+			if err != nil {
+				t.Fatalf("encode %v: %v", once, err)
+			}
+			again, problems := loadValues(t, out)
+			if len(problems) > 0 {
+				t.Fatalf("the encoded values have problems: %v\n%s", problems, out)
+			}
+			if i > 0 {
+				if diff := cmp.Diff(once, again, cmpopts.EquateNaNs()); diff != "" {
+					t.Fatalf("values change each time they are encoded and loaded (-before +after):\n%s", diff)
+				}
+			}
+			once = again
+		}
+	})
+}
+
+// loadValues loads a library whose values.yaml holds data.
+func loadValues(t *testing.T, data []byte) (map[string]any, []Problem) {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "values")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, LibraryValuesFile), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := LoadLibrary("fuzz", root)
+	if err != nil {
+		t.Fatalf("LoadLibrary: %v", err)
+	}
+	return ix.Values, ix.Problems
 }

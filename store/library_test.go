@@ -452,3 +452,23 @@ func scriptNames(ix *Index) []string {
 	}
 	return out
 }
+
+// Nested keys of values are texts as written, like the top-level ones: YAML
+// alone reads 0 and 0.0 as equal numbers, which overwrote each other.
+func TestLibraryValuesKeysAsWritten(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, LibraryValuesFile), []byte("0x10: top\nn:\n  0: int\n  0.0: float\n  0x10: hex\n  ~: tilde\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := LoadLibrary("keys", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"0x10": "top", "n": map[string]any{"0": "int", "0.0": "float", "0x10": "hex", "~": "tilde"}}
+	if diff := cmp.Diff(want, ix.Values); diff != "" {
+		t.Errorf("values (-want +got):\n%s", diff)
+	}
+}

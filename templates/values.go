@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cscript-dev/cscript/store"
 )
 
 // Limits that keep a hostile --set expression from exhausting memory or the stack.
@@ -330,6 +332,7 @@ func ParseValues(name string, data []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("%s:%d: a values file must be a mapping of names to values (like `db: {host: x}`), not a %s", name, root.Line, nodeKind(root))
 	}
 	var m map[string]any
+	store.TextKeys(root)
 	if err := root.Decode(&m); err != nil {
 		return nil, yamlError(name, err)
 	}

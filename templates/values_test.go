@@ -231,3 +231,22 @@ func TestReadValuesFile(t *testing.T) {
 		t.Errorf("absent file: %v, want os.ErrNotExist", err)
 	}
 }
+
+// Keys are texts as written at every level: YAML alone reads 0x10 as the
+// number 16 and 0 and 0.0 as equal numbers, which overwrote each other once
+// made text again.
+func TestParseValuesKeysAsWritten(t *testing.T) {
+	got, err := ParseValues("v.yaml", []byte("a:\n  0x10: hex\n  16: dec\n  0: int\n  0.0: float\n  null: n\n  true: t\n"+
+		"b: &k 7\nc: {*k: alias, <<: {m: merged}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"a": map[string]any{"0x10": "hex", "16": "dec", "0": "int", "0.0": "float", "null": "n", "true": "t"},
+		"b": 7,
+		"c": map[string]any{"7": "alias", "m": "merged"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
