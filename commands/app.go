@@ -28,7 +28,8 @@ type app struct {
 	now   func() time.Time
 	paths func() store.Paths
 	// secrets are the secret values known so far (a run adds its own); the
-	// Kubernetes client's log (--kube-verbosity) is redacted with them.
+	// Kubernetes client's log (--kube-verbosity) and the final error are
+	// redacted with them.
 	secrets *redact.Redactor
 	// restoreLog undoes the routing of the Kubernetes client's log.
 	restoreLog func()
@@ -45,7 +46,13 @@ func (a *app) main(ctx context.Context, args []string) int {
 	if a.restoreLog != nil {
 		a.restoreLog()
 	}
-	return ReportError(a.io.Err, err)
+	return a.report(err)
+}
+
+// report prints the error cscript ends with, redacted by every secret the
+// command came to know, and returns the exit code.
+func (a *app) report(err error) int {
+	return ReportError(a.io.Err, a.secrets, err)
 }
 
 // New builds a fresh command tree.

@@ -150,13 +150,19 @@ func (a *app) render(r *resolved, run templates.RunData) (*templates.Rendered, e
 	if err != nil {
 		return nil, err
 	}
-	return templates.Render(r.script, r.lib.Presets, templates.Data{
+	out, err := templates.Render(r.script, r.lib.Presets, templates.Data{
 		Params: params,
 		Values: r.values,
 		Deck:   r.deckData(),
 		Script: templates.ScriptData{Name: r.script.Name, Description: r.script.Description, Library: r.script.Source.Library},
 		Run:    run,
 	})
+	if out != nil {
+		// Whatever the command prints from here on (its final error too)
+		// is redacted with the secret params' values.
+		a.secrets.Add(out.Secrets...)
+	}
+	return out, err
 }
 
 // promptParams asks for each missing required param until the answer is valid.

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/cscript-dev/cscript/credentials"
+	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/store"
 	"github.com/cscript-dev/cscript/templates"
 )
@@ -35,15 +36,18 @@ type ExitCoder interface {
 	ExitCode() int
 }
 
-// ReportError prints err (once) and returns the exit code it maps to.
-func ReportError(stderr io.Writer, err error) int {
+// ReportError prints err (once), with the secrets red knows masked, and
+// returns the exit code it maps to. The message can carry text from the
+// library, the git remote or the container, so it is redacted like their
+// output.
+func ReportError(stderr io.Writer, red *redact.Redactor, err error) int {
 	if err == nil {
 		return ExitOK
 	}
 	code := ExitCodeOf(err)
 	var silent interface{ Silent() bool }
 	if !(errors.As(err, &silent) && silent.Silent()) {
-		fmt.Fprintf(stderr, "cscript: %v\n", err)
+		fmt.Fprintf(stderr, "cscript: %s\n", red.String(err.Error()))
 	}
 	return code
 }

@@ -508,7 +508,7 @@ func (a *app) printOutcome(o lifecycle.Order, out *lifecycle.Outcome, err error)
 	}
 	var ee *lifecycle.EventError
 	if errors.As(err, &ee) {
-		fmt.Fprintf(a.io.Err, "%s %s %s: %s: %s\n", a.io.paint("31", "✗"), o.Event, o.Name, r.State, r.ErrorMessage)
+		fmt.Fprintf(a.io.Err, "%s %s %s: %s: %s\n", a.io.paint("31", "✗"), o.Event, o.Name, r.State, a.secrets.String(r.ErrorMessage))
 		fmt.Fprintf(a.io.Err, "  the whole output: cscript resource show %s --deck %s\n", o.Name, o.Deck)
 		return err
 	}

@@ -65,7 +65,7 @@ func (e *env) runResourceErr(ctx context.Context, errb interface {
 	if !replaced {
 		e.t.Fatal("no resource command in the command tree")
 	}
-	code := ReportError(a.io.Err, cliApp.RunContext(ctx, interspersed(cliApp, append([]string{"cscript"}, args...))))
+	code := a.report(cliApp.RunContext(ctx, interspersed(cliApp, append([]string{"cscript"}, args...))))
 	return result{out: out.String(), err: errb.String(), code: code}
 }
 
@@ -281,5 +281,46 @@ func TestResourceRunRecordIsRedacted(t *testing.T) {
 	logs := e.mustRun("runs", "logs", "last").out
 	if strings.Contains(logs, "s3cr3t-t0ken-value") || !strings.Contains(logs, "token is ***") {
 		t.Errorf("runs logs of the create: %q; want the token masked", logs)
+	}
+}
+
+// The error cscript ends with can carry text the script printed (here the
+// last line of a create script's output): it is redacted like the output.
+func TestFinalErrorIsRedacted(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	t.Setenv("CSCRIPT_TEST_TOKEN", "s3cr3t-t0ken-value")
+	files := map[string]string{
+		filepath.Join("decks", "dock.yaml"): "backend: docker\n",
+		"sec.yaml":                          "kind: Lifecycle\nname: sec\nscripts:\n  create: sec-create\n",
+		"sec-create.yaml": "name: sec-create\nimage: shell\ninterpreter: sh\n" +
+			"credentials:\n  - name: TOKEN\n    fromEnv: CSCRIPT_TEST_TOKEN\n" +
+			"script: |\n  echo \"the id is $TOKEN\"\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(e.lib(), name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.mustRun("validate")
+	r := e.runResource(context.Background(), "resource", "create", "s1", "--lifecycle", "sec", "--deck", "dock")
+	if r.code == 0 {
+		t.Fatalf("a create whose last line has 4 words succeeded: %q", r.err)
+	}
+	// The script's own output goes through the executor, a local process
+	// here (the real ones redact it); what cscript itself prints must not
+	// show the token: the ✗ line and the final error.
+	var final bool
+	for _, line := range strings.Split(r.err, "\n") {
+		if !strings.HasPrefix(line, "cscript: ") && !strings.HasPrefix(line, "✗ ") {
+			continue
+		}
+		final = final || strings.HasPrefix(line, "cscript: ")
+		if strings.Contains(line, "s3cr3t-t0ken-value") || !strings.Contains(line, "***") {
+			t.Errorf("cscript printed the token: %q", line)
+		}
+	}
+	if !final {
+		t.Errorf("no final error in %q", r.err)
 	}
 }

@@ -27,7 +27,7 @@ func TestString(t *testing.T) {
 		{"repeated", []string{"ab12"}, "ab12ab12 xab12", "****** x***"},
 		{"one byte", []string{"x"}, "axbx", "a***b***"},
 		{"longest wins at a position", []string{"pass", "password1"}, "password1 pass", "*** ***"},
-		{"leftmost wins", []string{"abcd", "cdef"}, "abcdef", "***ef"},
+		{"overlapping matches make one mask", []string{"abcd", "cdef"}, "abcdef", "***"},
 		{"trailing newline in secret", []string{"s3cret-value\n"}, "value: s3cret-value.", "value: ***."},
 		{"base64", []string{"s3cret-value"}, "data: " + base64.StdEncoding.EncodeToString([]byte("s3cret-value")), "data: ***"},
 		{"base64 unpadded", []string{"s3cret-val"}, "x" + base64.RawStdEncoding.EncodeToString([]byte("s3cret-val")) + "x", "x***x"},
@@ -255,6 +255,9 @@ func FuzzWriter(f *testing.F) {
 	f.Add([]byte("pw=hunter2 and hunter2hunter2"), "hunter2", "hunt", uint64(1))
 	f.Add([]byte("aaaaaaaaab"), "aab", "aaaa", uint64(7))
 	f.Add([]byte("abcdef"), "abcd", "cdef", uint64(3))
+	f.Add([]byte("Basic dXNlcjpzM2NyM3QtUGE1NXdvcmQh"), "s3cr3t-Pa55word!", "user", uint64(5))
+	f.Add([]byte(wrap(base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 70))), 76, "\r\n")), strings.Repeat("k", 70), "kk", uint64(9))
+	f.Add([]byte("https://u:p%40ss%2fw@h"), "p@ss/w", "u:p", uint64(11))
 	f.Add([]byte("x\n"), "x\n", "\n", uint64(0))
 	f.Fuzz(func(t *testing.T, in []byte, s1, s2 string, seed uint64) {
 		r := New(s1, s2)

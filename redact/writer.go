@@ -11,8 +11,9 @@ var ErrClosed = errors.New("redact: write after close")
 
 // Writer redacts a stream. It holds back only the bytes at the end of the
 // data written so far that could still be the start of a secret (at most the
-// longest pattern's length minus one) and passes everything else through at
-// once, so live output stays live. Close writes what is held back; it does
+// longest pattern's length minus one, plus the line breaks of a wrapped base64
+// form) and passes everything else through at once, so live output stays
+// live. Close writes what is held back; it does
 // not close the underlying writer.
 //
 // A Writer is safe for concurrent use; separate Writers (one for stdout, one
@@ -22,8 +23,9 @@ type Writer struct {
 	w io.Writer
 
 	mu      sync.Mutex
-	pending []byte // held back: may be the start of a secret
-	out     []byte // reused output buffer
+	pending []byte    // held back: may be the start of a secret
+	st      scanState // about pending[0]
+	out     []byte    // reused output buffer
 	closed  bool
 }
 
@@ -50,11 +52,13 @@ func (w *Writer) Write(p []byte) (int, error) {
 			if err := w.emit(w.pending); err != nil {
 				return 0, err
 			}
+			w.st.col = advanceCol(w.st.col, w.pending)
 			w.pending = w.pending[:0]
 		}
 		if len(p) == 0 {
 			return 0, nil
 		}
+		w.st.col = advanceCol(w.st.col, p)
 		if _, err := w.w.Write(p); err != nil {
 			return 0, err
 		}
@@ -65,8 +69,8 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.pending = append(w.pending, p...)
 		buf = w.pending
 	}
-	out, n := m.scan(w.out[:0], buf, false)
-	w.out = out
+	out, n, st := m.scan(w.out[:0], buf, w.st, false)
+	w.out, w.st = out, st
 	// Keep the undecided tail; copy it because buf may be p or pending.
 	tail := buf[n:]
 	if len(tail) > 0 {
@@ -101,7 +105,7 @@ func (w *Writer) Close() error {
 	}
 	var out []byte
 	if m := w.r.matcher(); m != nil {
-		out, _ = m.scan(nil, w.pending, true)
+		out, _, _ = m.scan(nil, w.pending, w.st, true)
 	} else {
 		out = w.pending
 	}

@@ -172,7 +172,7 @@ func receive(br *bufio.Reader, root *os.Root, name string, useTar bool, codec st
 			r = decompressReader(br, codec)
 		}
 		var err error
-		files, err = extract(tar.NewReader(r), root, ExtractOptions{Prefix: name, Progress: prog})
+		files, err = extract(tar.NewReader(r), root, ExtractOptions{Prefix: name, Progress: prog, fold: foldName})
 		if err != nil {
 			return nil, nil, err
 		}

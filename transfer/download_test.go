@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -308,6 +309,63 @@ func TestDownloadNamedSymlink(t *testing.T) {
 			}
 			if l, err := os.Readlink(filepath.Join(dir, "today.sql")); err != nil || l != "2026-11-25.sql" {
 				t.Errorf("the symlink inside: %q, %v; want it kept as a symlink", l, err)
+			}
+		})
+	}
+}
+
+// cannedExec is a hostile container's whole side of a transfer: whatever
+// the command, it writes out and exits.
+func cannedExec(out []byte) Executor {
+	return execFunc(func(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+		_, err := stdout.Write(out)
+		return err
+	})
+}
+
+// canned is a download's output: the archive, then a report of the files,
+// each name with the sha256 of body.
+func canned(t *testing.T, entries []tarEntry, report [][2]string) []byte {
+	var b bytes.Buffer
+	b.Write(buildTar(t, entries))
+	b.WriteString(reportMarker + "\x00tar\t0\x00")
+	for _, f := range report {
+		fmt.Fprintf(&b, "F\t%d\t%s\t%s\x00", len(f[1]), sha([]byte(f[1])), f[0])
+	}
+	b.WriteString("end\x00")
+	return b.Bytes()
+}
+
+var scriptTools = &Tools{Sh: true, Tar: true, SHA256Sum: true, Cat: true, Wc: true, Mkdir: true}
+
+// A container whose archive and report both name one file twice (d/./a and
+// d/a): two files of the report "arrive", one is on disk. The download must
+// not be reported verified.
+func TestDownloadAliasedNamesAreNotVerified(t *testing.T) {
+	tests := []struct {
+		name    string
+		entries []tarEntry
+		report  [][2]string
+	}{
+		{"dot component", []tarEntry{dir("./out/"), file("./out/./a", "X"), file("./out/a", "Y")},
+			[][2]string{{"./out/./a", "X"}, {"./out/a", "Y"}}},
+		{"double slash", []tarEntry{dir("./out/"), file("./out//a", "X"), file("./out/a", "Y")},
+			[][2]string{{"./out//a", "X"}, {"./out/a", "Y"}}},
+		{"case", []tarEntry{dir("./out/"), file("./out/README", "X"), file("./out/readme", "Y")},
+			[][2]string{{"./out/README", "X"}, {"./out/readme", "Y"}}},
+		{"report only", []tarEntry{dir("./out/"), file("./out/a", "Y")},
+			[][2]string{{"./out/./a", "Y"}, {"./out/a", "Y"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			local := filepath.Join(t.TempDir(), "local")
+			tools := *scriptTools
+			res, err := Download(context.Background(), cannedExec(canned(t, tt.entries, tt.report)), "/c/out", LocalPath(local), Options{Tools: &tools})
+			if err == nil {
+				t.Fatalf("Download verified %+v, with one file on disk", res)
+			}
+			if _, serr := os.Stat(local); serr == nil {
+				t.Errorf("the destination was created (%v)", err)
 			}
 		})
 	}

@@ -158,7 +158,8 @@ func (e dyingExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdo
 		// A connection that is gone is gone both ways: the process's stdin
 		// ends at the cut too.
 		r, pw := io.Pipe()
-		go func() { _, err := io.Copy(pw, stdin); pw.CloseWithError(err) }()
+		src := stdin // not the variable, which becomes r below
+		go func() { _, err := io.Copy(pw, src); pw.CloseWithError(err) }()
 		w.onCut = func() { pw.Close() }
 		stdin = r
 	}

@@ -11,6 +11,9 @@ import (
 	"os"
 	"path"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // ExtractOptions tune Extract.
@@ -21,6 +24,11 @@ type ExtractOptions struct {
 	Prefix string
 	// Progress receives the bytes of file content as they are written.
 	Progress io.Writer
+
+	// fold maps names one local file system stores as one file to one key
+	// (foldName); nil: foldCase, for the agent, which writes to Linux and
+	// is smaller without Unicode normalisation's tables.
+	fold func(string) string
 }
 
 // Extract writes the tar archive read from r into the directory dest
@@ -31,7 +39,10 @@ type ExtractOptions struct {
 // and fifos, hardlinks to anything but a regular file extracted earlier from
 // the same archive, sparse files, symlinks with an absolute target or one containing ".."
 // (so that no chain of links can lead out), a symlink as the top entry of
-// opts.Prefix, and any write through or over a symlink. Files get the
+// opts.Prefix, any write through or over a symlink, and two names for one
+// file ("d/./a" and "d/a"; "README" and "readme" or two Unicode
+// normalisations of a name, one file on a case-insensitive or normalising
+// file system such as macOS's or Windows'). Files get the
 // archive's permission bits (masked to 0o777, no setuid/setgid/sticky; the
 // umask applies), directories at least 0o700. On error, what was written so
 // far stays in dest; Download extracts into a temporary directory for that
@@ -45,6 +56,7 @@ func Extract(r io.Reader, dest LocalPath, opts ExtractOptions) (*Result, error) 
 		return nil, fmt.Errorf("extract: %w", err)
 	}
 	defer root.Close()
+	opts.fold = foldName
 	files, err := extract(tar.NewReader(r), root, opts)
 	if err != nil {
 		return nil, err
@@ -68,12 +80,16 @@ func resultOf(files map[string]fileSum) *Result {
 func extract(tr *tar.Reader, root *os.Root, opts ExtractOptions) (map[string]fileSum, error) {
 	prefix := ""
 	if opts.Prefix != "" {
-		prefix = normalName(opts.Prefix)
-		if reason := unsafeName(opts.Prefix); reason != "" || prefix == "." {
+		var reason string
+		prefix, reason = cleanName(opts.Prefix)
+		if reason != "" || prefix == "." {
 			return nil, fmt.Errorf("extract: bad prefix %q", opts.Prefix)
 		}
 	}
-	x := &extractor{root: root, prefix: prefix, files: map[string]fileSum{}, progress: opts.Progress}
+	x := &extractor{root: root, prefix: prefix, files: map[string]fileSum{}, names: map[string]claimed{}, fold: opts.fold, progress: opts.Progress}
+	if x.fold == nil {
+		x.fold = foldCase
+	}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -94,8 +110,70 @@ func extract(tr *tar.Reader, root *os.Root, opts ExtractOptions) (map[string]fil
 type extractor struct {
 	root     *os.Root
 	prefix   string
-	files    map[string]fileSum
+	files    map[string]fileSum // by canonical name
+	names    map[string]claimed // every name written so far, by fold
+	fold     func(string) string
 	progress io.Writer
+}
+
+// claimed is a name an entry wrote (or a directory above it).
+type claimed struct {
+	canon, raw string
+	dir        bool
+}
+
+// claim records that entry writes canon (spelt raw in the archive). It
+// refuses a name that is, on some file system, the same file as a name
+// written earlier but spelt differently: "d/./a" after "d/a", "README" after
+// "readme" (one file on a case-insensitive file system), "café" in two
+// Unicode normalisations. Otherwise the earlier file would be counted and
+// verified while the later one replaced it. The same spelling twice is a
+// duplicate entry (tar -r): the later one replaces the earlier one.
+func (x *extractor) claim(entry, raw, canon string, dir bool) error {
+	k := x.fold(canon)
+	prev, ok := x.names[k]
+	switch {
+	case !ok:
+		x.names[k] = claimed{canon: canon, raw: raw, dir: dir}
+		return nil
+	case prev.canon != canon:
+		return &UnsafeEntryError{Entry: entry, Reason: fmt.Sprintf("%q and the earlier %q are one name on a case-insensitive file system", raw, prev.raw)}
+	case prev.dir || dir:
+		// Directories may be named again however spelt; a file where a
+		// directory was (or the reverse) fails when it is written.
+		return nil
+	case prev.raw != raw:
+		return &UnsafeEntryError{Entry: entry, Reason: fmt.Sprintf("%q and the earlier %q name the same file", raw, prev.raw)}
+	}
+	return nil
+}
+
+// foldName maps names that a case-insensitive or normalising file system
+// (macOS, Windows) stores as one file to one key: Unicode NFC, then
+// foldCase.
+func foldName(name string) string {
+	return foldCase(norm.NFC.String(name))
+}
+
+// foldCase maps each character to the smallest of its case-folding
+// equivalents.
+func foldCase(name string) string {
+	return strings.Map(func(r rune) rune {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		return m
+	}, name)
+}
+
+// cleanName returns the canonical form of an archive or report name
+// (path.Clean: "./a//b/./c/" is "a/b/c"), or why it may not be used.
+func cleanName(name string) (string, string) {
+	if reason := unsafeName(name); reason != "" {
+		return "", reason
+	}
+	return path.Clean(name), ""
 }
 
 // unsafeName says why an entry or link name may not be used, or "".
@@ -125,10 +203,10 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 	if hdr.Typeflag == tar.TypeXGlobalHeader {
 		return nil
 	}
-	if reason := unsafeName(hdr.Name); reason != "" {
+	name, reason := cleanName(hdr.Name)
+	if reason != "" {
 		return unsafe(reason)
 	}
-	name := normalName(hdr.Name)
 	if name == "." {
 		if hdr.Typeflag == tar.TypeDir && x.prefix == "" {
 			return nil
@@ -137,6 +215,12 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 	}
 	if !x.within(name) {
 		return unsafe(fmt.Sprintf("outside the requested path %q", x.prefix))
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir, tar.TypeReg, tar.TypeSymlink, tar.TypeLink:
+		if err := x.claim(hdr.Name, hdr.Name, name, hdr.Typeflag == tar.TypeDir); err != nil {
+			return err
+		}
 	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
@@ -193,10 +277,10 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		}
 		return nil
 	case tar.TypeLink:
-		if reason := unsafeName(hdr.Linkname); reason != "" {
+		target, reason := cleanName(hdr.Linkname)
+		if reason != "" {
 			return unsafe("hardlink target: " + reason)
 		}
-		target := normalName(hdr.Linkname)
 		if !x.within(target) {
 			return unsafe(fmt.Sprintf("hardlink to %q outside the requested path", hdr.Linkname))
 		}
@@ -241,6 +325,9 @@ func (x *extractor) parents(entry, name string) error {
 			continue
 		}
 		cur = path.Join(cur, c)
+		if err := x.claim(entry, cur, cur, true); err != nil {
+			return err
+		}
 		fi, err := x.root.Lstat(cur)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):

@@ -243,6 +243,7 @@ func FuzzExtract(f *testing.F) {
 	f.Add(buildTar(f, []tarEntry{file("a", "x"), dir("d/"), symlink("d/l", "../a")}))
 	f.Add(buildTar(f, []tarEntry{symlink("a", "."), symlink("b", "a/.."), file("b/evil", "x")}))
 	f.Add(buildTar(f, []tarEntry{dir("sub/"), symlink("link", "sub"), file("link/f", "x"), hardlink("h", "link/f")}))
+	f.Add(buildTar(f, []tarEntry{file("d/./a", "x"), file("d//a", "y"), file("D/A", "z")}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tmp := t.TempDir()
 		dest := filepath.Join(tmp, "dest")
@@ -264,4 +265,43 @@ func FuzzExtract(f *testing.F) {
 			return nil
 		})
 	})
+}
+
+// Names that are one file on disk: spelt differently (d/./a, d//a and d/a),
+// or differing only in case (one file on a case-insensitive file system,
+// macOS's and Windows' defaults) or in Unicode normalisation (one on macOS).
+// They are refused, naming both, so that no download counts and verifies a
+// file twice while only one arrived.
+func TestExtractRefusesAliasedNames(t *testing.T) {
+	tests := []struct {
+		name    string
+		entries []tarEntry
+		bad     string
+		other   string // the earlier name, in the message
+	}{
+		{"dot component", []tarEntry{file("d/./a", "X"), file("d/a", "Y")}, "d/a", "d/./a"},
+		{"double slash", []tarEntry{file("d//a", "X"), file("d/a", "Y")}, "d/a", "d//a"},
+		{"dot prefix and dot component", []tarEntry{file("./d/a", "X"), file("d/./a", "Y")}, "d/./a", "./d/a"},
+		{"hardlink spelt differently", []tarEntry{file("d/a", "X"), hardlink("d/b", "d/a"), file("d/./b", "Y")}, "d/./b", "d/b"},
+		{"case", []tarEntry{file("README", "X"), file("readme", "Y")}, "readme", "README"},
+		{"case of a directory", []tarEntry{file("Docs/a", "X"), file("docs/b", "Y")}, "docs/b", "Docs"},
+		{"case of a symlink", []tarEntry{file("a", "X"), symlink("A", "a")}, "A", "a"},
+		{"Unicode normalisation", []tarEntry{file("caf\u00e9", "X"), file("cafe\u0301", "Y")}, "cafe\u0301", "caf\u00e9"},
+		{"Unicode case", []tarEntry{file("\u00c9t\u00e9", "X"), file("\u00e9t\u00e9", "Y")}, "\u00e9t\u00e9", "\u00c9t\u00e9"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Extract(bytes.NewReader(buildTar(t, tt.entries)), LocalPath(t.TempDir()), ExtractOptions{})
+			var ue *UnsafeEntryError
+			if !errors.As(err, &ue) || ue.Entry != tt.bad || !strings.Contains(err.Error(), fmt.Sprintf("%q", tt.other)) {
+				t.Errorf("Extract = %v; want an *UnsafeEntryError naming %q and %q", err, tt.bad, tt.other)
+			}
+		})
+	}
+	// The same name twice is a duplicate (tar -r): the later one replaces
+	// the earlier, and the result counts one file.
+	res, err := Extract(bytes.NewReader(buildTar(t, []tarEntry{dir("d/"), file("d/a", "X"), dir("./d"), file("d/a", "YY")})), LocalPath(t.TempDir()), ExtractOptions{})
+	if err != nil || res.Files != 1 || res.Bytes != 2 {
+		t.Errorf("a duplicate entry: %+v, %v; want 1 file of 2 bytes", res, err)
+	}
 }

@@ -31,8 +31,9 @@ type report struct {
 }
 
 // parseReport parses data, which must start with the marker (leading NUL
-// bytes, e.g. tar's end-of-archive padding, are skipped). Names are normalised
-// like archive entries ("./a/b" → "a/b").
+// bytes, e.g. tar's end-of-archive padding, are skipped). Names are made
+// canonical like archive entries ("./a//b" → "a/b"); a name that is not safe
+// or that comes twice is an error.
 func parseReport(data []byte) (*report, error) {
 	data = bytes.TrimLeft(data, "\x00")
 	r := &report{tarRC: -1, stdin: -1, files: map[string]fileSum{}}
@@ -85,10 +86,15 @@ func parseReport(data []byte) (*report, error) {
 			if sha := strings.TrimSpace(f[1]); len(sha) == 64 {
 				s.sha = sha
 			}
-			name := normalName(f[2])
-			if _, dup := r.files[name]; !dup {
-				r.order = append(r.order, name)
+			name, reason := cleanName(f[2])
+			if reason != "" {
+				return r, fmt.Errorf("report record %q: %s", clip(rec), reason)
 			}
+			if _, dup := r.files[name]; dup {
+				// One file counted twice ("d/./a" and "d/a").
+				return r, fmt.Errorf("the report names %q twice", name)
+			}
+			r.order = append(r.order, name)
 			r.files[name] = s
 		default:
 			return r, fmt.Errorf("unknown report record %q", clip(rec))
@@ -98,19 +104,6 @@ func parseReport(data []byte) (*report, error) {
 		return r, fmt.Errorf("report ends early")
 	}
 	return r, nil
-}
-
-// normalName strips leading "./" and trailing "/" from an archive or report
-// name.
-func normalName(name string) string {
-	for strings.HasPrefix(name, "./") {
-		name = strings.TrimLeft(name[2:], "/")
-	}
-	name = strings.TrimRight(name, "/")
-	if name == "" {
-		return "."
-	}
-	return name
 }
 
 func clip(s string) string {

@@ -70,8 +70,12 @@
 // components, entries outside the requested prefix, device files, fifos and
 // sparse files (a few bytes could expand to terabytes),
 // hardlinks to anything but a file extracted earlier from the same archive,
-// symlinks whose target is absolute or contains "..", a top-level symlink, and
-// any write through a symlink. All writes go through an os.Root opened at the
+// symlinks whose target is absolute or contains "..", a top-level symlink,
+// any write through a symlink, and names that alias one file (spelt
+// differently, or differing in case or Unicode normalisation: one file on
+// macOS and Windows), so that every file counted and verified is a file on
+// disk. Report names are made canonical the same way; a name reported twice
+// is an error. All writes go through an os.Root opened at the
 // destination. Paths handed to a remote shell are always positional
 // parameters, never spliced into the script.
 package transfer
