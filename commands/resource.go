@@ -183,7 +183,7 @@ func (a *app) resourceEvent(c *cli.Context, deps resourceDeps, ev lifecycle.Even
 		o.Definition, err = a.definitionOf(c.Context, env, name)
 	}
 	if err != nil {
-		return resourceError(err)
+		return err
 	}
 	if !o.DryRun && ev != lifecycle.EventPull {
 		if err := a.confirmProtected(c, env.deck, a.displayTarget(env)); err != nil {
@@ -452,39 +452,9 @@ func scriptResult(output string, code int, runID string, err error) (*lifecycle.
 	return res, err
 }
 
-// resourceErr gives lifecycle errors their exit codes.
-type resourceErr struct {
-	err  error
-	code int
-}
-
-func (e *resourceErr) Error() string { return e.err.Error() }
-func (e *resourceErr) Unwrap() error { return e.err }
-func (e *resourceErr) ExitCode() int { return e.code }
-
-func resourceError(err error) error {
-	var (
-		conflict *lifecycle.ConflictError
-		busy     *lifecycle.BusyError
-		state    *lifecycle.StateError
-		invalid  *lifecycle.InvalidError
-	)
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &conflict), errors.As(err, &busy), errors.As(err, &state):
-		return &resourceErr{err: err, code: ExitConflict}
-	case errors.As(err, &invalid):
-		return &resourceErr{err: err, code: ExitInvalid}
-	case errors.Is(err, lifecycle.ErrNotFound):
-		return &resourceErr{err: err, code: ExitNotFound}
-	}
-	return err
-}
-
 func (a *app) printOutcome(o lifecycle.Order, out *lifecycle.Outcome, err error) error {
 	if out == nil {
-		return resourceError(err)
+		return err
 	}
 	for _, w := range out.Warnings {
 		fmt.Fprintf(a.io.Err, "warning: %s\n", w)
@@ -499,7 +469,7 @@ func (a *app) printOutcome(o lifecycle.Order, out *lifecycle.Outcome, err error)
 		if errors.As(err, &ee) {
 			return silent(err)
 		}
-		return resourceError(err)
+		return err
 	}
 	var ee *lifecycle.EventError
 	if errors.As(err, &ee) {
@@ -508,7 +478,7 @@ func (a *app) printOutcome(o lifecycle.Order, out *lifecycle.Outcome, err error)
 		return err
 	}
 	if err != nil {
-		return resourceError(err)
+		return err
 	}
 	fmt.Fprintf(a.io.Out, "%s: %s", r.Name, r.State)
 	switch o.Event {
@@ -599,7 +569,7 @@ func (a *app) pullOnce(c *cli.Context, deps resourceDeps, env *resourceEnv, name
 			if len(names) > 1 {
 				var ee *lifecycle.EventError
 				if !errors.As(err, &ee) {
-					fmt.Fprintf(a.io.Err, "cscript: %s: %v\n", n, resourceError(err))
+					fmt.Fprintf(a.io.Err, "cscript: %s: %v\n", n, err)
 				}
 			}
 		}
@@ -608,7 +578,7 @@ func (a *app) pullOnce(c *cli.Context, deps resourceDeps, env *resourceEnv, name
 	case len(failed) == 0:
 		return nil
 	case len(names) == 1:
-		return resourceError(last)
+		return last
 	}
 	return silent(fmt.Errorf("pull failed for %d of %d resources: %s", len(failed), len(names), strings.Join(failed, ", ")))
 }
@@ -663,7 +633,7 @@ func (a *app) resourceShow(c *cli.Context, deps resourceDeps) error {
 	}
 	r, err := env.states.Get(c.Context, name)
 	if err != nil {
-		return resourceError(err)
+		return err
 	}
 	if f := c.String("output"); f != outputTable && f != "text" {
 		return writeStructured(a.io.Out, f, r)

@@ -18,6 +18,7 @@ import (
 	"github.com/cscript-dev/cscript/credentials"
 	dockerbackend "github.com/cscript-dev/cscript/docker"
 	"github.com/cscript-dev/cscript/history"
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/store"
@@ -56,28 +57,10 @@ func (a *app) runCommand() *cli.Command {
 	}
 }
 
-// runExitError keeps the exit codes that belong to the script (its own code,
-// 126, 127, 128+N) and turns every other failure into 125, so that a script's
-// exit code is never mistaken for one of cscript's.
-func runExitError(err error) error {
-	var (
-		script      *runner.ScriptError
-		interrupted *runner.InterruptedError
-		noTool      *runner.MissingToolError
-		cannotExec  *runner.CannotExecError
-	)
-	if err == nil || errors.As(err, &script) || errors.As(err, &interrupted) || errors.As(err, &noTool) || errors.As(err, &cannotExec) {
-		return err
-	}
-	return &runFailedError{err: err}
-}
-
-// runFailedError is cscript's own failure during `run`: exit code 125.
-type runFailedError struct{ err error }
-
-func (e *runFailedError) Error() string { return e.err.Error() }
-func (e *runFailedError) Unwrap() error { return e.err }
-func (e *runFailedError) ExitCode() int { return ExitRunFailed }
+// runExitError keeps the kinds that belong to the script (its own code,
+// 126, 127, 128+N) and turns every other failure into 125 (fail.Run), so
+// that a script's exit code is never mistaken for one of cscript's.
+func runExitError(err error) error { return fail.Run(err) }
 
 func (a *app) run(c *cli.Context) error {
 	ref, err := scriptArg(c)

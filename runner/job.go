@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 )
 
@@ -91,7 +92,7 @@ func MissingInterpreter(exitCode int, output string) (string, bool) {
 }
 
 // ErrJobNotFound is AttachJob's error for a run id without a Job.
-var ErrJobNotFound = errors.New("no job for the run")
+var ErrJobNotFound = fail.New(fail.NotFound, "no job for the run")
 
 // JobOptions tune RunJob and AttachJob.
 type JobOptions struct {
@@ -291,8 +292,8 @@ type jobRun struct {
 // and the Job, watch the Job and its Pod to completion while following the
 // Pod's log into opts.CombinedOutput, then delete the Job, its Pods and the
 // Secret, always (on a context of its own). With opts.Detach it returns as
-// soon as the Job exists. The error, when not nil, implements ExitCode()
-// int: *ScriptError (the script's own exit code; OOMKilled, DeadlineExceeded
+// soon as the Job exists. The error, when not nil, says its kind
+// (fail.Kind): *ScriptError (the script's own exit code; OOMKilled, DeadlineExceeded
 // and Evicted named), *InterruptedError, *StartError (the image cannot be
 // pulled, the Pod cannot be scheduled), *MissingToolError,
 // *CannotExecError, *PermissionError, *LockedError or *RunError.
@@ -647,8 +648,7 @@ func (jr *jobRun) classify(parent, runCtx context.Context, err error) error {
 		}
 		return &RunError{Op: string(jr.phase), Err: errors.New(msg)}
 	}
-	var ec interface{ ExitCode() int }
-	if errors.As(err, &ec) {
+	if _, ok := fail.Of(err); ok {
 		return err
 	}
 	return &RunError{Op: string(jr.phase), Err: err}

@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 	utilexec "k8s.io/client-go/util/exec"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/transfer"
 )
@@ -174,8 +175,8 @@ type run struct {
 
 // Run runs spec: preflight, lock, create, wait, set up, upload, script,
 // download, and cleanup, which always happens. Output goes to Stdout and
-// Stderr as it comes, redacted. The error, when not nil, implements
-// ExitCode() int: *ScriptError, *InterruptedError (when ctx was cancelled;
+// Stderr as it comes, redacted. The error, when not nil, says its kind
+// (fail.Kind): *ScriptError, *InterruptedError (when ctx was cancelled;
 // the signal comes from context.Cause, see SignalCause), *StartError,
 // *MissingToolError, *PermissionError, *LockedError or *RunError.
 func (r *Runner) Run(ctx context.Context, spec Spec) (*Result, error) {
@@ -760,8 +761,7 @@ func (st *run) classify(parent, runCtx context.Context, err error) error {
 		}
 		return &RunError{Op: string(st.phase), Err: errors.New(msg)}
 	}
-	var ec interface{ ExitCode() int }
-	if errors.As(err, &ec) {
+	if _, ok := fail.Of(err); ok {
 		return err
 	}
 	return orLost(string(st.phase), err)
@@ -955,15 +955,4 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
-}
-
-func exitCodeOf(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ec interface{ ExitCode() int }
-	if errors.As(err, &ec) {
-		return ec.ExitCode()
-	}
-	return exitRunFailed
 }

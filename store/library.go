@@ -172,7 +172,7 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 	}
 	st, err := os.Stat(abs)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &NotFoundError{Kind: "library", Name: name,
+		return nil, &NotFoundError{What: "library", Name: name,
 			Hint: fmt.Sprintf("directory %s does not exist: run `cscript init` to create a library there, or `cscript library add` to configure another", root)}
 	}
 	if err != nil {

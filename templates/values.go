@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cscript-dev/cscript/internal/fail"
 )
 
 // Limits that keep a hostile --set expression from exhausting memory or the stack.
@@ -32,6 +34,9 @@ type SetError struct {
 func (e *SetError) Error() string {
 	return fmt.Sprintf("%s %q: %s", e.Flag, e.Expr, e.Message)
 }
+
+// Kind is fail.Invalid.
+func (e *SetError) Kind() fail.Kind { return fail.Invalid }
 
 // ParseSet parses one --set expression into dst, with Helm's semantics and typing:
 //
