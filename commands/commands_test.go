@@ -354,3 +354,99 @@ if [ $n = 1 ]; then sed -i 's/interpreter: bash/interpreter: ruby/' "$1"; else s
 		t.Errorf("edit not committed:\n%s", log)
 	}
 }
+
+// writeFiles writes files (path relative to dir: contents) under dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A library directory with template problems that only a static look at
+// the templates finds, and a lifecycle that names a script that is not there.
+var templateProblemFiles = map[string]string{
+	"a.yaml": `name: a
+image: shell
+interpreter: sh
+params:
+  - name: who
+env:
+  X: "{{ .Params.nope }}"
+  Y: '{{ env "HOME" }}'
+script: |
+  echo {{ .Params.who | shellquot }}
+  echo {{ .Parms.who }} {{ .Deck.Nme }}
+  {{ range .Values.list }}{{ .Params.inside }}{{ end }} {{ $.Params.outside }}
+`,
+	"b.yaml":           "name: b\nimage: shell\ninterpreter: sh\nscript: |\n  echo ok\n  echo {{ .Values.x }\n",
+	"c.yaml":           "name: c\nimage: shell\ninterpreter: sh\nscriptFile: c.sh\n",
+	"c.sh":             "echo 1\necho {{ 3x }}\n",
+	"d.yaml":           "name: d\nimage: shell\ninterpreter: sh\nscript: echo {{ .Values.fine | default \"x\" | shellquote }} {{ .Script.Name }}\n",
+	"lifecycle/l.yaml": "kind: Lifecycle\nname: l\nscripts: {create: missing-one, pull: a}\n",
+}
+
+func TestValidateDirectory(t *testing.T) {
+	e := newEnv(t) // no configuration at all, as on a CI machine
+	dir := filepath.Join(e.root, "checkout")
+	writeFiles(t, dir, templateProblemFiles)
+	r := e.run("", "validate", dir)
+	if r.code != ExitInvalid {
+		t.Fatalf("validate DIR: exit %d, want %d\nstdout %s\nstderr %s", r.code, ExitInvalid, r.out, r.err)
+	}
+	e.golden("validate-dir", r.err)
+
+	r = e.run("", "validate", dir, "--output", "json")
+	if r.code != ExitInvalid || !strings.Contains(r.err, "9 problem(s)") {
+		t.Fatalf("validate DIR -o json: exit %d, stderr %q", r.code, r.err)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(r.out), &list); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, r.out)
+	}
+	for _, p := range list {
+		if len(p) != 5 || p["severity"] != "error" || p["file"] == "" || p["line"].(float64) < 1 || p["col"].(float64) < 1 || p["message"] == "" {
+			t.Errorf("problem %v: want file, line, col, severity and message", p)
+		}
+	}
+	e.golden("validate-dir-json", r.out)
+
+	// A directory without problems, and one that does not exist.
+	good := filepath.Join(e.root, "good")
+	writeFiles(t, good, map[string]string{"d.yaml": templateProblemFiles["d.yaml"]})
+	if r := e.run("", "validate", good, "-o", "json"); r.code != 0 || strings.TrimSpace(r.out) != "[]" {
+		t.Errorf("validate of a good directory: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
+	}
+	if r := e.run("", "validate", filepath.Join(e.root, "nope")); r.code != ExitNotFound || !strings.Contains(r.err, "library or directory") {
+		t.Errorf("validate of a missing directory: exit %d, stderr %q", r.code, r.err)
+	}
+}
+
+func TestValidateNamedLibrary(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	team := filepath.Join(e.root, "team")
+	writeFiles(t, team, templateProblemFiles)
+	e.mustRun("library", "add", "team", team)
+	// The default library alone is valid; team is not.
+	if r := e.mustRun("validate", "local"); r.out != "9 scripts and 2 decks in 1 libraries: all valid\n" {
+		t.Errorf("validate local: %q", r.out)
+	}
+	r := e.run("", "validate", "team")
+	if r.code != ExitInvalid || !strings.Contains(r.err, "9 problems:") || strings.Contains(r.err, "data_home") {
+		t.Errorf("validate team: exit %d\n%s", r.code, r.err)
+	}
+	// The same library by its directory, and all libraries.
+	if r2 := e.run("", "validate", team); r2.code != ExitInvalid || r2.err != r.err {
+		t.Errorf("validate DIR of a configured library: exit %d\n%s\nwant\n%s", r2.code, r2.err, r.err)
+	}
+	if r := e.run("", "validate"); r.code != ExitInvalid || !strings.Contains(r.err, "9 problems:") {
+		t.Errorf("validate: exit %d\n%s", r.code, r.err)
+	}
+}
