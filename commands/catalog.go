@@ -96,6 +96,9 @@ func (a *app) resolveIn(c *cli.Context, cat *store.Catalog, ref string) (*resolv
 	if err != nil {
 		return nil, err
 	}
+	if err := lib.SharedErr(); err != nil {
+		return nil, err
+	}
 	r := &resolved{cat: cat, lib: lib, script: s}
 	if name := c.String(flagDeck.Name); name != "" {
 		if r.deck, err = cat.DeckFor(s, name); err != nil {

@@ -450,3 +450,51 @@ func TestValidateNamedLibrary(t *testing.T) {
 		t.Errorf("validate: exit %d\n%s", r.code, r.err)
 	}
 }
+
+// A library values file or a deck that does not parse stops render and run
+// with its file:line; a broken deck is invalid (3), not unknown (4).
+func TestBrokenValuesAndDecks(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	e.kubeconfig("local")
+	lib := e.lib()
+	writeFiles(t, lib, map[string]string{
+		"dig.yaml":          "name: dig\nimage: shell\ninterpreter: sh\nscript: echo {{ dig \"db\" \"host\" \"localhost\" .Values }}\n",
+		"values.yaml":       "greeting: hello\ndb: {host: prod-db, port: [5432}\n",
+		"decks/broken.yaml": "namespace: team\nvalues:\n  db: {host: [x}\n",
+	})
+	var got strings.Builder
+	for _, args := range [][]string{
+		{"render", "dig"},
+		{"run", "dig", "--deck", "local"},
+	} {
+		r := e.run("", args...)
+		want := ExitInvalid
+		if args[0] == "run" {
+			want = ExitRunFailed
+		}
+		if r.code != want || strings.Contains(r.out, "localhost") {
+			t.Errorf("cscript %s with a broken values file: exit %d (want %d)\nstdout %s\nstderr %s", strings.Join(args, " "), r.code, want, r.out, r.err)
+		}
+		got.WriteString("$ cscript " + strings.Join(args, " ") + "\n" + r.err)
+	}
+	writeFiles(t, lib, map[string]string{"values.yaml": "db: {host: prod-db}\n"})
+	if r := e.mustRun("render", "dig"); r.out != "echo prod-db" {
+		t.Errorf("render dig with the values fixed: %q", r.out)
+	}
+	for _, tt := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"render", "dig", "--deck", "broken"}, ExitInvalid},
+		{[]string{"render", "dig", "--deck", "brokn"}, ExitNotFound},
+		{[]string{"deck", "show", "broken"}, ExitInvalid},
+	} {
+		r := e.run("", tt.args...)
+		if r.code != tt.code {
+			t.Errorf("cscript %s: exit %d, want %d\n%s", strings.Join(tt.args, " "), r.code, tt.code, r.err)
+		}
+		got.WriteString("$ cscript " + strings.Join(tt.args, " ") + "\n" + r.err)
+	}
+	e.golden("broken-values-decks", got.String())
+}

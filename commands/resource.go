@@ -217,6 +217,9 @@ func (a *app) runEvent(c *cli.Context, deps resourceDeps, env *resourceEnv, o li
 	if err != nil {
 		return err
 	}
+	if err := lib.SharedErr(); err != nil {
+		return err
+	}
 	now := a.now()
 	runID := history.NewRunID(now)
 	o.RunID = runID

@@ -118,6 +118,13 @@ func lookupIn[T any](c *Catalog, ref, kind, prefer string, get func(*Index, stri
 		}
 		return n
 	}
+	invalidErr := func(name string, ps []Problem) error {
+		err := problemsErr(ps)
+		if ve, ok := err.(*ValidationError); ok {
+			ve.What = fmt.Sprintf("%s %q is invalid", kind, name)
+		}
+		return err
+	}
 	libName, name := splitRef(ref)
 	if libName != "" {
 		ix, err := c.Library(libName)
@@ -128,7 +135,7 @@ func lookupIn[T any](c *Catalog, ref, kind, prefer string, get func(*Index, stri
 			return v, nil
 		}
 		if ps := ix.invalid[invalidKey(name)]; len(ps) > 0 {
-			return nil, problemsErr(ps)
+			return nil, invalidErr(ref, ps)
 		}
 		return nil, c.notFound(kind, ref, []*Index{ix})
 	}
@@ -155,7 +162,7 @@ func lookupIn[T any](c *Catalog, ref, kind, prefer string, get func(*Index, stri
 	case len(found) > 1:
 		return nil, &AmbiguousError{What: kind, Name: name, Libraries: libs}
 	case len(invalid) > 0:
-		return nil, problemsErr(invalid)
+		return nil, invalidErr(ref, invalid)
 	}
 	return nil, c.notFound(kind, ref, c.libs)
 }

@@ -37,14 +37,21 @@ func (p Problem) String() string {
 
 // ValidationError holds every problem found, sorted by file and position.
 type ValidationError struct {
+	// What, when set, says what is invalid (`deck "prod" is invalid`); the
+	// message starts with it.
+	What     string
 	Problems []Problem
 }
 
 func (e *ValidationError) Error() string {
-	if len(e.Problems) == 1 {
-		return e.Problems[0].String()
-	}
 	var b strings.Builder
+	if e.What != "" {
+		b.WriteString(e.What + ": ")
+	}
+	if len(e.Problems) == 1 {
+		b.WriteString(e.Problems[0].String())
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%d problems:", len(e.Problems))
 	for _, p := range e.Problems {
 		b.WriteString("\n  ")

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cscript-dev/cscript/internal/fail"
+	"github.com/cscript-dev/cscript/store"
 )
 
 // Limits that keep a hostile --set expression from exhausting memory or the stack.
@@ -316,13 +317,13 @@ func ParseValues(name string, data []byte) (map[string]any, error) {
 		if errors.Is(err, io.EOF) {
 			return map[string]any{}, nil
 		}
-		return nil, yamlError(name, err)
+		return nil, syntaxError(name, err, data)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, fmt.Errorf("%s:%d: a values file holds one YAML document; remove the second one or split it into two -f files", name, extra.Line)
 	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+		return nil, syntaxError(name, err, data)
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
@@ -356,6 +357,15 @@ func nodeKind(n *yaml.Node) string {
 	default:
 		return "document"
 	}
+}
+
+// syntaxError names name:line of a YAML syntax error in data.
+func syntaxError(name string, err error, data []byte) error {
+	line, msg := store.YAMLSyntaxError(err, data)
+	if line == 0 {
+		return fmt.Errorf("%s: %s", name, msg)
+	}
+	return fmt.Errorf("%s:%d: %s", name, line, msg)
 }
 
 func yamlError(name string, err error) error {
