@@ -4,12 +4,14 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/store"
 )
@@ -41,8 +43,18 @@ func Main(ctx context.Context, info BuildInfo, args []string, stdin io.Reader, s
 }
 
 func (a *app) main(ctx context.Context, args []string) int {
-	cliApp := a.cli()
+	return a.runCLI(ctx, a.cli(), args)
+}
+
+// runCLI runs the command tree cliApp (a.cli(), or in tests one with a
+// command added) with args and returns the process exit code.
+func (a *app) runCLI(ctx context.Context, cliApp *cli.App, args []string) int {
 	err := cliApp.RunContext(ctx, interspersed(cliApp, args))
+	var ec cli.ExitCoder
+	if _, ok := fail.Of(err); !ok && errors.As(err, &ec) {
+		// urfave/cli's own error (an unknown help topic) says exit code 3.
+		err = fail.Wrap(fail.Invalid, err)
+	}
 	if a.restoreLog != nil {
 		a.restoreLog()
 	}
@@ -85,7 +97,9 @@ func (a *app) cli() *cli.App {
 		ErrWriter:            stderr,
 		HideVersion:          true,
 		EnableBashCompletion: true,
-		Suggest:              true,
+		// A --set expression (or a -f file name) may hold commas: never split them.
+		DisableSliceFlagSeparator: true,
+		Suggest:                   true,
 		// Exit codes are mapped once, in Main; never os.Exit inside Run, so deferred cleanup runs.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   usage,

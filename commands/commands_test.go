@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -352,5 +353,197 @@ if [ $n = 1 ]; then sed -i 's/interpreter: bash/interpreter: ruby/' "$1"; else s
 	}
 	if log := gitLog(t, e.lib()); !strings.Contains(log, "cscript: edit script hello") {
 		t.Errorf("edit not committed:\n%s", log)
+	}
+}
+
+// writeFiles writes files (path relative to dir: contents) under dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A library directory with template problems that only a static look at
+// the templates finds, and a lifecycle that names a script that is not there.
+var templateProblemFiles = map[string]string{
+	"a.yaml": `name: a
+image: shell
+interpreter: sh
+params:
+  - name: who
+env:
+  X: "{{ .Params.nope }}"
+  Y: '{{ env "HOME" }}'
+script: |
+  echo {{ .Params.who | shellquot }}
+  echo {{ .Parms.who }} {{ .Deck.Nme }}
+  {{ range .Values.list }}{{ .Params.inside }}{{ end }} {{ $.Params.outside }}
+`,
+	"b.yaml":           "name: b\nimage: shell\ninterpreter: sh\nscript: |\n  echo ok\n  echo {{ .Values.x }\n",
+	"c.yaml":           "name: c\nimage: shell\ninterpreter: sh\nscriptFile: c.sh\n",
+	"c.sh":             "echo 1\necho {{ 3x }}\n",
+	"d.yaml":           "name: d\nimage: shell\ninterpreter: sh\nscript: echo {{ .Values.fine | default \"x\" | shellquote }} {{ .Script.Name }}\n",
+	"lifecycle/l.yaml": "kind: Lifecycle\nname: l\nscripts: {create: missing-one, pull: a}\n",
+}
+
+func TestValidateDirectory(t *testing.T) {
+	e := newEnv(t) // no configuration at all, as on a CI machine
+	dir := filepath.Join(e.root, "checkout")
+	writeFiles(t, dir, templateProblemFiles)
+	r := e.run("", "validate", dir)
+	if r.code != ExitInvalid {
+		t.Fatalf("validate DIR: exit %d, want %d\nstdout %s\nstderr %s", r.code, ExitInvalid, r.out, r.err)
+	}
+	e.golden("validate-dir", r.err)
+
+	r = e.run("", "validate", dir, "--output", "json")
+	if r.code != ExitInvalid || !strings.Contains(r.err, "9 problem(s)") {
+		t.Fatalf("validate DIR -o json: exit %d, stderr %q", r.code, r.err)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(r.out), &list); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, r.out)
+	}
+	for _, p := range list {
+		if len(p) != 5 || p["severity"] != "error" || p["file"] == "" || p["line"].(float64) < 1 || p["col"].(float64) < 1 || p["message"] == "" {
+			t.Errorf("problem %v: want file, line, col, severity and message", p)
+		}
+	}
+	e.golden("validate-dir-json", r.out)
+
+	// A directory without problems, and one that does not exist.
+	good := filepath.Join(e.root, "good")
+	writeFiles(t, good, map[string]string{"d.yaml": templateProblemFiles["d.yaml"]})
+	if r := e.run("", "validate", good, "-o", "json"); r.code != 0 || strings.TrimSpace(r.out) != "[]" {
+		t.Errorf("validate of a good directory: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
+	}
+	if r := e.run("", "validate", filepath.Join(e.root, "nope")); r.code != ExitNotFound || !strings.Contains(r.err, "library or directory") {
+		t.Errorf("validate of a missing directory: exit %d, stderr %q", r.code, r.err)
+	}
+}
+
+func TestValidateNamedLibrary(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	team := filepath.Join(e.root, "team")
+	writeFiles(t, team, templateProblemFiles)
+	e.mustRun("library", "add", "team", team)
+	// The default library alone is valid; team is not.
+	if r := e.mustRun("validate", "local"); r.out != "9 scripts and 2 decks in 1 libraries: all valid\n" {
+		t.Errorf("validate local: %q", r.out)
+	}
+	r := e.run("", "validate", "team")
+	if r.code != ExitInvalid || !strings.Contains(r.err, "9 problems:") || strings.Contains(r.err, "data_home") {
+		t.Errorf("validate team: exit %d\n%s", r.code, r.err)
+	}
+	// The same library by its directory, and all libraries.
+	if r2 := e.run("", "validate", team); r2.code != ExitInvalid || r2.err != r.err {
+		t.Errorf("validate DIR of a configured library: exit %d\n%s\nwant\n%s", r2.code, r2.err, r.err)
+	}
+	if r := e.run("", "validate"); r.code != ExitInvalid || !strings.Contains(r.err, "9 problems:") {
+		t.Errorf("validate: exit %d\n%s", r.code, r.err)
+	}
+}
+
+// A library values file or a deck that does not parse stops render and run
+// with its file:line; a broken deck is invalid (3), not unknown (4).
+func TestBrokenValuesAndDecks(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	e.kubeconfig("local")
+	lib := e.lib()
+	writeFiles(t, lib, map[string]string{
+		"dig.yaml":          "name: dig\nimage: shell\ninterpreter: sh\nscript: echo {{ dig \"db\" \"host\" \"localhost\" .Values }}\n",
+		"values.yaml":       "greeting: hello\ndb: {host: prod-db, port: [5432}\n",
+		"decks/broken.yaml": "namespace: team\nvalues:\n  db: {host: [x}\n",
+	})
+	var got strings.Builder
+	for _, args := range [][]string{
+		{"render", "dig"},
+		{"run", "dig", "--deck", "local"},
+	} {
+		r := e.run("", args...)
+		want := ExitInvalid
+		if args[0] == "run" {
+			want = ExitRunFailed
+		}
+		if r.code != want || strings.Contains(r.out, "localhost") {
+			t.Errorf("cscript %s with a broken values file: exit %d (want %d)\nstdout %s\nstderr %s", strings.Join(args, " "), r.code, want, r.out, r.err)
+		}
+		got.WriteString("$ cscript " + strings.Join(args, " ") + "\n" + r.err)
+	}
+	writeFiles(t, lib, map[string]string{"values.yaml": "db: {host: prod-db}\n"})
+	if r := e.mustRun("render", "dig"); r.out != "echo prod-db" {
+		t.Errorf("render dig with the values fixed: %q", r.out)
+	}
+	for _, tt := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"render", "dig", "--deck", "broken"}, ExitInvalid},
+		{[]string{"render", "dig", "--deck", "brokn"}, ExitNotFound},
+		{[]string{"deck", "show", "broken"}, ExitInvalid},
+	} {
+		r := e.run("", tt.args...)
+		if r.code != tt.code {
+			t.Errorf("cscript %s: exit %d, want %d\n%s", strings.Join(tt.args, " "), r.code, tt.code, r.err)
+		}
+		got.WriteString("$ cscript " + strings.Join(tt.args, " ") + "\n" + r.err)
+	}
+	e.golden("broken-values-decks", got.String())
+}
+
+// --set and its kin as in Helm: commas inside a value, lists, files, JSON,
+// values from stdin, and a warning for a key nothing reads.
+func TestSetValuesHelmStyle(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	writeFiles(t, e.root, map[string]string{
+		"who.txt":  "from a file",
+		"a,b.yaml": "greeting: from a file with a comma in its name\n",
+	})
+	var got strings.Builder
+	show := func(stdin string, args ...string) {
+		t.Helper()
+		r := e.run(stdin, args...)
+		if r.code != 0 {
+			t.Errorf("cscript %s: exit %d\n%s", strings.Join(args, " "), r.code, r.err)
+		}
+		fmt.Fprintf(&got, "$ cscript %s\n%s%s\n", strings.Join(args, " "), r.out, r.err)
+	}
+	show("", "render", "hello", "--deck", "local", "--set", `who=a\,b`)
+	show("", "render", "hello", "--deck", "local", "--set", "who=x,code=3", "--set", "hosts={a,b}", "--set-json", `cfg={"x":[1,2.5],"y":{"z":true}}`, "-o", "yaml")
+	show("", "render", "hello", "--deck", "local", "--set-json", `who="json"`, "--set", "who=set", "--set-string", "who=string", "--set-file", "who="+filepath.Join(e.root, "who.txt"), "--set", "gretting=hi")
+	show("greeting: from stdin\n", "render", "hello", "--deck", "local", "-f", filepath.Join(e.root, "a,b.yaml"), "-f", "-", "-o", "json")
+	e.golden("set-values", got.String())
+
+	for _, tt := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"render", "hello", "--set-file", "who=" + filepath.Join(e.root, "nope.txt")}, ExitInvalid, "cannot read"},
+		{[]string{"render", "hello", "--set-json", "who={bad"}, ExitInvalid, "not JSON"},
+		{[]string{"render", "hello", "-f", "-", "-f", "-"}, ExitUsage, "once"},
+		{[]string{"run", "hello", "-i", "-f", "-"}, ExitUsage, "stdin"},
+	} {
+		if r := e.run("", tt.args...); r.code != tt.code || !strings.Contains(r.err, tt.msg) {
+			t.Errorf("cscript %s: exit %d, stderr %q; want %d and %q", strings.Join(tt.args, " "), r.code, r.err, tt.code, tt.msg)
+		}
+	}
+
+	// --attr and --limit of resource commands carry commas too.
+	writeFiles(t, e.lib(), map[string]string{"decks/dock.yaml": "backend: docker\n"})
+	r := e.runResource(context.Background(), "resource", "create", "vm1", "--lifecycle", "demo-vm", "--deck", "dock", "--plan", "small",
+		"--limit", "cpu=2,ram=512", "--attr", `note=a\,b`, "--attr", "tags={x,y}", "--dry-run")
+	if r.code != 0 || !strings.Contains(r.out, "cpu: 2") || !strings.Contains(r.out, "ram: 512") || !strings.Contains(r.out, "note: a,b") || !strings.Contains(r.out, "- x") {
+		t.Errorf("resource create with commas: exit %d\nstdout %s\nstderr %s", r.code, r.out, r.err)
 	}
 }

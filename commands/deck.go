@@ -110,7 +110,7 @@ func (a *app) targetLibrary(name string) (*store.Index, error) {
 	}
 	libs := cat.Libraries()
 	if len(libs) == 0 {
-		return nil, &store.NotFoundError{Kind: "library", Name: "(none)", Hint: "create one with `cscript init`"}
+		return nil, &store.NotFoundError{What: "library", Name: "(none)", Hint: "create one with `cscript init`"}
 	}
 	return libs[0], nil
 }

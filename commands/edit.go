@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/store"
 )
 
@@ -201,8 +202,8 @@ func (a *app) rmCommand() *cli.Command {
 // refusedError is a confirmation that was not given.
 type refusedError struct{ msg string }
 
-func (e *refusedError) Error() string { return e.msg }
-func (e *refusedError) ExitCode() int { return ExitRefused }
+func (e *refusedError) Error() string   { return e.msg }
+func (e *refusedError) Kind() fail.Kind { return fail.Refused }
 
 func authorString(s store.Signature) string {
 	if s.Email == "" {

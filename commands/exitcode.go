@@ -5,36 +5,28 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/cscript-dev/cscript/credentials"
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
-	"github.com/cscript-dev/cscript/store"
-	"github.com/cscript-dev/cscript/templates"
 )
 
-// Exit codes. This table is documented in the README and never renumbered.
+// Exit codes: the README's table, never renumbered (defined once, in fail).
 //
 // `run` passes the script's own exit code through (0–124); its own failures use
 // 125–127 and 128+N, as Docker does, so they never collide with the script's.
 const (
-	ExitOK          = 0
-	ExitError       = 1   // a general error not covered below
-	ExitUsage       = 2   // bad command line: unknown flag, missing argument
-	ExitInvalid     = 3   // invalid input: YAML, validation, --set, template errors
-	ExitNotFound    = 4   // unknown script, deck or library
-	ExitConflict    = 5   // git: dirty tree, diverged history kept on a branch, unsigned head
-	ExitRefused     = 6   // permission missing, protected deck not confirmed
-	ExitUnavailable = 7   // cluster, Docker engine or git remote unreachable
-	ExitRunFailed   = 125 // run: cscript failed before, around or after the script
-	ExitCannotExec  = 126 // run: the script cannot be executed
-	ExitNoInterp    = 127 // run: the interpreter is not in the image
-	ExitSignalBase  = 128 // run: killed by signal N → 128+N (130 interrupted, 137 killed/OOM)
+	ExitOK          = fail.ExitOK
+	ExitError       = fail.ExitError       // a general error not covered below
+	ExitUsage       = fail.ExitUsage       // bad command line: unknown flag, missing argument
+	ExitInvalid     = fail.ExitInvalid     // invalid input: YAML, validation, --set, template errors
+	ExitNotFound    = fail.ExitNotFound    // unknown script, deck, library or run
+	ExitConflict    = fail.ExitConflict    // git: dirty tree, diverged history kept on a branch, unsigned head
+	ExitRefused     = fail.ExitRefused     // permission missing, protected deck not confirmed
+	ExitUnavailable = fail.ExitUnavailable // cluster, Docker engine or git remote unreachable
+	ExitRunFailed   = fail.ExitRunFailed   // run: cscript failed before, around or after the script
+	ExitCannotExec  = fail.ExitCannotExec  // run: the script cannot be executed
+	ExitNoInterp    = fail.ExitNoInterp    // run: the interpreter is not in the image
+	ExitSignalBase  = fail.ExitSignalBase  // run: killed by signal N → 128+N (130 interrupted, 137 killed/OOM)
 )
-
-// ExitCoder is implemented by errors that carry their own exit code.
-type ExitCoder interface {
-	error
-	ExitCode() int
-}
 
 // ReportError prints err (once), with the secrets red knows masked, and
 // returns the exit code it maps to. The message can carry text from the
@@ -52,47 +44,15 @@ func ReportError(stderr io.Writer, red *redact.Redactor, err error) int {
 	return code
 }
 
-// ExitCodeOf maps an error to its exit code; the one place where this happens.
-func ExitCodeOf(err error) int {
-	if err == nil {
-		return ExitOK
-	}
-	var ec ExitCoder
-	if errors.As(err, &ec) {
-		return ec.ExitCode()
-	}
-	var (
-		validation *store.ValidationError
-		ambiguous  *store.AmbiguousError
-		dirty      *store.DirtyTreeError
-		signature  *store.SignatureError
-		remote     *store.RemoteError
-		tmpl       *templates.TemplateError
-		param      *templates.ParamError
-		params     *templates.ParamErrors
-		missing    *templates.MissingParamsError
-		set        *templates.SetError
-		credential *credentials.SourceError
-	)
-	switch {
-	case errors.As(err, &validation), errors.As(err, &tmpl), errors.As(err, &param), errors.As(err, &params),
-		errors.As(err, &missing), errors.As(err, &set), errors.As(err, &credential):
-		return ExitInvalid
-	case errors.Is(err, store.ErrNotFound), errors.As(err, &ambiguous):
-		return ExitNotFound
-	case errors.As(err, &dirty), errors.As(err, &signature):
-		return ExitConflict
-	case errors.As(err, &remote):
-		return ExitUnavailable
-	}
-	return ExitError
-}
+// ExitCodeOf maps an error to its exit code by its kind (see fail.ExitCode,
+// the one place where kinds become exit codes).
+func ExitCodeOf(err error) int { return fail.ExitCode(err) }
 
 // usageError is a bad command line.
 type usageError struct{ msg string }
 
-func (e *usageError) Error() string { return e.msg }
-func (e *usageError) ExitCode() int { return ExitUsage }
+func (e *usageError) Error() string   { return e.msg }
+func (e *usageError) Kind() fail.Kind { return fail.Usage }
 
 func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}

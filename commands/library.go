@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/store"
 )
 
@@ -71,7 +72,7 @@ func (a *app) libraryCommand() *cli.Command {
 					name := c.Args().First()
 					ref, ok := cfg.Library(name)
 					if !ok {
-						return &store.NotFoundError{Kind: "library", Name: name, Hint: "see `cscript library list`"}
+						return &store.NotFoundError{What: "library", Name: name, Hint: "see `cscript library list`"}
 					}
 					path := ref.Path
 					kept := cfg.Libraries[:0]
@@ -170,7 +171,7 @@ func (a *app) syncCommand() *cli.Command {
 			only := c.Args().First()
 			if only != "" {
 				if _, ok := cfg.Library(only); !ok {
-					return &store.NotFoundError{Kind: "library", Name: only, Hint: "see `cscript library list`"}
+					return &store.NotFoundError{What: "library", Name: only, Hint: "see `cscript library list`"}
 				}
 			}
 			var firstErr error
@@ -210,4 +211,4 @@ type divergedError struct{ lib string }
 func (e *divergedError) Error() string {
 	return fmt.Sprintf("library %s had diverged: local commits were kept on a branch", e.lib)
 }
-func (e *divergedError) ExitCode() int { return ExitConflict }
+func (e *divergedError) Kind() fail.Kind { return fail.Conflict }

@@ -6,9 +6,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/cscript-dev/cscript/lifecycle"
-	"github.com/cscript-dev/cscript/store"
 )
 
 // scriptSummary is one row of `cscript list`.
@@ -73,26 +70,6 @@ func (a *app) showCommand() *cli.Command {
 			}
 			fmt.Fprintf(a.io.Err, "# %s (library %s)\n", s.Source.Path, s.Source.Library)
 			return writeStructured(a.io.Out, c.String("output"), s)
-		},
-	}
-}
-
-func (a *app) validateCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "validate",
-		Usage: "check every script and deck of every library; prints all problems as file:line:col",
-		Action: func(c *cli.Context) error {
-			cat, _, err := a.catalog()
-			if err != nil {
-				return err
-			}
-			// Lifecycle definitions (kind: Lifecycle) are checked too, against the scripts they name.
-			if ps := append(cat.Problems(), lifecycle.Load(cat).Problems()...); len(ps) > 0 {
-				return &store.ValidationError{Problems: ps}
-			}
-			n, d := len(cat.Scripts()), len(cat.Decks())
-			fmt.Fprintf(a.io.Out, "%d scripts and %d decks in %d libraries: all valid\n", n, d, len(cat.Libraries()))
-			return nil
 		},
 	}
 }

@@ -28,7 +28,7 @@ var (
 	flagLifecycle = &cli.StringFlag{Name: "lifecycle", Aliases: []string{"l"}, Usage: "the lifecycle definition: `NAME` or LIB/NAME"}
 	flagPlan      = &cli.StringFlag{Name: "plan", Usage: "the `PLAN` of the lifecycle (its limits, under --limit)"}
 	flagAttr      = &cli.StringSliceFlag{Name: "attr", Usage: "an attribute of the resource, Helm-style: `KEY=VALUE` (may repeat)"}
-	flagLimit     = &cli.StringSliceFlag{Name: "limit", Usage: "a limit: `NAME=N`, a whole number (may repeat; over the plan's)"}
+	flagLimit     = &cli.StringSliceFlag{Name: "limit", Usage: "a limit: `NAME=N`, a whole number (NAME=N,NAME=N or repeat the flag; over the plan's)"}
 	flagDryRun    = &cli.BoolFlag{Name: "dry-run", Usage: "run the script with these inputs and show what would be recorded; change no state"}
 	flagAll       = &cli.BoolFlag{Name: "all", Usage: "pull every resource of the deck that is not terminated"}
 	flagEvery     = &cli.DurationFlag{Name: "every", Usage: "keep pulling every `DURATION` (e.g. 1h) until interrupted"}
@@ -130,16 +130,18 @@ func resourceArg(c *cli.Context) (string, error) {
 
 func parseLimits(c *cli.Context) (map[string]int64, error) {
 	var out map[string]int64
-	for _, e := range c.StringSlice(flagLimit.Name) {
-		k, v, ok := strings.Cut(e, "=")
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if !ok || k == "" || err != nil {
-			return nil, usageErrorf("--limit %q: give NAME=N with a whole number N", e)
+	for _, arg := range c.StringSlice(flagLimit.Name) {
+		for _, e := range strings.Split(arg, ",") { // cpu=2,ram=4096
+			k, v, ok := strings.Cut(e, "=")
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if !ok || k == "" || err != nil {
+				return nil, usageErrorf("--limit %q: give NAME=N with a whole number N (several: NAME=N,NAME=N)", arg)
+			}
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[strings.TrimSpace(k)] = n
 		}
-		if out == nil {
-			out = map[string]int64{}
-		}
-		out[k] = n
 	}
 	return out, nil
 }
@@ -184,7 +186,7 @@ func (a *app) resourceEvent(c *cli.Context, deps resourceDeps, ev lifecycle.Even
 		o.Definition, err = a.definitionOf(c.Context, env, name)
 	}
 	if err != nil {
-		return resourceError(err)
+		return err
 	}
 	if !o.DryRun && ev != lifecycle.EventPull {
 		if err := a.confirmProtected(c, env.deck, a.displayTarget(env)); err != nil {
@@ -216,6 +218,9 @@ func (a *app) runEvent(c *cli.Context, deps resourceDeps, env *resourceEnv, o li
 	def := o.Definition
 	lib, err := env.cat.Library(def.Library)
 	if err != nil {
+		return err
+	}
+	if err := lib.SharedErr(); err != nil {
 		return err
 	}
 	now := a.now()
@@ -457,39 +462,9 @@ func scriptResult(output string, code int, runID string, err error) (*lifecycle.
 	return res, err
 }
 
-// resourceErr gives lifecycle errors their exit codes.
-type resourceErr struct {
-	err  error
-	code int
-}
-
-func (e *resourceErr) Error() string { return e.err.Error() }
-func (e *resourceErr) Unwrap() error { return e.err }
-func (e *resourceErr) ExitCode() int { return e.code }
-
-func resourceError(err error) error {
-	var (
-		conflict *lifecycle.ConflictError
-		busy     *lifecycle.BusyError
-		state    *lifecycle.StateError
-		invalid  *lifecycle.InvalidError
-	)
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &conflict), errors.As(err, &busy), errors.As(err, &state):
-		return &resourceErr{err: err, code: ExitConflict}
-	case errors.As(err, &invalid):
-		return &resourceErr{err: err, code: ExitInvalid}
-	case errors.Is(err, lifecycle.ErrNotFound):
-		return &resourceErr{err: err, code: ExitNotFound}
-	}
-	return err
-}
-
 func (a *app) printOutcome(o lifecycle.Order, out *lifecycle.Outcome, err error) error {
 	if out == nil {
-		return resourceError(err)
+		return err
 	}
 	for _, w := range out.Warnings {
 		fmt.Fprintf(a.io.Err, "warning: %s\n", w)
@@ -504,7 +479,7 @@ func (a *app) printOutcome(o lifecycle.Order, out *lifecycle.Outcome, err error)
 		if errors.As(err, &ee) {
 			return silent(err)
 		}
-		return resourceError(err)
+		return err
 	}
 	var ee *lifecycle.EventError
 	if errors.As(err, &ee) {
@@ -513,7 +488,7 @@ func (a *app) printOutcome(o lifecycle.Order, out *lifecycle.Outcome, err error)
 		return err
 	}
 	if err != nil {
-		return resourceError(err)
+		return err
 	}
 	fmt.Fprintf(a.io.Out, "%s: %s", r.Name, r.State)
 	switch o.Event {
@@ -604,7 +579,7 @@ func (a *app) pullOnce(c *cli.Context, deps resourceDeps, env *resourceEnv, name
 			if len(names) > 1 {
 				var ee *lifecycle.EventError
 				if !errors.As(err, &ee) {
-					fmt.Fprintf(a.io.Err, "cscript: %s: %v\n", n, resourceError(err))
+					fmt.Fprintf(a.io.Err, "cscript: %s: %v\n", n, err)
 				}
 			}
 		}
@@ -613,7 +588,7 @@ func (a *app) pullOnce(c *cli.Context, deps resourceDeps, env *resourceEnv, name
 	case len(failed) == 0:
 		return nil
 	case len(names) == 1:
-		return resourceError(last)
+		return last
 	}
 	return silent(fmt.Errorf("pull failed for %d of %d resources: %s", len(failed), len(names), strings.Join(failed, ", ")))
 }
@@ -668,7 +643,7 @@ func (a *app) resourceShow(c *cli.Context, deps resourceDeps) error {
 	}
 	r, err := env.states.Get(c.Context, name)
 	if err != nil {
-		return resourceError(err)
+		return err
 	}
 	if f := c.String("output"); f != outputTable && f != "text" {
 		return writeStructured(a.io.Out, f, r)

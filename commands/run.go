@@ -16,6 +16,7 @@ import (
 
 	"github.com/cscript-dev/cscript/credentials"
 	"github.com/cscript-dev/cscript/history"
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 	dockerbackend "github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/runner/kube"
@@ -55,29 +56,10 @@ func (a *app) runCommand() *cli.Command {
 	}
 }
 
-// runExitError keeps the exit codes that belong to the script (its own code,
-// 126, 127, 128+N) and turns every other failure into 125, so that a script's
-// exit code is never mistaken for one of cscript's.
-func runExitError(err error) error {
-	var (
-		script      *runner.ScriptError
-		interrupted *runner.InterruptedError
-		noTool      *runner.MissingToolError
-		cannotExec  *runner.CannotExecError
-		usage       *usageError
-	)
-	if err == nil || errors.As(err, &script) || errors.As(err, &interrupted) || errors.As(err, &noTool) || errors.As(err, &cannotExec) || errors.As(err, &usage) {
-		return err
-	}
-	return &runFailedError{err: err}
-}
-
-// runFailedError is cscript's own failure during `run`: exit code 125.
-type runFailedError struct{ err error }
-
-func (e *runFailedError) Error() string { return e.err.Error() }
-func (e *runFailedError) Unwrap() error { return e.err }
-func (e *runFailedError) ExitCode() int { return ExitRunFailed }
+// runExitError keeps the kinds that belong to the script (its own code,
+// 126, 127, 128+N) and turns every other failure into 125 (fail.Run), so
+// that a script's exit code is never mistaken for one of cscript's.
+func runExitError(err error) error { return fail.Run(err) }
 
 func (a *app) run(c *cli.Context) error {
 	ref, err := scriptArg(c)
@@ -138,7 +120,7 @@ func (a *app) run(c *cli.Context) error {
 		return usageErrorf("--mode %s: a Docker deck runs a container; leave --mode out, or choose a Kubernetes deck", mode)
 	}
 	if err := caps.Check(spec, runner.Request{Detach: c.Bool(flagDetach.Name)}); err != nil {
-		return usageErrorf("%v", err)
+		return err
 	}
 
 	hist, err := a.history(c)

@@ -139,7 +139,7 @@ func (a *app) runRecord(c *cli.Context) (*history.Store, *history.Record, error)
 	}
 	rec, err := hist.Get(id)
 	if err != nil {
-		return nil, nil, &notFoundError{err: err}
+		return nil, nil, err
 	}
 	return hist, rec, nil
 }
@@ -253,7 +253,7 @@ func (a *app) runsAttach(c *cli.Context) error {
 	}
 	hrun, rec, err := hist.Resume(id)
 	if err != nil {
-		return &notFoundError{err: err}
+		return err
 	}
 	if rec.Mode != history.ModeJob {
 		return usageErrorf("run %s ran in %s mode: only detached Job runs can be attached", rec.ID, rec.Mode)
@@ -272,10 +272,3 @@ func (a *app) runsAttach(c *cli.Context) error {
 	a.finishRecord(hrun, rec, o, runErr)
 	return runExitError(runErr)
 }
-
-// notFoundError maps a missing record to ExitNotFound.
-type notFoundError struct{ err error }
-
-func (e *notFoundError) Error() string { return e.err.Error() }
-func (e *notFoundError) Unwrap() error { return e.err }
-func (e *notFoundError) ExitCode() int { return ExitNotFound }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/store"
 )
 
@@ -30,6 +31,9 @@ type SourceError struct {
 func (e *SourceError) Error() string {
 	return fmt.Sprintf("credential %s (%s): %s", e.Credential, e.Source, e.Message)
 }
+
+// Kind is fail.Invalid: a credential source is input.
+func (e *SourceError) Kind() fail.Kind { return fail.Invalid }
 
 // Merge returns the script's credentials with the deck's sources replacing
 // those of the same name; deck credentials the script does not name are added.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 )
 
@@ -330,26 +331,27 @@ func (t *tailBuffer) bytes() []byte { return t.buf }
 
 // Resume reopens a run that is still recorded as running (a detached Job
 // that `cscript runs attach` follows): its output is appended to the same
-// log and Finish completes the same record.
+// log and Finish completes the same record. Every error is of kind
+// fail.NotFound: there is no running run of that id to follow.
 func (s *Store) Resume(id string) (*Run, *Record, error) {
 	rec, err := s.Get(id)
 	if err != nil {
 		return nil, nil, err
 	}
 	if rec.State != StateRunning {
-		return nil, nil, fmt.Errorf("resume run %s: it is %s, not running", rec.ID, rec.State)
+		return nil, nil, fail.Errorf(fail.NotFound, "resume run %s: it is %s, not running", rec.ID, rec.State)
 	}
 	dir := filepath.Join(s.dir, rec.ID)
 	owner, err := lockOwner(filepath.Join(dir, OwnerFile))
 	if err != nil {
-		return nil, nil, fmt.Errorf("resume run %s: another cscript follows it (%w): wait for that one to end, or stop it and attach again", rec.ID, err)
+		return nil, nil, fail.Errorf(fail.NotFound, "resume run %s: another cscript follows it (%w): wait for that one to end, or stop it and attach again", rec.ID, err)
 	}
 	f, err := os.OpenFile(filepath.Join(dir, LogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		if owner != nil {
 			owner.Close()
 		}
-		return nil, nil, fmt.Errorf("resume run %s: %w", rec.ID, err)
+		return nil, nil, fail.Errorf(fail.NotFound, "resume run %s: %w", rec.ID, err)
 	}
 	r := &Run{store: s, id: rec.ID, dir: dir, red: s.Redactor, artifacts: map[string]bool{}, log: f, owner: owner}
 	r.stdout = r.red.Writer(logSink{r})

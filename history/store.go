@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/internal/paths"
 	"github.com/cscript-dev/cscript/redact"
 )
@@ -36,8 +37,8 @@ const (
 
 // Errors callers branch on.
 var (
-	ErrNotFound  = errors.New("run not found")
-	ErrAmbiguous = errors.New("run id is ambiguous")
+	ErrNotFound  = fail.New(fail.NotFound, "run not found")
+	ErrAmbiguous = fail.New(fail.NotFound, "run id is ambiguous")
 )
 
 // AmbiguousError is returned by Get when a prefix matches more than one run.
@@ -53,6 +54,9 @@ func (e *AmbiguousError) Error() string {
 
 // Is makes errors.Is(err, ErrAmbiguous) true.
 func (e *AmbiguousError) Is(target error) bool { return target == ErrAmbiguous }
+
+// Kind is fail.NotFound: the prefix does not find one run.
+func (e *AmbiguousError) Kind() fail.Kind { return fail.NotFound }
 
 // DefaultDir returns the runs directory: StateDir/runs by the one rule of
 // internal/paths (XDG_STATE_HOME, else the platform's default). It reads the
@@ -178,10 +182,12 @@ func idTime(id string) string { return id[:min(len(id), len(idTimeLayout))] }
 // Get returns the record of a run by its ID, a unique prefix of its ID or of
 // its ShortID, or "last" (or "") for the newest run. It returns an error
 // matching ErrNotFound or ErrAmbiguous when no run or several runs match.
+// Every error is of kind fail.NotFound: a run whose record cannot be read
+// (or a history that cannot be listed) is not found either.
 func (s *Store) Get(idOrPrefix string) (*Record, error) {
 	ids, err := s.ids()
 	if err != nil {
-		return nil, err
+		return nil, fail.Wrap(fail.NotFound, err)
 	}
 	q := idOrPrefix
 	if q == "" || q == "last" {
@@ -230,11 +236,11 @@ func (s *Store) read(id string) (*Record, error) {
 		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read run %s: %w", id, err)
+		return nil, fail.Errorf(fail.NotFound, "read run %s: %w", id, err)
 	}
 	var rec Record
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("read run %s: %w", id, err)
+		return nil, fail.Errorf(fail.NotFound, "read run %s: %w", id, err)
 	}
 	if rec.State == StateRunning && !rec.Detached && ownerGone(filepath.Join(s.dir, id, OwnerFile)) {
 		rec.State, rec.Reason = StateAbandoned, ReasonAbandoned

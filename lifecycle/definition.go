@@ -516,7 +516,7 @@ func (c *Catalog) Definitions() []*Definition {
 }
 
 // Find resolves ref, NAME or LIB/NAME. Not found is a *store.NotFoundError
-// (Kind "lifecycle"); a name in several libraries a *store.AmbiguousError; a
+// (What "lifecycle"); a name in several libraries a *store.AmbiguousError; a
 // definition with problems a *store.ValidationError.
 func (c *Catalog) Find(ref string) (*Definition, error) {
 	lib, name := splitRef(ref)
@@ -537,7 +537,7 @@ func (c *Catalog) Find(ref string) (*Definition, error) {
 	case len(found) == 1:
 		return found[0], nil
 	case len(found) > 1:
-		return nil, &store.AmbiguousError{Kind: "lifecycle", Name: name, Libraries: libs}
+		return nil, &store.AmbiguousError{What: "lifecycle", Name: name, Libraries: libs}
 	}
 	if bad := c.invalid[name]; len(bad) > 0 {
 		return nil, &store.ValidationError{Problems: append([]store.Problem(nil), bad...)}
@@ -546,7 +546,7 @@ func (c *Catalog) Find(ref string) (*Definition, error) {
 	for _, d := range c.Definitions() {
 		names = append(names, d.Name)
 	}
-	return nil, &store.NotFoundError{Kind: "lifecycle", Name: ref, Suggestions: closest(name, names),
+	return nil, &store.NotFoundError{What: "lifecycle", Name: ref, Suggestions: closest(name, names),
 		Hint: "a lifecycle is a library YAML file with `kind: Lifecycle`; see examples/lifecycle"}
 }
 

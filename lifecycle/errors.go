@@ -1,12 +1,13 @@
 package lifecycle
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/cscript-dev/cscript/internal/fail"
 )
 
 // ErrNotFound is matched (errors.Is) by *NotFoundError.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = fail.New(fail.NotFound, "not found")
 
 // NotFoundError is a resource that has no recorded state.
 type NotFoundError struct {
@@ -19,6 +20,9 @@ func (e *NotFoundError) Error() string {
 
 // Is makes errors.Is(err, ErrNotFound) true.
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// Kind is fail.NotFound.
+func (e *NotFoundError) Kind() fail.Kind { return fail.NotFound }
 
 // ConflictError is a write that lost a race: someone else changed the
 // resource's state since it was read. Nothing was overwritten.
@@ -35,6 +39,9 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("the state of resource %q was changed by someone else meanwhile: nothing was overwritten; see `cscript resource show %s` and retry", e.Name, e.Name)
 }
 
+// Kind is fail.Conflict.
+func (e *ConflictError) Kind() fail.Kind { return fail.Conflict }
+
 // BusyError is a resource whose lock another cscript process holds.
 type BusyError struct {
 	Name string
@@ -43,6 +50,9 @@ type BusyError struct {
 func (e *BusyError) Error() string {
 	return fmt.Sprintf("resource %q has an event running in another cscript process: wait for it to finish", e.Name)
 }
+
+// Kind is fail.Conflict.
+func (e *BusyError) Kind() fail.Kind { return fail.Conflict }
 
 // StateError is an event that the resource's state does not allow.
 type StateError struct {
@@ -58,13 +68,20 @@ func (e *StateError) Error() string {
 	return fmt.Sprintf("cannot %s a resource in state %s: %s", e.Event, e.State, e.Message)
 }
 
+// Kind is fail.Conflict: the state does not allow the event.
+func (e *StateError) Kind() fail.Kind { return fail.Conflict }
+
 // InvalidError is bad input: a resource name, plan or limit.
 type InvalidError struct{ Message string }
 
 func (e *InvalidError) Error() string { return e.Message }
 
+// Kind is fail.Invalid.
+func (e *InvalidError) Kind() fail.Kind { return fail.Invalid }
+
 // EventError is an event whose script failed (or was interrupted, or timed
-// out): the resource is ERRED and Message is what was recorded.
+// out): the resource is ERRED and Message is what was recorded. It says no
+// kind of its own: its kind is that of Err (General when there is none).
 type EventError struct {
 	Event    Event
 	Name     string

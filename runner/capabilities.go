@@ -3,6 +3,8 @@ package runner
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cscript-dev/cscript/internal/fail"
 )
 
 // Capabilities say what a backend (in one mode) does beyond running a
@@ -73,6 +75,12 @@ func (c Capabilities) Check(spec Spec, req Request) error {
 	}
 	return &UnsupportedErrors{Errs: errs}
 }
+
+// Kind is fail.Usage: the command line asks for what the backend cannot do.
+func (e *UnsupportedError) Kind() fail.Kind { return fail.Usage }
+
+// Kind is fail.Usage, as for one refusal.
+func (e *UnsupportedErrors) Kind() fail.Kind { return fail.Usage }
 
 // UnsupportedErrors are several refused requests of one run.
 type UnsupportedErrors struct{ Errs []*UnsupportedError }

@@ -6,18 +6,24 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cscript-dev/cscript/internal/fail"
 )
 
-// Exit codes of the errors below. They follow Docker's convention so they do
-// not collide with a script's own codes (0–124); the table in commands is the
-// documented one.
+// Exit codes of a run (Result.ExitCode), from the one table (see
+// fail.ExitCode): they follow Docker's convention so they do not collide
+// with a script's own codes (0–124). The errors below say their kind
+// (Kind() fail.Kind); a run's exit code is fail.ExitCode(fail.Run(err)).
 const (
-	ExitRunFailed  = 125
-	ExitCannotExec = 126
-	ExitNoTool     = 127
-	ExitSignalBase = 128
-	ExitRefused    = 6
+	ExitRunFailed  = fail.ExitRunFailed
+	ExitCannotExec = fail.ExitCannotExec
+	ExitNoTool     = fail.ExitNoInterp
+	ExitSignalBase = fail.ExitSignalBase
+	ExitRefused    = fail.ExitRefused
 )
+
+// ExitCodeOf is the exit code of a run that ended with err.
+func ExitCodeOf(err error) int { return fail.ExitCode(fail.Run(err)) }
 
 // Reasons a script ended without exiting by itself.
 const (
@@ -48,6 +54,9 @@ func (e *ScriptError) Error() string {
 // ExitCode is the script's own exit code.
 func (e *ScriptError) ExitCode() int { return e.Code }
 
+// Kind is fail.Script.
+func (e *ScriptError) Kind() fail.Kind { return fail.Script }
+
 // InterruptedError is a run stopped by a signal to cscript; everything it
 // created has been deleted (or deletion was requested).
 type InterruptedError struct {
@@ -75,6 +84,9 @@ func (e *InterruptedError) ExitCode() int {
 	return ExitSignalBase + int(syscall.SIGINT)
 }
 
+// Kind is fail.Interrupted.
+func (e *InterruptedError) Kind() fail.Kind { return fail.Interrupted }
+
 // StartError is a Pod that could not start: its image cannot be pulled, its
 // configuration refers to something missing, or it cannot be scheduled.
 type StartError struct {
@@ -90,8 +102,8 @@ func (e *StartError) Error() string {
 	return fmt.Sprintf("pod %s cannot start: %s: %s", e.Pod, e.Reason, e.Message)
 }
 
-// ExitCode is 125: cscript failed before the script.
-func (e *StartError) ExitCode() int { return ExitRunFailed }
+// Kind is fail.RunFailed (125): cscript failed before the script.
+func (e *StartError) Kind() fail.Kind { return fail.RunFailed }
 
 // MissingToolError is a program the run needs that the image does not have.
 type MissingToolError struct {
@@ -103,8 +115,8 @@ func (e *MissingToolError) Error() string {
 	return fmt.Sprintf("image %s has no %s", e.Image, e.Tool)
 }
 
-// ExitCode is 127, like a shell's "command not found".
-func (e *MissingToolError) ExitCode() int { return ExitNoTool }
+// Kind is fail.NoInterpreter (127, like a shell's "command not found").
+func (e *MissingToolError) Kind() fail.Kind { return fail.NoInterpreter }
 
 // CannotExecError is a script the interpreter could not be started on.
 type CannotExecError struct {
@@ -113,8 +125,8 @@ type CannotExecError struct {
 
 func (e *CannotExecError) Error() string { return "cannot execute the script: " + e.Message }
 
-// ExitCode is 126.
-func (e *CannotExecError) ExitCode() int { return ExitCannotExec }
+// Kind is fail.CannotExec (126).
+func (e *CannotExecError) Kind() fail.Kind { return fail.CannotExec }
 
 // PermissionError names a permission the current user lacks in the namespace.
 type PermissionError struct {
@@ -141,8 +153,8 @@ func (e *PermissionError) Error() string {
 	return msg
 }
 
-// ExitCode is 6, the table's "refused".
-func (e *PermissionError) ExitCode() int { return ExitRefused }
+// Kind is fail.Refused (`run` reports it as 125, like any failure of its own).
+func (e *PermissionError) Kind() fail.Kind { return fail.Refused }
 
 // LockedError is an exclusive script already being run by someone else.
 type LockedError struct {
@@ -160,8 +172,8 @@ func (e *LockedError) Error() string {
 	return msg
 }
 
-// ExitCode is 125: cscript failed before the script.
-func (e *LockedError) ExitCode() int { return ExitRunFailed }
+// Kind is fail.RunFailed (125): cscript failed before the script.
+func (e *LockedError) Kind() fail.Kind { return fail.RunFailed }
 
 // RunError is any other failure of cscript around the script: an API call, a
 // file transfer, a broken exec stream. Op says what was being done.
@@ -173,12 +185,12 @@ type RunError struct {
 func (e *RunError) Error() string { return e.Op + ": " + TrimOp(e.Err.Error(), e.Op) }
 func (e *RunError) Unwrap() error { return e.Err }
 
-// ExitCode is 125, unless the wrapped error carries its own code.
-func (e *RunError) ExitCode() int {
-	if ec, ok := e.Err.(interface{ ExitCode() int }); ok {
-		return ec.ExitCode()
+// Kind is fail.RunFailed (125), unless the wrapped error says its own.
+func (e *RunError) Kind() fail.Kind {
+	if k, ok := fail.Of(e.Err); ok {
+		return k
 	}
-	return ExitRunFailed
+	return fail.RunFailed
 }
 
 // signalCause is the cause a caller cancels a run's context with to say which

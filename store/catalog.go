@@ -18,7 +18,7 @@ type Catalog struct {
 }
 
 // OpenCatalog loads every library of cfg. A library whose directory is
-// missing is a *NotFoundError (Kind "library") that says how to create it.
+// missing is a *NotFoundError (What "library") that says how to create it.
 // Problems in single files do not fail it: see Problems and Err.
 func OpenCatalog(cfg *Config) (*Catalog, error) {
 	return OpenCatalogWith(cfg, LoadOptions{})
@@ -65,7 +65,7 @@ func (c *Catalog) Library(name string) (*Index, error) {
 	for i, ix := range c.libs {
 		names[i] = ix.Library.Name
 	}
-	return nil, &NotFoundError{Kind: "library", Name: name, Suggestions: suggest(name, names),
+	return nil, &NotFoundError{What: "library", Name: name, Suggestions: suggest(name, names),
 		Hint: "list libraries with `cscript library list`, add one with `cscript library add`"}
 }
 
@@ -118,6 +118,13 @@ func lookupIn[T any](c *Catalog, ref, kind, prefer string, get func(*Index, stri
 		}
 		return n
 	}
+	invalidErr := func(name string, ps []Problem) error {
+		err := problemsErr(ps)
+		if ve, ok := err.(*ValidationError); ok {
+			ve.What = fmt.Sprintf("%s %q is invalid", kind, name)
+		}
+		return err
+	}
 	libName, name := splitRef(ref)
 	if libName != "" {
 		ix, err := c.Library(libName)
@@ -128,7 +135,7 @@ func lookupIn[T any](c *Catalog, ref, kind, prefer string, get func(*Index, stri
 			return v, nil
 		}
 		if ps := ix.invalid[invalidKey(name)]; len(ps) > 0 {
-			return nil, problemsErr(ps)
+			return nil, invalidErr(ref, ps)
 		}
 		return nil, c.notFound(kind, ref, []*Index{ix})
 	}
@@ -153,9 +160,9 @@ func lookupIn[T any](c *Catalog, ref, kind, prefer string, get func(*Index, stri
 	case len(found) == 1:
 		return found[0], nil
 	case len(found) > 1:
-		return nil, &AmbiguousError{Kind: kind, Name: name, Libraries: libs}
+		return nil, &AmbiguousError{What: kind, Name: name, Libraries: libs}
 	case len(invalid) > 0:
-		return nil, problemsErr(invalid)
+		return nil, invalidErr(ref, invalid)
 	}
 	return nil, c.notFound(kind, ref, c.libs)
 }
@@ -185,7 +192,7 @@ func (c *Catalog) notFound(kind, ref string, libs []*Index) error {
 	if kind == "deck" {
 		hint = "list them with `cscript deck list`, create one with `cscript deck new NAME`"
 	}
-	return &NotFoundError{Kind: kind, Name: ref, Suggestions: sug, Hint: hint}
+	return &NotFoundError{What: kind, Name: ref, Suggestions: sug, Hint: hint}
 }
 
 // Scripts returns the valid scripts of all libraries sorted by name, then by

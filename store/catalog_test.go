@@ -60,7 +60,7 @@ func TestCatalogScript(t *testing.T) {
 		}},
 		{ref: "helo", wantErr: func(err error) string {
 			var nf *NotFoundError
-			if !errors.As(err, &nf) || !errors.Is(err, ErrNotFound) || nf.Kind != "script" {
+			if !errors.As(err, &nf) || !errors.Is(err, ErrNotFound) || nf.What != "script" {
 				return "want a script *NotFoundError"
 			}
 			if !cmp.Equal(nf.Suggestions, []string{"hello"}) {
@@ -76,7 +76,7 @@ func TestCatalogScript(t *testing.T) {
 		}},
 		{ref: "nolib/hello", wantErr: func(err error) string {
 			var nf *NotFoundError
-			if !errors.As(err, &nf) || nf.Kind != "library" {
+			if !errors.As(err, &nf) || nf.What != "library" {
 				return "want a library *NotFoundError"
 			}
 			return ""
@@ -157,7 +157,7 @@ func TestCatalogDeck(t *testing.T) {
 		})
 	}
 	var ae *AmbiguousError
-	if _, err := c.Deck("staging"); !errors.As(err, &ae) || ae.Kind != "deck" {
+	if _, err := c.Deck("staging"); !errors.As(err, &ae) || ae.What != "deck" {
 		t.Errorf("Deck(staging) error = %v, want an *AmbiguousError", err)
 	}
 	var nf *NotFoundError
@@ -200,7 +200,7 @@ func TestOpenCatalogMissingLibrary(t *testing.T) {
 	}
 	_, err := OpenCatalog(cfg)
 	var nf *NotFoundError
-	if !errors.As(err, &nf) || nf.Kind != "library" || nf.Name != "org" {
+	if !errors.As(err, &nf) || nf.What != "library" || nf.Name != "org" {
 		t.Fatalf("err = %v, want a *NotFoundError for library org", err)
 	}
 	if !strings.Contains(err.Error(), filepath.Clean(org)) || !strings.Contains(err.Error(), "cscript init") {

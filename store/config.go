@@ -183,6 +183,6 @@ func (c *Config) RemoveLibrary(name string) (LibraryRef, error) {
 	for _, l := range c.Libraries {
 		names = append(names, l.Name)
 	}
-	return LibraryRef{}, &NotFoundError{Kind: "library", Name: name, Suggestions: suggest(name, names),
+	return LibraryRef{}, &NotFoundError{What: "library", Name: name, Suggestions: suggest(name, names),
 		Hint: "list libraries with `cscript library list`"}
 }

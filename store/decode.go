@@ -75,7 +75,7 @@ func (d *fileDecoder) parseDocument(data []byte) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
-		d.syntaxProblem(err)
+		d.syntaxProblem(err, data)
 		return nil
 	}
 	var extra yaml.Node
@@ -83,7 +83,7 @@ func (d *fileDecoder) parseDocument(data []byte) *yaml.Node {
 		d.addf(&extra, "", "a file holds one definition but this one has a second YAML document (---): move it to a file of its own")
 		return nil
 	} else if !errors.Is(err, io.EOF) {
-		d.syntaxProblem(err)
+		d.syntaxProblem(err, data)
 		return nil
 	}
 	root := &doc
@@ -102,15 +102,10 @@ func (d *fileDecoder) parseDocument(data []byte) *yaml.Node {
 	return root
 }
 
-func (d *fileDecoder) syntaxProblem(err error) {
-	msg := err.Error()
+func (d *fileDecoder) syntaxProblem(err error, data []byte) {
 	p := Problem{File: d.file}
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		p.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
+	var msg string
+	p.Line, msg = YAMLSyntaxError(err, data)
 	p.Message = "invalid YAML: " + msg + ": fix the syntax (indentation, a missing ':' or an unclosed quote)"
 	d.problems = append(d.problems, p)
 }
@@ -149,6 +144,41 @@ func textKeys(n *yaml.Node, seen map[*yaml.Node]bool) {
 	for _, c := range n.Content {
 		textKeys(c, seen)
 	}
+}
+
+// yamlParserProblems are the messages of the YAML parser's errors (as
+// opposed to its scanner's), whose line yaml.v3 gives counting from 0.
+var yamlParserProblems = []string{
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'", "did not find expected key",
+	"did not find expected node content", "did not find expected '-' indicator", "did not find expected <document start>",
+	"did not find expected <stream-start>", "found duplicate %YAML directive", "found duplicate %TAG directive",
+	"found incompatible YAML document", "found undefined tag handle",
+}
+
+// YAMLSyntaxError is the 1-based line (0 when unknown) and the message of a
+// yaml.v3 syntax error in data. yaml.v3 counts the lines of its parser's
+// errors from 0 (and leaves out line 0): they are counted from 1 here, and
+// a position at the end of the input is on its last line with content.
+func YAMLSyntaxError(err error, data []byte) (line int, msg string) {
+	msg = strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	if !contains(yamlParserProblems, msg) {
+		return line, msg
+	}
+	line++
+	last := 0
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(l) != "" {
+			last = i + 1
+		}
+	}
+	if last > 0 && line > last {
+		line = last
+	}
+	return line, msg
 }
 
 func resolveAlias(n *yaml.Node) *yaml.Node {

@@ -1,14 +1,15 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/cscript-dev/cscript/internal/fail"
 )
 
 // ErrNotFound is matched (errors.Is) by every *NotFoundError.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = fail.New(fail.NotFound, "not found")
 
 // Problem is one thing wrong with a file of a library, at a position.
 type Problem struct {
@@ -36,14 +37,21 @@ func (p Problem) String() string {
 
 // ValidationError holds every problem found, sorted by file and position.
 type ValidationError struct {
+	// What, when set, says what is invalid (`deck "prod" is invalid`); the
+	// message starts with it.
+	What     string
 	Problems []Problem
 }
 
 func (e *ValidationError) Error() string {
-	if len(e.Problems) == 1 {
-		return e.Problems[0].String()
-	}
 	var b strings.Builder
+	if e.What != "" {
+		b.WriteString(e.What + ": ")
+	}
+	if len(e.Problems) == 1 {
+		b.WriteString(e.Problems[0].String())
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%d problems:", len(e.Problems))
 	for _, p := range e.Problems {
 		b.WriteString("\n  ")
@@ -51,6 +59,9 @@ func (e *ValidationError) Error() string {
 	}
 	return b.String()
 }
+
+// Kind is fail.Invalid.
+func (e *ValidationError) Kind() fail.Kind { return fail.Invalid }
 
 // sortProblems orders problems by file, line and column, keeping the order of equal ones.
 func sortProblems(ps []Problem) {
@@ -78,7 +89,7 @@ func problemsErr(ps []Problem) error {
 
 // NotFoundError says that a script, deck or library of that name does not exist.
 type NotFoundError struct {
-	Kind string // "script", "deck" or "library"
+	What string // "script", "deck", "library" or "lifecycle"
 	Name string
 	// Suggestions are existing names close to Name, best first.
 	Suggestions []string
@@ -88,7 +99,7 @@ type NotFoundError struct {
 
 func (e *NotFoundError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %q not found", e.Kind, e.Name)
+	fmt.Fprintf(&b, "%s %q not found", e.What, e.Name)
 	if len(e.Suggestions) > 0 {
 		fmt.Fprintf(&b, ": did you mean %s?", quoteList(e.Suggestions, "or"))
 	}
@@ -102,21 +113,27 @@ func (e *NotFoundError) Error() string {
 // Is makes errors.Is(err, ErrNotFound) true.
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
+// Kind is fail.NotFound.
+func (e *NotFoundError) Kind() fail.Kind { return fail.NotFound }
+
 // AmbiguousError says that a name exists in several libraries and needs a LIB/NAME reference.
 type AmbiguousError struct {
-	Kind      string // "script" or "deck"
+	What      string // "script", "deck" or "lifecycle"
 	Name      string
 	Libraries []string // in search order
 }
 
 func (e *AmbiguousError) Error() string {
-	kind := e.Kind
+	kind := e.What
 	if kind == "" {
 		kind = "script"
 	}
 	return fmt.Sprintf("%s %q is in several libraries (%s): use LIB/NAME, e.g. %s/%s",
 		kind, e.Name, strings.Join(e.Libraries, ", "), e.Libraries[0], e.Name)
 }
+
+// Kind is fail.NotFound: the name does not find one thing.
+func (e *AmbiguousError) Kind() fail.Kind { return fail.NotFound }
 
 func quoteList(names []string, conj string) string {
 	q := make([]string, len(names))

@@ -28,6 +28,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+
+	"github.com/cscript-dev/cscript/internal/fail"
 )
 
 // Defaults for AuthOptions.
@@ -121,6 +123,9 @@ func (e *RemoteError) Error() string {
 
 func (e *RemoteError) Unwrap() error { return e.Err }
 
+// Kind is fail.Unavailable.
+func (e *RemoteError) Kind() fail.Kind { return fail.Unavailable }
+
 // DirtyTreeError refuses a sync because the work tree has changes that are not
 // committed, or (Untracked) files the remote's commits would overwrite.
 type DirtyTreeError struct {
@@ -141,6 +146,9 @@ func (e *DirtyTreeError) Error() string {
 		e.Dir, strings.Join(e.Files, ", "), dir, dir, dir)
 }
 
+// Kind is fail.Conflict.
+func (e *DirtyTreeError) Kind() fail.Kind { return fail.Conflict }
+
 // SignatureError refuses a head commit whose OpenPGP signature does not verify.
 type SignatureError struct {
 	Commit  string // full hash
@@ -156,6 +164,9 @@ func (e *SignatureError) Error() string {
 }
 
 func (e *SignatureError) Unwrap() error { return e.Err }
+
+// Kind is fail.Conflict.
+func (e *SignatureError) Kind() fail.Kind { return fail.Conflict }
 
 // SyncResult says what Sync did.
 type SyncResult struct {

@@ -86,10 +86,25 @@ type Index struct {
 	// invalid maps the name of a script (or "deck/"+name) whose file has
 	// problems to those problems, so a lookup can show them.
 	invalid map[string][]Problem
+	// shared are the problems of cscript.yaml and values.yaml.
+	shared []Problem
 }
 
 // Err returns a *ValidationError with all problems, or nil.
 func (ix *Index) Err() error { return problemsErr(ix.Problems) }
+
+// SharedErr returns a *ValidationError with the problems of the library's
+// cscript.yaml and values.yaml, the files every script of the library is
+// rendered with, or nil. Without them a script must not be rendered: a
+// template's default would silently take the place of a value, the
+// built-in preset the place of the library's.
+func (ix *Index) SharedErr() error {
+	err := problemsErr(ix.shared)
+	if ve, ok := err.(*ValidationError); ok {
+		ve.What = fmt.Sprintf("library %s has invalid values or presets (no script of it is rendered without them)", ix.Library.Name)
+	}
+	return err
+}
 
 // Script returns the valid script called name.
 func (ix *Index) Script(name string) (*Script, bool) {
@@ -172,7 +187,7 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 	}
 	st, err := os.Stat(abs)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &NotFoundError{Kind: "library", Name: name,
+		return nil, &NotFoundError{What: "library", Name: name,
 			Hint: fmt.Sprintf("directory %s does not exist: run `cscript init` to create a library there, or `cscript library add` to configure another", root)}
 	}
 	if err != nil {
@@ -373,6 +388,9 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 
 	for i, r := range results {
 		ix.Problems = append(ix.Problems, r.problems...)
+		if k := jobs[i].kind; k == kindValues || k == kindConfig {
+			ix.shared = append(ix.shared, r.problems...)
+		}
 		switch {
 		case r.skipped && len(r.problems) == 0:
 			ix.skipped = append(ix.skipped, r.name)
@@ -416,6 +434,11 @@ func loadFile(lib Library, absRoot, realRoot string, j loadJob) loadResult {
 		r.noCache = true
 		return r
 	}
+	if j.kind == kindDeck {
+		// A deck is named after its file: a deck that does not parse is
+		// still known, as invalid rather than not found.
+		r.name = deckNameOf(j.rel)
+	}
 	root := d.parseDocument(data)
 	r.root = root
 	if root == nil {
@@ -450,7 +473,7 @@ func loadFile(lib Library, absRoot, realRoot string, j loadJob) loadResult {
 			r.values = v
 		}
 	case kindDeck:
-		dk := &Deck{Name: strings.TrimSuffix(filepath.Base(j.rel), filepath.Ext(j.rel))}
+		dk := &Deck{Name: deckNameOf(j.rel)}
 		d.decode(root, reflect.ValueOf(dk).Elem(), "")
 		d.validateDeck(root, dk)
 		dk.Source = src
@@ -494,6 +517,11 @@ func loadFile(lib Library, absRoot, realRoot string, j loadJob) loadResult {
 	r.problems = d.problems
 	r.noCache = r.noCache || d.noCache
 	return r
+}
+
+// deckNameOf is the name of the deck in file rel (decks/NAME.yaml).
+func deckNameOf(rel string) string {
+	return strings.TrimSuffix(filepath.Base(rel), filepath.Ext(rel))
 }
 
 // readScriptFile fills s.Source.Body from s.ScriptFile, which must be a

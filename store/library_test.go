@@ -204,7 +204,7 @@ func TestLoadLibrarySkipsHiddenAndOtherFiles(t *testing.T) {
 func TestLoadLibraryMissing(t *testing.T) {
 	_, err := LoadLibrary("gone", filepath.Join(t.TempDir(), "nope"))
 	var nf *NotFoundError
-	if !errors.As(err, &nf) || nf.Kind != "library" || !errors.Is(err, ErrNotFound) {
+	if !errors.As(err, &nf) || nf.What != "library" || !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v, want a library *NotFoundError", err)
 	}
 	if !strings.Contains(err.Error(), "cscript init") || !strings.Contains(err.Error(), "cscript library add") {

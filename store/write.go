@@ -194,7 +194,7 @@ func NewDeck(lib Library, name string) (string, error) {
 func checkRoot(lib Library) error {
 	st, err := os.Stat(lib.Root)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &NotFoundError{Kind: "library", Name: lib.Name,
+		return &NotFoundError{What: "library", Name: lib.Name,
 			Hint: fmt.Sprintf("directory %s does not exist: run `cscript init` first", lib.Root)}
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/store"
 )
 
@@ -25,6 +26,9 @@ func (e *ParamError) Error() string {
 	}
 	return fmt.Sprintf("param %s: value %q: %s", e.Param, e.Value, e.Message)
 }
+
+// Kind is fail.Invalid.
+func (e *ParamError) Kind() fail.Kind { return fail.Invalid }
 
 // MissingParamsError lists every required param that has no value and no
 // default. A command on a terminal prompts for them (see ConvertParam) and
@@ -46,6 +50,9 @@ func (e *MissingParamsError) Error() string {
 		noun, strings.Join(e.Names, ", "), strings.Join(sets, " "))
 }
 
+// Kind is fail.Invalid.
+func (e *MissingParamsError) Kind() fail.Kind { return fail.Invalid }
+
 // ParamErrors is every invalid param of one ResolveParams call, and the names
 // of required params that were missing at the same time. It unwraps to the
 // *ParamError values only, so errors.As(err, **MissingParamsError) is true only
@@ -65,6 +72,9 @@ func (e *ParamErrors) Error() string {
 	}
 	return strings.Join(msgs, "\n")
 }
+
+// Kind is fail.Invalid.
+func (e *ParamErrors) Kind() fail.Kind { return fail.Invalid }
 
 // Unwrap returns the *ParamError values.
 func (e *ParamErrors) Unwrap() []error {

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/store"
 )
 
@@ -69,6 +70,9 @@ func (e *TemplateError) Error() string {
 	b.WriteString(e.Field + ": " + e.Message)
 	return b.String()
 }
+
+// Kind is fail.Invalid.
+func (e *TemplateError) Kind() fail.Kind { return fail.Invalid }
 
 // RenderScript resolves the params of s from the merged values and renders it:
 // ResolveParams then Render. Errors are those of either.

@@ -37,6 +37,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/transfer"
@@ -269,7 +270,7 @@ type run struct {
 // with stdout and stderr streamed (redacted) to stdout and stderr (the same
 // writer for both gives the combined output), wait, copy the downloads out
 // when the script exited 0, and remove the container, always (force, on a
-// context of its own). The error, when not nil, implements ExitCode() int:
+// context of its own). The error, when not nil, says its kind (fail.Kind):
 // *runner.ScriptError (the script's exit code; OOMKilled and
 // DeadlineExceeded named, both 137), *runner.InterruptedError (ctx
 // cancelled; see runner.SignalCause), *runner.MissingToolError (127: no
@@ -296,7 +297,7 @@ func Run(ctx context.Context, eng Engine, spec Spec, stdout, stderr io.Writer) (
 	}
 	res.Output, res.OutputTruncated = st.tail.Tail()
 	res.End = time.Now()
-	res.ExitCode = exitCodeOf(err)
+	res.ExitCode = runner.ExitCodeOf(err)
 	var se *runner.ScriptError
 	if errors.As(err, &se) {
 		res.Reason = se.Reason
@@ -506,22 +507,10 @@ func (st *run) classify(parent, runCtx context.Context, err error) error {
 		}
 		return &runner.RunError{Op: st.phase, Err: errors.New(msg)}
 	}
-	var ec interface{ ExitCode() int }
-	if errors.As(err, &ec) {
+	if _, ok := fail.Of(err); ok {
 		return err
 	}
 	return &runner.RunError{Op: st.phase, Err: err}
-}
-
-func exitCodeOf(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ec interface{ ExitCode() int }
-	if errors.As(err, &ec) {
-		return ec.ExitCode()
-	}
-	return 125
 }
 
 var nonName = regexp.MustCompile(`[^a-z0-9_.-]+`)

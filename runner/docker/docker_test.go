@@ -201,8 +201,8 @@ func TestExitCodeOf(t *testing.T) {
 		{errors.New("plain"), 125},
 	}
 	for _, tt := range tests {
-		if got := exitCodeOf(tt.err); got != tt.want {
-			t.Errorf("exitCodeOf(%v) = %d, want %d", tt.err, got, tt.want)
+		if got := runner.ExitCodeOf(tt.err); got != tt.want {
+			t.Errorf("runner.ExitCodeOf(%v) = %d, want %d", tt.err, got, tt.want)
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/cscript-dev/cscript/runner"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/cscript-dev/cscript/internal/fail"
 )
 
 // ConnectionLostError is an exec stream or an API call that broke because
@@ -29,8 +31,8 @@ func (e *ConnectionLostError) Error() string {
 
 func (e *ConnectionLostError) Unwrap() error { return e.Err }
 
-// ExitCode is 125: cscript failed around the script.
-func (e *ConnectionLostError) ExitCode() int { return exitRunFailed }
+// Kind is fail.RunFailed (125): cscript failed around the script.
+func (e *ConnectionLostError) Kind() fail.Kind { return fail.RunFailed }
 
 // lostConnection says whether err is a stream or a request that broke, as
 // opposed to an answer (an API error, a non-zero exit, a verification that

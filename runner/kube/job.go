@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 )
 
@@ -56,7 +57,7 @@ const (
 )
 
 // ErrJobNotFound is AttachJob's error for a run id without a Job.
-var ErrJobNotFound = errors.New("no job for the run")
+var ErrJobNotFound = fail.New(fail.NotFound, "no job for the run")
 
 // JobOptions tune RunJob and AttachJob.
 type JobOptions struct {
@@ -256,8 +257,8 @@ type jobRun struct {
 // and the Job, watch the Job and its Pod to completion while following the
 // Pod's log into opts.CombinedOutput, then delete the Job, its Pods and the
 // Secret, always (on a context of its own). With opts.Detach it returns as
-// soon as the Job exists. The error, when not nil, implements ExitCode()
-// int: *ScriptError (the script's own exit code; OOMKilled, DeadlineExceeded
+// soon as the Job exists. The error, when not nil, says its kind
+// (fail.Kind): *ScriptError (the script's own exit code; OOMKilled, DeadlineExceeded
 // and Evicted named), *InterruptedError, *StartError (the image cannot be
 // pulled, the Pod cannot be scheduled), *MissingToolError,
 // *CannotExecError, *PermissionError, *LockedError or *RunError.
@@ -587,7 +588,7 @@ func (jr *jobRun) finish(parent, runCtx context.Context, err error, cleanup bool
 		}
 	}
 	res.End = jr.r.now()
-	res.ExitCode = exitCodeOf(err)
+	res.ExitCode = runner.ExitCodeOf(err)
 	var se *runner.ScriptError
 	if errors.As(err, &se) {
 		res.Reason = se.Reason
@@ -612,8 +613,7 @@ func (jr *jobRun) classify(parent, runCtx context.Context, err error) error {
 		}
 		return &runner.RunError{Op: string(jr.phase), Err: errors.New(msg)}
 	}
-	var ec interface{ ExitCode() int }
-	if errors.As(err, &ec) {
+	if _, ok := fail.Of(err); ok {
 		return err
 	}
 	return &runner.RunError{Op: string(jr.phase), Err: err}

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 	utilexec "k8s.io/client-go/util/exec"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/transfer"
 )
@@ -176,8 +177,8 @@ type run struct {
 
 // Run runs spec: preflight, lock, create, wait, set up, upload, script,
 // download, and cleanup, which always happens. Output goes to Stdout and
-// Stderr as it comes, redacted. The error, when not nil, implements
-// ExitCode() int: *ScriptError, *InterruptedError (when ctx was cancelled;
+// Stderr as it comes, redacted. The error, when not nil, says its kind
+// (fail.Kind): *ScriptError, *InterruptedError (when ctx was cancelled;
 // the signal comes from context.Cause, see SignalCause), *StartError,
 // *MissingToolError, *PermissionError, *LockedError or *RunError.
 func (r *Runner) Run(ctx context.Context, spec runner.Spec) (*Result, error) {
@@ -213,7 +214,7 @@ func (r *Runner) Run(ctx context.Context, spec runner.Spec) (*Result, error) {
 		err = &cleanupFailed{err: err, cleanup: res.CleanupErr}
 	}
 	res.End = r.now()
-	res.ExitCode = exitCodeOf(err)
+	res.ExitCode = runner.ExitCodeOf(err)
 	var se *runner.ScriptError
 	if errors.As(err, &se) {
 		res.Reason = se.Reason
@@ -762,8 +763,7 @@ func (st *run) classify(parent, runCtx context.Context, err error) error {
 		}
 		return &runner.RunError{Op: string(st.phase), Err: errors.New(msg)}
 	}
-	var ec interface{ ExitCode() int }
-	if errors.As(err, &ec) {
+	if _, ok := fail.Of(err); ok {
 		return err
 	}
 	return orLost(string(st.phase), err)
@@ -957,15 +957,4 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
-}
-
-func exitCodeOf(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ec interface{ ExitCode() int }
-	if errors.As(err, &ec) {
-		return ec.ExitCode()
-	}
-	return exitRunFailed
 }

@@ -28,6 +28,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	utilexec "k8s.io/client-go/util/exec"
 
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/transfer"
 )
 
@@ -413,7 +414,7 @@ func TestRunPermissionDenied(t *testing.T) {
 	if !errors.As(err, &pe) {
 		t.Fatalf("err = %v, want *PermissionError", err)
 	}
-	if pe.Subresource != "exec" || pe.Verb != "create" || pe.Namespace != testNS || pe.ExitCode() != 6 {
+	if pe.Subresource != "exec" || pe.Verb != "create" || pe.Namespace != testNS || fail.KindOf(err) != fail.Refused {
 		t.Errorf("PermissionError = %+v", pe)
 	}
 	if !strings.Contains(err.Error(), "cannot create pods/exec in namespace team-a") {
@@ -455,7 +456,7 @@ func TestRunStartFailures(t *testing.T) {
 			if se.Reason != tt.wantReason || !strings.Contains(se.Message, tt.wantMsg) || se.Pod != testPod {
 				t.Errorf("StartError = %+v, want reason %s and message containing %q", se, tt.wantReason, tt.wantMsg)
 			}
-			if res.ExitCode != 125 || se.ExitCode() != 125 {
+			if res.ExitCode != 125 || fail.ExitCode(se) != 125 {
 				t.Errorf("exit code %d, want 125", res.ExitCode)
 			}
 			if d := time.Since(start); d > 2*time.Second {
