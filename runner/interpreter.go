@@ -23,13 +23,39 @@ echo "` + missingTool + `python3 or python" >&2
 exit 127`
 
 // InterpreterCommand is the container command that runs the script at path
-// with interp (bash, sh or python) as the container's main process.
+// with interp (bash, sh or python) when the container has no other process:
+// a Job's or a Docker container's. The script does not run as the
+// container's PID 1, which the kernel shields from signals it has no handler
+// for (a script's `kill -9 $$` or a SIGTERM from the runtime would do
+// nothing): a shell of the same interpreter (sh for python) runs as PID 1,
+// passes TERM, INT and HUP on to the script, reaps it and exits with its
+// status (128+N when a signal killed it), as pod mode's exec does. Its
+// first element is the program the image must have.
 func InterpreterCommand(interp, path string) []string {
-	if interp == InterpreterPython {
-		return []string{"sh", "-c", PythonLauncher, "sh", path}
+	shell := "sh"
+	if interp == InterpreterBash {
+		shell = InterpreterBash
 	}
-	return []string{interp, path}
+	script := []string{interp, path}
+	if interp == InterpreterPython {
+		script = []string{"sh", "-c", PythonLauncher, "sh", path}
+	}
+	return append([]string{shell, "-c", pid1Wrapper, shell}, script...)
 }
+
+// pid1Wrapper runs its arguments as a child, forwards signals to it and
+// exits with its status. `wait` returns early when a trapped signal arrives,
+// so it waits again until the child is gone.
+const pid1Wrapper = `"$@" &
+c=$!
+trap 'kill -TERM "$c" 2>/dev/null' TERM
+trap 'kill -INT "$c" 2>/dev/null' INT
+trap 'kill -HUP "$c" 2>/dev/null' HUP
+while :; do
+  wait "$c"
+  s=$?
+  kill -0 "$c" 2>/dev/null || exit "$s"
+done`
 
 // MissingInterpreter says whether a script that exited 127 did so because
 // the image has no interpreter (PythonLauncher's message ends its output).

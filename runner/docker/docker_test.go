@@ -31,7 +31,7 @@ func TestConfig(t *testing.T) {
 		{
 			name:       "defaults",
 			spec:       Spec{Script: "hello", RunID: "r1", Image: "busybox", Interpreter: "sh", Env: map[string]string{"B": "2", "A": "1=x"}},
-			wantCmd:    []string{"sh", "/work/script"},
+			wantCmd:    runner.InterpreterCommand("sh", "/work/script"),
 			wantDir:    "/work",
 			wantMemory: 512 << 20,
 			wantEnv:    []string{"A=1=x", "B=2"},
@@ -40,7 +40,7 @@ func TestConfig(t *testing.T) {
 		{
 			name:       "python, own dir and memory, extra labels",
 			spec:       Spec{Script: "p", Image: "python", Interpreter: "python", WorkDir: "/srv/job/", Memory: 64 << 20, Labels: map[string]string{"x": "y", LabelManagedBy: "someone"}},
-			wantCmd:    []string{"sh", "-c", runner.PythonLauncher, "sh", "/srv/job/script"},
+			wantCmd:    runner.InterpreterCommand("python", "/srv/job/script"),
 			wantDir:    "/srv/job",
 			wantMemory: 64 << 20,
 			wantEnv:    []string{},
@@ -49,7 +49,7 @@ func TestConfig(t *testing.T) {
 		{
 			name:       "no memory limit",
 			spec:       Spec{Image: "debian", Interpreter: "bash", Memory: -1},
-			wantCmd:    []string{"bash", "/work/script"},
+			wantCmd:    runner.InterpreterCommand("bash", "/work/script"),
 			wantDir:    "/work",
 			wantEnv:    []string{},
 			wantLabels: map[string]string{LabelManagedBy: ManagedByValue},

@@ -85,7 +85,7 @@ func TestBuildJob(t *testing.T) {
 		t.Errorf("pod securityContext differs from BuildPod's (-pod +job):\n%s", diff)
 	}
 	c := ps.Containers[0]
-	if diff := cmp.Diff([]string{"sh", JobScriptPath}, c.Command); diff != "" {
+	if diff := cmp.Diff(runner.InterpreterCommand("sh", JobScriptPath), c.Command); diff != "" {
 		t.Errorf("command (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(pod.Spec.Containers[0].Env, c.Env); diff != "" {
@@ -133,9 +133,9 @@ func TestBuildJobOptionsAndInterpreters(t *testing.T) {
 		wantTTL      int32
 	}{
 		{"bash, deadline from options", runner.InterpreterBash, time.Minute, JobOptions{ActiveDeadline: 90 * time.Second, TTLAfterFinished: time.Minute},
-			[]string{"bash", "/work/script"}, 90, 60},
+			runner.InterpreterCommand("bash", "/work/script"), 90, 60},
 		{"python, deadline from the spec's timeout", runner.InterpreterPython, 10 * time.Minute, JobOptions{},
-			[]string{"sh", "-c", runner.PythonLauncher, "sh", "/work/script"}, 600, 3600},
+			runner.InterpreterCommand("python", "/work/script"), 600, 3600},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
