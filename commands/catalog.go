@@ -78,6 +78,8 @@ type resolved struct {
 	script *store.Script
 	deck   *store.Deck // nil when no deck was given
 	values map[string]any
+	// userValues are the texts the user gave on the command line (-f, --set…).
+	userValues []string
 }
 
 // resolve finds the script and deck and merges values in the documented order:
@@ -122,6 +124,9 @@ func (a *app) resolveIn(c *cli.Context, cat *store.Catalog, ref string) (*resolv
 		deckValues = r.deck.Values
 	}
 	r.values = templates.Layers(lib.Values, deckValues, files, sets)
+	for _, m := range append(files, sets) {
+		r.userValues = appendTexts(r.userValues, m)
+	}
 	return r, nil
 }
 
@@ -391,4 +396,21 @@ func userName(lib *store.Index) string {
 		return u.Username
 	}
 	return "unknown"
+}
+
+// appendTexts appends every string in v (maps and lists walked).
+func appendTexts(dst []string, v any) []string {
+	switch v := v.(type) {
+	case string:
+		return append(dst, v)
+	case map[string]any:
+		for _, x := range v {
+			dst = appendTexts(dst, x)
+		}
+	case []any:
+		for _, x := range v {
+			dst = appendTexts(dst, x)
+		}
+	}
+	return dst
 }

@@ -34,6 +34,13 @@ func (a *app) libraryCommand() *cli.Command {
 				Action:    a.libraryAdd,
 			},
 			{
+				Name:      "trust",
+				Usage:     "review and trust what a shared library asks to do on this machine (local credential commands, files and variables; local paths)",
+				ArgsUsage: "NAME",
+				Flags:     []cli.Flag{flagTrustDryRun, flagRevoke},
+				Action:    a.libraryTrust,
+			},
+			{
 				Name:  "list",
 				Usage: "list the configured libraries in search order",
 				Flags: []cli.Flag{flagOutput},
@@ -110,6 +117,7 @@ func (a *app) libraryAdd(c *cli.Context) error {
 		return usageErrorf("library add needs NAME and URL (or a local DIR), got %d arguments", c.NArg())
 	}
 	name, src := c.Args().Get(0), c.Args().Get(1)
+	a.insecureRemote(src)
 	if !store.ValidName(name) {
 		return usageErrorf("library name %q is not a DNS-1123 label: use lower-case letters, digits and '-'", name)
 	}

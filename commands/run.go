@@ -374,6 +374,11 @@ func (a *app) buildSpec(c *cli.Context, r *resolved, out *templates.Rendered, ru
 		RunAsNonRoot: s.RunAsNonRoot, Exclusive: s.Exclusive,
 		Redact: append([]string(nil), out.Secrets...),
 	}
+	if readLocal {
+		if err := a.checkTrust(r, out); err != nil {
+			return spec, err
+		}
+	}
 	var deckCreds []store.Credential
 	if r.deck != nil {
 		deckCreds = r.deck.Credentials
