@@ -21,8 +21,8 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/test/cluster"
 )
 
