@@ -351,13 +351,13 @@ func (a *app) teamShow(c *cli.Context, localErr error) error {
 		return err
 	}
 	rec, err := kube.GetTeamRecord(c.Context, target.Client, target.Namespace, id)
-	if errors.Is(err, kube.ErrNoTeamRecord) {
-		if localErr != nil {
-			err = fmt.Errorf("%w; nor in the team history: %w", localErr, err)
-		}
+	switch {
+	case err != nil && localErr != nil:
+		// Not here, and not there (or not readable): say both.
+		return &notFoundError{err: fmt.Errorf("%w; nor in the team history of namespace %s: %w", localErr, target.Namespace, err)}
+	case errors.Is(err, kube.ErrNoTeamRecord):
 		return &notFoundError{err: err}
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
 	fmt.Fprintf(a.io.Err, "# team record %s/%s\n", rec.Namespace, kube.TeamRecordName(rec.ID))
