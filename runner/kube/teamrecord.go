@@ -58,47 +58,47 @@ const (
 
 // TeamRecord is one run as the namespace remembers it.
 type TeamRecord struct {
-	ID            string `json:"id"`
-	Script        string `json:"script"`
-	Library       string `json:"library,omitempty"`
-	LibraryCommit string `json:"libraryCommit,omitempty"`
+	ID            string `json:"id" yaml:"id"`
+	Script        string `json:"script" yaml:"script"`
+	Library       string `json:"library,omitempty" yaml:"library,omitempty"`
+	LibraryCommit string `json:"libraryCommit,omitempty" yaml:"libraryCommit,omitempty"`
 	// ScriptSHA256 is the sha256 of the rendered script as cscript records
 	// it locally (secret values masked), so two runs of the same script
 	// with the same inputs have the same sum.
-	ScriptSHA256 string `json:"scriptSHA256,omitempty"`
-	Deck         string `json:"deck,omitempty"`
-	Namespace    string `json:"namespace"`
-	Mode         string `json:"mode,omitempty"` // history.ModePod or history.ModeJob
+	ScriptSHA256 string `json:"scriptSHA256,omitempty" yaml:"scriptSHA256,omitempty"`
+	Deck         string `json:"deck,omitempty" yaml:"deck,omitempty"`
+	Namespace    string `json:"namespace" yaml:"namespace"`
+	Mode         string `json:"mode,omitempty" yaml:"mode,omitempty"` // history.ModePod or history.ModeJob
 	// Event, Resource and DryRun describe a lifecycle script's run.
-	Event    string `json:"event,omitempty"`
-	Resource string `json:"resource,omitempty"`
-	DryRun   bool   `json:"dryRun,omitempty"`
+	Event    string `json:"event,omitempty" yaml:"event,omitempty"`
+	Resource string `json:"resource,omitempty" yaml:"resource,omitempty"`
+	DryRun   bool   `json:"dryRun,omitempty" yaml:"dryRun,omitempty"`
 	// User is the git identity cscript ran as (as in the local record);
 	// KubernetesUser is who the API server says the client is
 	// (SelfSubjectReview), when the cluster tells.
-	User           string `json:"user,omitempty"`
-	KubernetesUser string `json:"kubernetesUser,omitempty"`
-	Host           string `json:"host,omitempty"`
+	User           string `json:"user,omitempty" yaml:"user,omitempty"`
+	KubernetesUser string `json:"kubernetesUser,omitempty" yaml:"kubernetesUser,omitempty"`
+	Host           string `json:"host,omitempty" yaml:"host,omitempty"`
 	// Name is the run's Pod or Job.
-	Name  string        `json:"name,omitempty"`
-	Image string        `json:"image,omitempty"`
-	Start time.Time     `json:"start"`
-	End   time.Time     `json:"end,omitzero"`
-	State history.State `json:"state"`
+	Name  string        `json:"name,omitempty" yaml:"name,omitempty"`
+	Image string        `json:"image,omitempty" yaml:"image,omitempty"`
+	Start time.Time     `json:"start" yaml:"start"`
+	End   time.Time     `json:"end,omitzero" yaml:"end,omitempty"`
+	State history.State `json:"state" yaml:"state"`
 	// ExitCode and Reason are the outcome, once the run has ended.
-	ExitCode  int        `json:"exitCode"`
-	Reason    string     `json:"reason,omitempty"`
-	Uploads   []TeamFile `json:"uploads,omitempty"`
-	Downloads []TeamFile `json:"downloads,omitempty"`
+	ExitCode  int        `json:"exitCode" yaml:"exitCode"`
+	Reason    string     `json:"reason,omitempty" yaml:"reason,omitempty"`
+	Uploads   []TeamFile `json:"uploads,omitempty" yaml:"uploads,omitempty"`
+	Downloads []TeamFile `json:"downloads,omitempty" yaml:"downloads,omitempty"`
 }
 
 // TeamFile is a file or directory the run moved in or out: its path in the
 // container, the base name of the local side, size and sha256.
 type TeamFile struct {
-	Path   string `json:"path"`
-	Local  string `json:"local,omitempty"`
-	Bytes  int64  `json:"bytes"`
-	SHA256 string `json:"sha256,omitempty"`
+	Path   string `json:"path" yaml:"path"`
+	Local  string `json:"local,omitempty" yaml:"local,omitempty"`
+	Bytes  int64  `json:"bytes" yaml:"bytes"`
+	SHA256 string `json:"sha256,omitempty" yaml:"sha256,omitempty"`
 }
 
 // Finished reports whether the record has an outcome (any state but running).
@@ -507,8 +507,7 @@ func LastTeamRecord(ctx context.Context, client kubernetes.Interface, namespace,
 // being deleted) and that started at least grace before now: their cscript
 // was killed. They are stored as abandoned with ReasonTeamGone, with an
 // update that loses to any concurrent one (the run finishing after all). It
-// returns "team record NS/NAME" for each one closed (or that would be, with
-// dryRun).
+// returns "NS/NAME" of each ConfigMap closed (or that would be, with dryRun).
 func MarkAbandoned(ctx context.Context, client kubernetes.Interface, namespace string, grace time.Duration, now time.Time, dryRun bool) ([]string, error) {
 	list, err := client.CoreV1().ConfigMaps(namespace).List(ctx, metav1.ListOptions{LabelSelector: teamSelector(labels.Set{LabelState: string(history.StateRunning)})})
 	if err != nil {
@@ -546,7 +545,7 @@ func MarkAbandoned(ctx context.Context, client kubernetes.Interface, namespace s
 				continue
 			}
 		}
-		closed = append(closed, "team record "+cm.Namespace+"/"+cm.Name+" (abandoned: its Pod or Job is gone)")
+		closed = append(closed, cm.Namespace+"/"+cm.Name)
 	}
 	return closed, errors.Join(errs...)
 }

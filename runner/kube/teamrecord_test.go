@@ -366,8 +366,8 @@ func TestMarkAbandoned(t *testing.T) {
 	}
 	sort.Strings(closed)
 	want := []string{
-		"team record team/cscript-run-going (abandoned: its Pod or Job is gone)",
-		"team record team/cscript-run-killed (abandoned: its Pod or Job is gone)",
+		"team/cscript-run-going",
+		"team/cscript-run-killed",
 	}
 	if diff := cmp.Diff(want, closed); diff != "" {
 		t.Errorf("closed (-want +got):\n%s", diff)

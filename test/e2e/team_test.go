@@ -421,6 +421,33 @@ func TestTeamHistoryTwoUsers(t *testing.T) {
 		t.Errorf("%d records of team-fail, want 3", n)
 	}
 
+	// A detached Job run is running until `runs attach` follows it to its end.
+	res = bob.must("run", "team-fail", "--deck", "e2e", "--mode", "job", "--detach")
+	detached := strings.TrimSpace(res.Stdout)
+	if r := teamFind(teamRecords(t, alice, "--script", "team-fail"), detached); r == nil || r.State != history.StateRunning || r.Mode != history.ModeJob {
+		t.Errorf("the detached run: %+v, want it running", r)
+	}
+	if res := bob.run("runs", "attach", detached); res.Code != 3 {
+		t.Errorf("runs attach: exit %d, want 3\n%s", res.Code, res.Stderr)
+	}
+	if r := teamFind(teamRecords(t, alice, "--script", "team-fail"), detached); r == nil || r.State != history.StateFailed || r.ExitCode != 3 || len(r.ScriptSHA256) != 64 || r.KubernetesUser != "bob" {
+		t.Errorf("the attached run: %+v, want it failed with exit 3, its script's sum and user kept", r)
+	}
+
+	// Ctrl-C: the record says interrupted, although the run's context ended.
+	p = bob.start("run", "team-sleep", "--deck", "e2e")
+	if !p.waitOutput("team-sleep-marker", 2*time.Minute) {
+		t.Fatalf("no marker:\n%s", p.wait(time.Second).Stderr)
+	}
+	interrupted := runIDOf(p.stderr.String())
+	p.signal(syscall.SIGINT)
+	if res := p.wait(time.Minute); res.Code != 130 {
+		t.Errorf("interrupted run: exit %d, want 130", res.Code)
+	}
+	if r := teamFind(teamRecords(t, alice, "--script", "team-sleep"), interrupted); r == nil || r.State != history.StateInterrupted || r.ExitCode != 130 {
+		t.Errorf("the interrupted run: %+v", r)
+	}
+
 	// A lifecycle event's script leaves a record too.
 	alice.must("resource", "create", "id1", "--lifecycle", "demo-id", "--deck", "e2e")
 	var ev *kube.TeamRecord
