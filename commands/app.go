@@ -35,6 +35,8 @@ type app struct {
 	secrets *redact.Redactor
 	// restoreLog undoes the routing of the Kubernetes client's log.
 	restoreLog func()
+	// team is what this process remembers about team history (team.go).
+	team teamState
 }
 
 // Main runs cscript with args and returns the process exit code.

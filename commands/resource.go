@@ -189,6 +189,7 @@ func (a *app) resourceEvent(c *cli.Context, deps resourceDeps, ev lifecycle.Even
 		return err
 	}
 	if !o.DryRun && ev != lifecycle.EventPull {
+		a.lastTeamRun(c, env.target, env.deck, o.Definition.Scripts[ev])
 		if err := a.confirmProtected(c, env.deck, a.displayTarget(env)); err != nil {
 			return err
 		}
@@ -333,7 +334,11 @@ func (a *app) recordRuns(c *cli.Context, env *resourceEnv, spec runner.Spec, dry
 	} else if env.target != nil {
 		base.Context, base.Namespace = env.target.Context, env.target.Namespace
 	}
-	return &recordedExecutor{inner: exec, a: a, hist: hist, base: base, live: live}, nil
+	team, err := a.teamHistory(c, env.target, env.deck) // before the manager touches the resource's state
+	if err != nil {
+		return nil, err
+	}
+	return &recordedExecutor{inner: exec, a: a, hist: hist, base: base, live: live, team: team}, nil
 }
 
 // recordedExecutor keeps a run record of each script it runs.
@@ -343,6 +348,7 @@ type recordedExecutor struct {
 	hist  *history.Store
 	base  history.Record // what the records of one command share
 	live  *switchWriter
+	team  *teamRun // the record in the namespace; nil on Docker
 }
 
 var _ lifecycle.Executor = (*recordedExecutor)(nil)
@@ -357,6 +363,9 @@ func (r *recordedExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (
 		return r.inner.Run(ctx, req)
 	}
 	_ = hrun.SaveArtifact(history.ArtifactScript, []byte(req.Body))
+	if err := r.team.begin(ctx, hrun, &rec, req.Body); err != nil {
+		return nil, err
+	}
 	// Job and Docker runs give stdout and stderr as one stream: the record
 	// keeps it as stderr, whose last lines make the trace of a failure.
 	r.live.set(io.MultiWriter(r.a.io.Err, hrun.Stderr()))
@@ -367,6 +376,7 @@ func (r *recordedExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (
 		o.exitCode = res.ExitCode
 	}
 	r.a.finishRecord(hrun, &rec, o, err)
+	r.team.finish(ctx, &rec)
 	return res, err
 }
 

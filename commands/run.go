@@ -97,6 +97,7 @@ func (a *app) run(c *cli.Context) error {
 		rec.Context, rec.Namespace = target.Context, target.Namespace
 		fmt.Fprintf(a.io.Err, "%s %s in %s (context %s, namespace %s), run %s\n", a.io.paint("1", "▶"), r.script.Name, deckName(r.deck), target.Context, target.Namespace, runID)
 	}
+	a.lastTeamRun(c, target, r.deck, r.script.Name)
 	if err := a.confirmDeck(c, r.deck, rec.Context, rec.Namespace); err != nil {
 		return err
 	}
@@ -123,6 +124,10 @@ func (a *app) run(c *cli.Context) error {
 		return err
 	}
 
+	team, err := a.teamHistory(c, target, r.deck) // nil on Docker; refuses when required and not allowed
+	if err != nil {
+		return err
+	}
 	hist, err := a.history(c)
 	if err != nil {
 		return err
@@ -135,6 +140,9 @@ func (a *app) run(c *cli.Context) error {
 		return err
 	}
 	_ = hrun.SaveArtifact(history.ArtifactScript, []byte(spec.Body))
+	if err := team.begin(c.Context, hrun, rec, spec.Body); err != nil {
+		return err
+	}
 	stdout := io.MultiWriter(a.io.Out, hrun.Output())
 	stderr := io.MultiWriter(a.io.Err, hrun.Stderr())
 
@@ -159,6 +167,7 @@ func (a *app) run(c *cli.Context) error {
 		}
 	}
 	a.finishRecord(hrun, rec, o, runErr)
+	team.finish(c.Context, rec)
 	if runErr != nil {
 		if rec.State != history.StateSucceeded {
 			fmt.Fprintf(a.io.Err, "%s run %s failed; its trace: cscript trace %s\n", a.io.paint("31", "✗"), runID, runID)

@@ -19,8 +19,11 @@ func (a *app) runsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "runs",
 		Usage: "list past runs; show one, or print its output",
-		Flags: []cli.Flag{flagOutput, flagLimit},
+		Flags: append([]cli.Flag{flagOutput, flagLimit}, teamRunsFlags()...),
 		Action: func(c *cli.Context) error {
+			if c.Bool(flagCluster.Name) {
+				return a.teamRuns(c)
+			}
 			hist, err := a.history(c)
 			if err != nil {
 				return err
@@ -56,11 +59,12 @@ func (a *app) runsCommand() *cli.Command {
 				Name:      "show",
 				Usage:     "show a run's record",
 				ArgsUsage: "ID|last",
-				Flags:     []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputYAML, Usage: "yaml or json"}},
+				Flags: append([]cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputYAML, Usage: "yaml or json"},
+					flagCluster, flagDeck}, targetFlags()...),
 				Action: func(c *cli.Context) error {
 					hist, rec, err := a.runRecord(c)
-					if err != nil {
-						return err
+					if err != nil || c.Bool(flagCluster.Name) {
+						return a.teamShow(c, err) // someone else's run, in the namespace
 					}
 					fmt.Fprintf(a.io.Err, "# %s\n", hist.Dir(rec.ID))
 					return writeStructured(a.io.Out, c.String("output"), rec)
@@ -160,7 +164,7 @@ func (a *app) gcCommand() *cli.Command {
 	flagAll := &cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "look in every namespace"}
 	return &cli.Command{
 		Name:  "gc",
-		Usage: "remove Pods, Secrets and Leases that cscript left behind (expired, or --older-than)",
+		Usage: "remove Pods, Secrets and Leases that cscript left behind (expired, or --older-than); mark team records of killed runs abandoned",
 		Flags: append(targetFlags(), flagDeck, flagOlder, flagDry, flagAll),
 		Action: func(c *cli.Context) error {
 			opts := kube.TargetOptions{Kubeconfig: c.String(flagKubeconfig.Name), Context: c.String(flagContext.Name), Namespace: c.String(flagNamespace.Name)}
@@ -188,7 +192,8 @@ func (a *app) gcCommand() *cli.Command {
 			gone = append(gone, jobs...)
 			closed, closeErr := a.closeGoneDetachedRuns(c, target, ns, c.Bool(flagDry.Name))
 			gone = append(gone, closed...)
-			err = errors.Join(err, jobErr, closeErr)
+			abandoned, teamErr := a.markAbandonedTeamRuns(c, target, ns, c.Duration(flagOlder.Name), c.Bool(flagDry.Name))
+			err = errors.Join(err, jobErr, closeErr, teamErr)
 			verb := "deleted"
 			if c.Bool(flagDry.Name) {
 				verb = "would delete"
@@ -196,7 +201,10 @@ func (a *app) gcCommand() *cli.Command {
 			for _, g := range gone {
 				fmt.Fprintf(a.io.Out, "%s %s\n", verb, g)
 			}
-			if len(gone) == 0 && err == nil {
+			for _, m := range abandoned {
+				fmt.Fprintln(a.io.Out, m)
+			}
+			if len(gone) == 0 && len(abandoned) == 0 && err == nil {
 				fmt.Fprintln(a.io.Out, "nothing to collect")
 			}
 			return err
@@ -270,5 +278,6 @@ func (a *app) runsAttach(c *cli.Context) error {
 		o = outcome{name: res.JobName, exitCode: res.ExitCode, reason: res.Reason, end: res.End, diag: res.Diagnostics}
 	}
 	a.finishRecord(hrun, rec, o, runErr)
+	a.teamAttached(c, target, rec)
 	return runExitError(runErr)
 }

@@ -209,8 +209,9 @@ func isNull(n *yaml.Node) bool {
 }
 
 var (
-	durationType = reflect.TypeOf(Duration{})
-	timeType     = reflect.TypeOf(time.Time{})
+	durationType    = reflect.TypeOf(Duration{})
+	timeType        = reflect.TypeOf(time.Time{})
+	teamHistoryType = reflect.TypeOf(TeamHistory{})
 )
 
 func joinField(parent, name string) string {
@@ -255,6 +256,15 @@ func (d *fileDecoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		}
 		v.Set(reflect.ValueOf(t))
 		return
+	case teamHistoryType:
+		if n.Kind == yaml.ScalarNode {
+			if n.Value != "required" {
+				d.addf(n, field, "%s must be a mapping such as {keep: 20, required: true}, or the word required, not %s", field, describe(n))
+				return
+			}
+			v.Set(reflect.ValueOf(TeamHistory{Required: true}))
+			return
+		}
 	}
 	switch v.Kind() {
 	case reflect.Pointer:

@@ -130,10 +130,25 @@ func TestLoadLibraryValid(t *testing.T) {
 		Name: "prod", Description: "Production.", Backend: "kubernetes", Context: "prod", Namespace: "prod", Protected: true,
 		Values:      map[string]any{"db": map[string]any{"host": "db.prod.svc"}},
 		Credentials: []Credential{{Name: "PGPASSWORD", Secret: &SecretRef{Name: "prod-db", Key: "password"}}},
+		TeamHistory: &TeamHistory{Keep: 20, Required: true},
 		Source:      Source{Library: "valid", Path: filepath.Join(abs, "decks", "prod.yml"), RelPath: "decks/prod.yml"},
 	}
 	if diff := cmp.Diff(wantDeck, prod); diff != "" {
 		t.Errorf("prod deck (-want +got):\n%s", diff)
+	}
+	if prod.TeamHistoryKeep() != 20 || !prod.TeamHistoryRequired() {
+		t.Errorf("prod team history: keep %d, required %v; want 20, true", prod.TeamHistoryKeep(), prod.TeamHistoryRequired())
+	}
+	local, _ := ix.Deck("local")
+	if diff := cmp.Diff(&TeamHistory{Required: true}, local.TeamHistory); diff != "" {
+		t.Errorf("local deck's \"teamHistory: required\" (-want +got):\n%s", diff)
+	}
+	if local.TeamHistoryKeep() != DefaultTeamHistoryKeep {
+		t.Errorf("local deck keeps %d, want the default %d", local.TeamHistoryKeep(), DefaultTeamHistoryKeep)
+	}
+	var none *Deck
+	if none.TeamHistoryKeep() != DefaultTeamHistoryKeep || none.TeamHistoryRequired() {
+		t.Error("no deck: want the default count, not required")
 	}
 
 	wantPresets := BuiltinPresets()

@@ -190,8 +190,10 @@ func TestSchemaRejectsInvalidFiles(t *testing.T) {
 			t.Errorf("%s passes the script schema, want it rejected", f)
 		}
 	}
-	if err := deckSchema.Validate(yamlAsJSON(t, "testdata/invalid/decks/bad-deck.yaml")); err == nil {
-		t.Error("decks/bad-deck.yaml passes the deck schema, want it rejected")
+	for _, f := range []string{"bad-deck.yaml", "team-keep.yaml", "team-unknown.yaml", "team-word.yaml"} {
+		if err := deckSchema.Validate(yamlAsJSON(t, filepath.Join("testdata/invalid/decks", f))); err == nil {
+			t.Errorf("decks/%s passes the deck schema, want it rejected", f)
+		}
 	}
 }
 

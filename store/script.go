@@ -128,8 +128,46 @@ type Deck struct {
 	Values    map[string]any `yaml:"values,omitempty" json:"values,omitempty"`
 	// Credentials override the sources of a script's credentials by name for this deck.
 	Credentials []Credential `yaml:"credentials,omitempty" json:"credentials,omitempty"`
+	// TeamHistory tunes the records this deck's Kubernetes runs leave in
+	// its namespace (nil: the defaults).
+	TeamHistory *TeamHistory `yaml:"teamHistory,omitempty" json:"teamHistory,omitempty"`
 
 	Source Source `yaml:"-" json:"-"`
+}
+
+// TeamHistory tunes the team history of a deck: the record of every
+// Kubernetes run that cscript keeps in the run's namespace (a ConfigMap
+// labelled cscript.dev/record=run). In YAML it is a mapping ({keep: 20,
+// required: true}) or the word "required" (the default count, required).
+type TeamHistory struct {
+	// Keep is how many finished records of each script the namespace keeps
+	// (0: DefaultTeamHistoryKeep); cscript removes older ones after a run.
+	Keep int `yaml:"keep,omitempty" json:"keep,omitempty"`
+	// Required refuses a run, before it starts, when its record cannot be
+	// written (no permission to create ConfigMaps in the namespace);
+	// otherwise such a run warns once and goes on without a record.
+	Required bool `yaml:"required,omitempty" json:"required,omitempty"`
+}
+
+// Bounds of TeamHistory.Keep.
+const (
+	DefaultTeamHistoryKeep = 100
+	MaxTeamHistoryKeep     = 10000
+)
+
+// TeamHistoryKeep is the deck's count of finished records kept per script
+// (DefaultTeamHistoryKeep unless set). d may be nil.
+func (d *Deck) TeamHistoryKeep() int {
+	if d == nil || d.TeamHistory == nil || d.TeamHistory.Keep <= 0 {
+		return DefaultTeamHistoryKeep
+	}
+	return d.TeamHistory.Keep
+}
+
+// TeamHistoryRequired reports whether a run on the deck must write its team
+// record. d may be nil.
+func (d *Deck) TeamHistoryRequired() bool {
+	return d != nil && d.TeamHistory != nil && d.TeamHistory.Required
 }
 
 // Duration is a time.Duration written as a Go duration string ("90s", "1h").

@@ -452,6 +452,14 @@ func (d *fileDecoder) validateDeck(root *yaml.Node, dk *Deck) {
 		d.addf(node(root, "namespace"), "namespace", "namespace %q is not a valid Kubernetes namespace: %s", ns, nameRule)
 	}
 	d.validateCredentials(root, "credentials", dk.Credentials)
+	if th := dk.TeamHistory; th != nil && !d.isBad("teamHistory") {
+		if dk.Backend == BackendDocker {
+			d.addf(keyNode(root, "teamHistory"), "teamHistory", "teamHistory is for Kubernetes decks: a docker deck's runs are recorded only on this machine; remove it")
+		}
+		if hasKey(node(root, "teamHistory"), "keep") && !d.isBad("teamHistory.keep") && (th.Keep < 1 || th.Keep > MaxTeamHistoryKeep) {
+			d.addf(node(root, "teamHistory", "keep"), "teamHistory.keep", "teamHistory.keep %d is out of range: keep between 1 and %d finished records per script (the default is %d)", th.Keep, MaxTeamHistoryKeep, DefaultTeamHistoryKeep)
+		}
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -169,6 +169,10 @@ values: {}
 # credentials:
 #   - name: PGPASSWORD
 #     secret: {name: db-credentials, key: password}
+# Every run leaves a record in the namespace (cscript runs --cluster): keep is
+# how many finished records per script stay; required refuses a run that
+# cannot write its record (by default it warns and runs).
+# teamHistory: {keep: 100, required: false}
 `
 
 // NewDeck writes a valid, commented deck called name to

@@ -211,8 +211,8 @@ script: |
 // credentials (fromEnv, fromCommand, a Kubernetes Secret ref and a secret
 // param) with client-go logging at its highest verbosity, watching the Pod
 // while it lives: no part of any value appears in the terminal output, the
-// run history (records, logs, traces), the Pod spec and annotations, or the
-// namespace's events.
+// run history (records, logs, traces), the Pod spec and annotations, the
+// namespace's events, or the run's team record in the namespace.
 func TestReliabilitySecretHygiene(t *testing.T) {
 	t.Parallel()
 	cs := cluster.Clientset(t)
@@ -306,6 +306,13 @@ func TestReliabilitySecretHygiene(t *testing.T) {
 	}
 	b, _ := json.Marshal(events)
 	where["events"] = string(b)
+	// The run's team record in the namespace, labels and data.
+	records, err := cs.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: "cscript.dev/record=run"})
+	if err != nil || len(records.Items) != 1 {
+		t.Fatalf("team records: %d, %v; want the run's one", len(records.Items), err)
+	}
+	b, _ = json.Marshal(records)
+	where["team record"] = string(b)
 	files := 0
 	err = filepath.WalkDir(h.stateDir(), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
