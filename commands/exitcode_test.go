@@ -121,6 +121,7 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 		{id: "runner.UnsupportedError", err: &runner.UnsupportedError{Backend: "a Docker deck", What: "-i", Hint: "x"}, code: 2, run: 2},
 		{id: "runner.UnsupportedErrors", err: &runner.UnsupportedErrors{Errs: []*runner.UnsupportedError{{Backend: "a Docker deck", What: "-i", Hint: "x"}}}, code: 2, run: 2},
 		{id: "kube.ConnectionLostError", err: &kube.ConnectionLostError{Op: "download", Err: plain}, code: 125, run: 125},
+		{id: "kube.ErrNoTeamRecord", err: kube.ErrNoTeamRecord, code: 4, run: 125},
 		{id: "kube.ErrJobNotFound", err: &runner.RunError{Op: "find job", Err: kube.ErrJobNotFound}, code: 4, run: 125},
 
 		{id: "lifecycle.ErrNotFound", err: lifecycle.ErrNotFound, code: 4, run: 125},
@@ -221,7 +222,7 @@ func isExported(id string, err error) bool {
 	sentinels := map[string]error{
 		"store.ErrNotFound": store.ErrNotFound, "store.ErrExists": store.ErrExists, "store.ErrNotGitRepo": store.ErrNotGitRepo,
 		"store.ErrAlreadyGitRepo": store.ErrAlreadyGitRepo, "store.ErrNothingToCommit": store.ErrNothingToCommit,
-		"store.ErrNoRemote": store.ErrNoRemote, "kube.ErrJobNotFound": kube.ErrJobNotFound,
+		"store.ErrNoRemote": store.ErrNoRemote, "kube.ErrJobNotFound": kube.ErrJobNotFound, "kube.ErrNoTeamRecord": kube.ErrNoTeamRecord,
 		"lifecycle.ErrNotFound": lifecycle.ErrNotFound, "history.ErrNotFound": history.ErrNotFound,
 		"history.ErrAmbiguous": history.ErrAmbiguous, "history.ErrFinished": history.ErrFinished,
 		"transfer.ErrExists": transfer.ErrExists, "redact.ErrClosed": redact.ErrClosed,

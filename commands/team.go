@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/cscript-dev/cscript/history"
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/store"
@@ -335,8 +336,7 @@ func (a *app) teamRuns(c *cli.Context) error {
 // teamShow is `runs show ID` for a run found in the team history: with
 // --cluster, or when the local history does not have it (localErr).
 func (a *app) teamShow(c *cli.Context, localErr error) error {
-	var nf *notFoundError
-	if localErr != nil && !errors.As(localErr, &nf) {
+	if localErr != nil && fail.KindOf(localErr) != fail.NotFound {
 		return localErr
 	}
 	id := c.Args().First()
@@ -354,9 +354,9 @@ func (a *app) teamShow(c *cli.Context, localErr error) error {
 	switch {
 	case err != nil && localErr != nil:
 		// Not here, and not there (or not readable): say both.
-		return &notFoundError{err: fmt.Errorf("%w; nor in the team history of namespace %s: %w", localErr, target.Namespace, err)}
+		return fail.Wrap(fail.NotFound, fmt.Errorf("%w; nor in the team history of namespace %s: %w", localErr, target.Namespace, err))
 	case errors.Is(err, kube.ErrNoTeamRecord):
-		return &notFoundError{err: err}
+		return fail.Wrap(fail.NotFound, err)
 	case err != nil:
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cscript-dev/cscript/history"
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/runner"
 )
@@ -490,7 +491,7 @@ func GetTeamRecord(ctx context.Context, client kubernetes.Interface, namespace, 
 }
 
 // ErrNoTeamRecord is returned by GetTeamRecord for an unknown or ambiguous ID.
-var ErrNoTeamRecord = errors.New("no such team record")
+var ErrNoTeamRecord = fail.New(fail.NotFound, "no such team record")
 
 // LastTeamRecord returns the newest record of script in namespace (running or
 // not), or nil when there is none.
