@@ -90,7 +90,9 @@ func (a *app) cli() *cli.App {
 		ErrWriter:            stderr,
 		HideVersion:          true,
 		EnableBashCompletion: true,
-		Suggest:              true,
+		// A --set expression (or a -f file name) may hold commas: never split them.
+		DisableSliceFlagSeparator: true,
+		Suggest:                   true,
 		// Exit codes are mapped once, in Main; never os.Exit inside Run, so deferred cleanup runs.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   usage,

@@ -3,7 +3,11 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"os/user"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -105,24 +109,13 @@ func (a *app) resolveIn(c *cli.Context, cat *store.Catalog, ref string) (*resolv
 			return nil, err
 		}
 	}
-	var files []map[string]any
-	for _, f := range c.StringSlice(flagValues.Name) {
-		m, err := templates.ReadValuesFile(f)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, m)
+	files, err := a.valuesFiles(c)
+	if err != nil {
+		return nil, err
 	}
-	sets := map[string]any{}
-	for _, e := range c.StringSlice(flagSet.Name) {
-		if err := templates.ParseSet(sets, e); err != nil {
-			return nil, err
-		}
-	}
-	for _, e := range c.StringSlice(flagSetStr.Name) {
-		if err := templates.ParseSetString(sets, e); err != nil {
-			return nil, err
-		}
+	sets, err := a.setValues(c, s)
+	if err != nil {
+		return nil, err
 	}
 	var deckValues map[string]any
 	if r.deck != nil {
@@ -130,6 +123,200 @@ func (a *app) resolveIn(c *cli.Context, cat *store.Catalog, ref string) (*resolv
 	}
 	r.values = templates.Layers(lib.Values, deckValues, files, sets)
 	return r, nil
+}
+
+// valuesFiles reads the -f files, in order; "-" is stdin (once).
+func (a *app) valuesFiles(c *cli.Context) ([]map[string]any, error) {
+	var files []map[string]any
+	stdin := false
+	for _, f := range c.StringSlice(flagValues.Name) {
+		if f != "-" {
+			m, err := templates.ReadValuesFile(f)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, m)
+			continue
+		}
+		if stdin {
+			return nil, usageErrorf("-f - (values from stdin) can be given once")
+		}
+		if c.Command.Name == "run" && c.Bool(flagInteractive.Name) {
+			return nil, usageErrorf("-f - and --interactive both want stdin: give the values in a file")
+		}
+		stdin = true
+		data, err := io.ReadAll(a.io.In)
+		if err != nil {
+			return nil, fmt.Errorf("values from stdin: %w", err)
+		}
+		m, err := templates.ParseValues("(stdin)", data)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, m)
+	}
+	return files, nil
+}
+
+// setFlag is one of the flags that set values on the command line, lowest
+// precedence first (Helm's order).
+type setFlag struct {
+	flag  *cli.StringSliceFlag
+	parse func(dst map[string]any, expr string) error
+}
+
+// setValues parses --set-json, --set, --set-string and --set-file (later
+// ones win) into one map, and warns about each key that neither a param nor
+// a template of s uses.
+func (a *app) setValues(c *cli.Context, s *store.Script) (map[string]any, error) {
+	read := cachedReader()
+	flags := []setFlag{
+		{flagSetJSON, templates.ParseSetJSON},
+		{flagSet, templates.ParseSet},
+		{flagSetStr, templates.ParseSetString},
+		{flagSetFile, func(dst map[string]any, expr string) error { return templates.ParseSetFile(dst, expr, read) }},
+	}
+	sets := map[string]any{}
+	var unused []string
+	var (
+		chains  [][]string
+		whole   bool
+		scanned bool
+	)
+	for _, f := range flags {
+		for _, e := range c.StringSlice(f.flag.Name) {
+			if err := f.parse(sets, e); err != nil {
+				return nil, err
+			}
+			if !scanned {
+				chains, whole = templates.ValuesRefs(s)
+				scanned = true
+			}
+			if whole {
+				continue
+			}
+			one := map[string]any{}
+			_ = f.parse(one, e)
+			seen := map[string]bool{}
+			for _, path := range keyPaths(one, nil) {
+				if usedKey(path, s, chains) {
+					continue
+				}
+				// The shortest part of the path that nothing reads: cfg for cfg.x and cfg.y.
+				for n := 1; n <= len(path); n++ {
+					if !usedKey(path[:n], s, chains) {
+						path = path[:n]
+						break
+					}
+				}
+				if key := strings.Join(path, "."); !seen[key] {
+					seen[key] = true
+					unused = append(unused, fmt.Sprintf("--%s %s: neither a param nor a template of %s uses %s%s",
+						f.flag.Name, e, s.Name, key, suggestKey(path, s, chains)))
+				}
+			}
+		}
+	}
+	for _, w := range unused {
+		fmt.Fprintf(a.io.Err, "warning: %s\n", w)
+	}
+	return sets, nil
+}
+
+// cachedReader reads a file once however often it is asked for.
+func cachedReader() func(string) ([]byte, error) {
+	type read struct {
+		data []byte
+		err  error
+	}
+	cache := map[string]read{}
+	return func(path string) ([]byte, error) {
+		r, ok := cache[path]
+		if !ok {
+			r.data, r.err = os.ReadFile(path)
+			cache[path] = r
+		}
+		return r.data, r.err
+	}
+}
+
+// keyPaths lists the paths to the leaves of m (a list is a leaf), sorted.
+func keyPaths(m map[string]any, prefix []string) [][]string {
+	var out [][]string
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p := append(append([]string(nil), prefix...), k)
+		if sub, ok := m[k].(map[string]any); ok && len(sub) > 0 {
+			out = append(out, keyPaths(sub, p)...)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// usedKey says whether a value at path is read: by the param of its first
+// key, or by a template that reads it, a part of it or what holds it.
+func usedKey(path []string, s *store.Script, chains [][]string) bool {
+	for _, p := range s.Params {
+		if p.Name == path[0] {
+			return true
+		}
+	}
+	for _, c := range chains {
+		n := min(len(c), len(path))
+		if slices.Equal(c[:n], path[:n]) {
+			return true
+		}
+	}
+	return false
+}
+
+// suggestKey is ": did you mean X?" for the param or template key closest
+// to path, or "".
+func suggestKey(path []string, s *store.Script, chains [][]string) string {
+	key := strings.Join(path, ".")
+	var known []string
+	for _, p := range s.Params {
+		known = append(known, p.Name)
+	}
+	for _, c := range chains {
+		known = append(known, strings.Join(c, "."))
+	}
+	best, bestD := "", len(key)/3+2
+	for _, k := range known {
+		if d := editDistance(key, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // deckData is what templates see as .Deck.

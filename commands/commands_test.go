@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -497,4 +498,52 @@ func TestBrokenValuesAndDecks(t *testing.T) {
 		got.WriteString("$ cscript " + strings.Join(tt.args, " ") + "\n" + r.err)
 	}
 	e.golden("broken-values-decks", got.String())
+}
+
+// --set and its kin as in Helm: commas inside a value, lists, files, JSON,
+// values from stdin, and a warning for a key nothing reads.
+func TestSetValuesHelmStyle(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	writeFiles(t, e.root, map[string]string{
+		"who.txt":  "from a file",
+		"a,b.yaml": "greeting: from a file with a comma in its name\n",
+	})
+	var got strings.Builder
+	show := func(stdin string, args ...string) {
+		t.Helper()
+		r := e.run(stdin, args...)
+		if r.code != 0 {
+			t.Errorf("cscript %s: exit %d\n%s", strings.Join(args, " "), r.code, r.err)
+		}
+		fmt.Fprintf(&got, "$ cscript %s\n%s%s\n", strings.Join(args, " "), r.out, r.err)
+	}
+	show("", "render", "hello", "--deck", "local", "--set", `who=a\,b`)
+	show("", "render", "hello", "--deck", "local", "--set", "who=x,code=3", "--set", "hosts={a,b}", "--set-json", `cfg={"x":[1,2.5],"y":{"z":true}}`, "-o", "yaml")
+	show("", "render", "hello", "--deck", "local", "--set-json", `who="json"`, "--set", "who=set", "--set-string", "who=string", "--set-file", "who="+filepath.Join(e.root, "who.txt"), "--set", "gretting=hi")
+	show("greeting: from stdin\n", "render", "hello", "--deck", "local", "-f", filepath.Join(e.root, "a,b.yaml"), "-f", "-", "-o", "json")
+	e.golden("set-values", got.String())
+
+	for _, tt := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"render", "hello", "--set-file", "who=" + filepath.Join(e.root, "nope.txt")}, ExitInvalid, "cannot read"},
+		{[]string{"render", "hello", "--set-json", "who={bad"}, ExitInvalid, "not JSON"},
+		{[]string{"render", "hello", "-f", "-", "-f", "-"}, ExitUsage, "once"},
+		{[]string{"run", "hello", "-i", "-f", "-"}, ExitRunFailed, "stdin"},
+	} {
+		if r := e.run("", tt.args...); r.code != tt.code || !strings.Contains(r.err, tt.msg) {
+			t.Errorf("cscript %s: exit %d, stderr %q; want %d and %q", strings.Join(tt.args, " "), r.code, r.err, tt.code, tt.msg)
+		}
+	}
+
+	// --attr and --limit of resource commands carry commas too.
+	writeFiles(t, e.lib(), map[string]string{"decks/dock.yaml": "backend: docker\n"})
+	r := e.runResource(context.Background(), "resource", "create", "vm1", "--lifecycle", "demo-vm", "--deck", "dock", "--plan", "small",
+		"--limit", "cpu=2,ram=512", "--attr", `note=a\,b`, "--attr", "tags={x,y}", "--dry-run")
+	if r.code != 0 || !strings.Contains(r.out, "cpu: 2") || !strings.Contains(r.out, "ram: 512") || !strings.Contains(r.out, "note: a,b") || !strings.Contains(r.out, "- x") {
+		t.Errorf("resource create with commas: exit %d\nstdout %s\nstderr %s", r.code, r.out, r.err)
+	}
 }

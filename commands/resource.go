@@ -27,7 +27,7 @@ var (
 	flagLifecycle = &cli.StringFlag{Name: "lifecycle", Aliases: []string{"l"}, Usage: "the lifecycle definition: `NAME` or LIB/NAME"}
 	flagPlan      = &cli.StringFlag{Name: "plan", Usage: "the `PLAN` of the lifecycle (its limits, under --limit)"}
 	flagAttr      = &cli.StringSliceFlag{Name: "attr", Usage: "an attribute of the resource, Helm-style: `KEY=VALUE` (may repeat)"}
-	flagLimit     = &cli.StringSliceFlag{Name: "limit", Usage: "a limit: `NAME=N`, a whole number (may repeat; over the plan's)"}
+	flagLimit     = &cli.StringSliceFlag{Name: "limit", Usage: "a limit: `NAME=N`, a whole number (NAME=N,NAME=N or repeat the flag; over the plan's)"}
 	flagDryRun    = &cli.BoolFlag{Name: "dry-run", Usage: "run the script with these inputs and show what would be recorded; change no state"}
 	flagAll       = &cli.BoolFlag{Name: "all", Usage: "pull every resource of the deck that is not terminated"}
 	flagEvery     = &cli.DurationFlag{Name: "every", Usage: "keep pulling every `DURATION` (e.g. 1h) until interrupted"}
@@ -129,16 +129,18 @@ func resourceArg(c *cli.Context) (string, error) {
 
 func parseLimits(c *cli.Context) (map[string]int64, error) {
 	var out map[string]int64
-	for _, e := range c.StringSlice(flagLimit.Name) {
-		k, v, ok := strings.Cut(e, "=")
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if !ok || k == "" || err != nil {
-			return nil, usageErrorf("--limit %q: give NAME=N with a whole number N", e)
+	for _, arg := range c.StringSlice(flagLimit.Name) {
+		for _, e := range strings.Split(arg, ",") { // cpu=2,ram=4096
+			k, v, ok := strings.Cut(e, "=")
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if !ok || k == "" || err != nil {
+				return nil, usageErrorf("--limit %q: give NAME=N with a whole number N (several: NAME=N,NAME=N)", arg)
+			}
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[strings.TrimSpace(k)] = n
 		}
-		if out == nil {
-			out = map[string]int64{}
-		}
-		out[k] = n
 	}
 	return out, nil
 }

@@ -402,3 +402,48 @@ func levenshtein(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// ValuesRefs is what the templates of s read of .Values: the field chains
+// after .Values (.Values.db.host is [db host], also inside range and with
+// as $.Values…), and whether a template reads .Values whole (passes it to a
+// function such as dig or index, ranges over it), so that it may read any
+// key. A template that does not parse counts as reading .Values whole.
+func ValuesRefs(s *store.Script) (chains [][]string, whole bool) {
+	for _, f := range templateFields(s, "") {
+		if !strings.Contains(f.text, "{{") {
+			continue
+		}
+		trees, err := parseTemplate(f.text)
+		if err != nil {
+			return nil, true
+		}
+		for _, name := range sortedKeys(trees) {
+			walkTemplate(trees[name], name == "main", func(n parse.Node, rootDot bool) {
+				var chain []string
+				switch n := n.(type) {
+				case *parse.FieldNode:
+					if !rootDot {
+						return
+					}
+					chain = n.Ident
+				case *parse.VariableNode:
+					if len(n.Ident) < 2 || n.Ident[0] != "$" || name != "main" {
+						return
+					}
+					chain = n.Ident[1:]
+				default:
+					return
+				}
+				if chain[0] != "Values" {
+					return
+				}
+				if len(chain) == 1 {
+					whole = true
+					return
+				}
+				chains = append(chains, append([]string(nil), chain[1:]...))
+			})
+		}
+	}
+	return chains, whole
+}

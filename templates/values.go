@@ -4,14 +4,17 @@ package templates
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -25,9 +28,10 @@ const (
 	maxSetDepth = 128
 )
 
-// SetError is a --set (or --set-string) expression that cannot be parsed.
+// SetError is a --set (or --set-string, --set-file, --set-json) expression
+// that cannot be parsed.
 type SetError struct {
-	Flag    string // "--set" or "--set-string"
+	Flag    string // "--set", "--set-string", "--set-file" or "--set-json"
 	Expr    string // the whole expression as given
 	Message string // what is wrong and what to do
 }
@@ -58,16 +62,41 @@ func ParseSet(dst map[string]any, expr string) error {
 // ParseSetString is ParseSet for --set-string: every value is a string, never
 // typed ("true", "007" and "null" stay strings).
 func ParseSetString(dst map[string]any, expr string) error {
-	p := &setParser{flag: "--set-string", expr: expr, rs: []rune(expr), asString: true}
+	p := &setParser{flag: "--set-string", expr: expr, rs: []rune(expr), mode: setString}
 	return p.parse(dst)
 }
+
+// ParseSetFile is ParseSet for --set-file (Helm's): each value is the path
+// of a file, and the key gets the file's contents as a string, read with
+// readFile. key=path[,key=path…]; a backslash makes a comma in a path literal.
+func ParseSetFile(dst map[string]any, expr string, readFile func(path string) ([]byte, error)) error {
+	p := &setParser{flag: "--set-file", expr: expr, rs: []rune(expr), mode: setFile, readFile: readFile}
+	return p.parse(dst)
+}
+
+// ParseSetJSON is ParseSet for --set-json (Helm's): each value is JSON, and
+// the key gets it as decoded (an object is a map, an array a list; a whole
+// number is an int64, another number a float64). key=JSON[,key=JSON…].
+func ParseSetJSON(dst map[string]any, expr string) error {
+	p := &setParser{flag: "--set-json", expr: expr, rs: []rune(expr), mode: setJSON}
+	return p.parse(dst)
+}
+
+// How a setParser takes a value.
+const (
+	setTyped  = iota // --set: typed as Helm types
+	setString        // --set-string: always a string
+	setFile          // --set-file: the contents of the named file
+	setJSON          // --set-json: JSON
+)
 
 type setParser struct {
 	flag     string
 	expr     string
 	rs       []rune
 	pos      int
-	asString bool
+	mode     int
+	readFile func(string) ([]byte, error)
 	depth    int
 	start    int // where the current assignment starts, for messages
 }
@@ -236,6 +265,23 @@ func (p *setParser) listIndex(name string, list []any) ([]any, error) {
 
 // value parses what follows '=' up to the next unescaped ',' (consumed).
 func (p *setParser) value() (any, error) {
+	switch p.mode {
+	case setJSON:
+		return p.jsonValue()
+	case setFile:
+		path, _, _, err := p.readUntil(",")
+		if err != nil {
+			return nil, err
+		}
+		if path == "" {
+			return nil, p.errorf("has no file name after =; write KEY=PATH")
+		}
+		data, err := p.readFile(path)
+		if err != nil {
+			return nil, p.errorf("cannot read %s: %v", path, errorsCause(err))
+		}
+		return string(data), nil
+	}
 	if p.pos < len(p.rs) && p.rs[p.pos] == '{' {
 		p.pos++
 		list := []any{}
@@ -271,10 +317,66 @@ func (p *setParser) value() (any, error) {
 }
 
 func (p *setParser) typed(s string) any {
-	if p.asString {
+	if p.mode == setString {
 		return s
 	}
 	return typedValue(s)
+}
+
+// jsonValue decodes one JSON value after '=' and consumes the ',' after it.
+func (p *setParser) jsonValue() (any, error) {
+	rest := string(p.rs[p.pos:])
+	dec := json.NewDecoder(strings.NewReader(rest))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, p.errorf("has no JSON value after =; write KEY=JSON, e.g. a='{\"b\":1}' or a='[1,2]'")
+		}
+		return nil, p.errorf("the value is not JSON: %v", err)
+	}
+	p.pos += len([]rune(rest[:dec.InputOffset()]))
+	for p.pos < len(p.rs) && unicode.IsSpace(p.rs[p.pos]) {
+		p.pos++
+	}
+	if p.pos < len(p.rs) {
+		if p.rs[p.pos] != ',' {
+			return nil, p.errorf("a JSON value must end at a comma or the end, not %q", string(p.rs[p.pos]))
+		}
+		p.pos++
+	}
+	return jsonNumbers(v), nil
+}
+
+// jsonNumbers turns the json.Numbers in v into int64 (whole numbers) or float64.
+func jsonNumbers(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	case map[string]any:
+		for k, x := range t {
+			t[k] = jsonNumbers(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = jsonNumbers(x)
+		}
+	}
+	return v
+}
+
+// errorsCause drops the *fs.PathError wrapping of a file error (the path
+// is in the message already).
+func errorsCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // typedValue types a --set value exactly as Helm's strvals does.

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,5 +230,47 @@ func TestReadValuesFile(t *testing.T) {
 	_, err = ReadValuesFile(filepath.Join(dir, "absent.yaml"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("absent file: %v, want os.ErrNotExist", err)
+	}
+}
+
+func TestParseSetFileAndJSON(t *testing.T) {
+	files := map[string]string{"/a,b.txt": "comma", "/x.pem": "-----BEGIN-----\n"}
+	read := func(p string) ([]byte, error) {
+		if s, ok := files[p]; ok {
+			return []byte(s), nil
+		}
+		return nil, fmt.Errorf("open %s: no such file", p)
+	}
+	got := map[string]any{}
+	if err := ParseSetFile(got, `tls.cert=/x.pem,note=/a\,b.txt`, read); err != nil {
+		t.Fatal(err)
+	}
+	if err := ParseSetJSON(got, `obj={"a":[1,2.5,"x"],"b":{"c":null}},n=7 ,list[1]=true`); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"tls":  map[string]any{"cert": "-----BEGIN-----\n"},
+		"note": "comma",
+		"obj":  map[string]any{"a": []any{int64(1), 2.5, "x"}, "b": map[string]any{"c": nil}},
+		"n":    int64(7),
+		"list": []any{nil, true},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{ParseSetFile(map[string]any{}, "a=/nope", read), `--set-file "a=/nope": cannot read /nope`},
+		{ParseSetFile(map[string]any{}, "a=", read), "no file name"},
+		{ParseSetJSON(map[string]any{}, "a={x"), "not JSON"},
+		{ParseSetJSON(map[string]any{}, "a=1 2"), "must end at a comma"},
+		{ParseSetJSON(map[string]any{}, "a="), "no JSON value"},
+	} {
+		var se *SetError
+		if !errors.As(tt.err, &se) || !strings.Contains(tt.err.Error(), tt.want) {
+			t.Errorf("error %v, want a *SetError containing %q", tt.err, tt.want)
+		}
 	}
 }
