@@ -177,8 +177,21 @@ func TestExitCodes(t *testing.T) {
 		{"unknown flag", []string{"list", "--bogus"}, ExitUsage, "bogus"},
 		{"run on protected deck without terminal", []string{"run", "hello", "--deck", "staging"}, ExitRunFailed, "protected"},
 		{"run unknown script", []string{"run", "nope"}, ExitRunFailed, `script "nope" not found`},
+		{"run with a bad --mode", []string{"run", "hello", "--mode", "cron"}, ExitUsage, "--mode"},
+		{"run without a script", []string{"run"}, ExitUsage, "exactly one script name"},
+		{"unknown command", []string{"bogus"}, ExitUsage, `unknown command "bogus"`},
+		{"unknown command, close to one", []string{"rnu", "hello"}, ExitUsage, `did you mean "run"?`},
+		{"unknown subcommand", []string{"deck", "shwo"}, ExitUsage, `unknown command "deck shwo": did you mean "deck show"?`},
+		{"unknown subcommand of runs", []string{"runs", "bogus"}, ExitUsage, `unknown command "runs bogus"`},
+		{"unknown help topic", []string{"help", "bogus"}, ExitUsage, "bogus"},
+		{"-f file that is not YAML", []string{"render", "hello", "-f", "testdata/broken-values.yaml"}, ExitInvalid, "broken-values.yaml:2:"},
+		{"-f file that is not there", []string{"render", "hello", "-f", "nope.yaml"}, ExitInvalid, "nope.yaml"},
+		{"gc with the cluster unreachable", []string{"gc"}, ExitUnavailable, "127.0.0.1:1"},
+		{"resource with the cluster unreachable", []string{"resource", "list", "--deck", "local"}, ExitUnavailable, "127.0.0.1:1"},
 		{"trace without runs", []string{"trace"}, ExitNotFound, "run"},
 		{"rm without --yes", []string{"rm", "hello"}, ExitRefused, "--yes"},
+		// Last: it leaves a run record.
+		{"run with the cluster unreachable", []string{"run", "hello", "--deck", "local"}, ExitRunFailed, "127.0.0.1:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -532,7 +545,7 @@ func TestSetValuesHelmStyle(t *testing.T) {
 		{[]string{"render", "hello", "--set-file", "who=" + filepath.Join(e.root, "nope.txt")}, ExitInvalid, "cannot read"},
 		{[]string{"render", "hello", "--set-json", "who={bad"}, ExitInvalid, "not JSON"},
 		{[]string{"render", "hello", "-f", "-", "-f", "-"}, ExitUsage, "once"},
-		{[]string{"run", "hello", "-i", "-f", "-"}, ExitRunFailed, "stdin"},
+		{[]string{"run", "hello", "-i", "-f", "-"}, ExitUsage, "stdin"},
 	} {
 		if r := e.run("", tt.args...); r.code != tt.code || !strings.Contains(r.err, tt.msg) {
 			t.Errorf("cscript %s: exit %d, stderr %q; want %d and %q", strings.Join(tt.args, " "), r.code, r.err, tt.code, tt.msg)
@@ -545,5 +558,19 @@ func TestSetValuesHelmStyle(t *testing.T) {
 		"--limit", "cpu=2,ram=512", "--attr", `note=a\,b`, "--attr", "tags={x,y}", "--dry-run")
 	if r.code != 0 || !strings.Contains(r.out, "cpu: 2") || !strings.Contains(r.out, "ram: 512") || !strings.Contains(r.out, "note: a,b") || !strings.Contains(r.out, "- x") {
 		t.Errorf("resource create with commas: exit %d\nstdout %s\nstderr %s", r.code, r.out, r.err)
+	}
+}
+
+// A Docker engine that cannot be reached: 7 for resource commands, 125 for run.
+func TestDockerEngineUnreachable(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	writeFiles(t, e.lib(), map[string]string{"decks/dock.yaml": "backend: docker\n"})
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(e.root, "no-engine.sock"))
+	if r := e.run("", "run", "hello", "--deck", "dock"); r.code != ExitRunFailed || !strings.Contains(r.err, "no-engine.sock") {
+		t.Errorf("run: exit %d, want %d\n%s", r.code, ExitRunFailed, r.err)
+	}
+	if r := e.run("", "resource", "create", "vm1", "--lifecycle", "demo-vm", "--deck", "dock", "--plan", "small"); r.code != ExitUnavailable || !strings.Contains(r.err, "no-engine.sock") {
+		t.Errorf("resource create: exit %d, want %d\n%s", r.code, ExitUnavailable, r.err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -65,6 +67,7 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 	t.Setenv("CSCRIPT_TEST_UNSET_TOKEN", "")
 
 	plain := errors.New("plain")
+	refused := &url.Error{Op: "Post", URL: "https://127.0.0.1:1/api", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
 	tests := []struct {
 		id   string // package.Name of the exported error type or sentinel
 		err  error  // as the library returns it
@@ -118,6 +121,8 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 		{id: "runner.RunError", err: &runner.RunError{Op: "upload", Err: plain}, code: 125, run: 125},
 		{id: "runner.RunError", err: &runner.RunError{Op: "exec", Err: &runner.PermissionError{Verb: "create", Resource: "pods"}}, code: 6, run: 125},
 		{id: "runner.ConnectionLostError", err: &runner.ConnectionLostError{Op: "download", Err: plain}, code: 125, run: 125},
+		{id: "runner.ConnectionLostError", err: &runner.ConnectionLostError{Op: "preflight", Err: refused}, code: 7, run: 125},
+		{id: "runner.RunError", err: &runner.RunError{Op: "create pod", Err: refused}, code: 7, run: 125},
 		{id: "runner.ErrJobNotFound", err: &runner.RunError{Op: "find job", Err: runner.ErrJobNotFound}, code: 4, run: 125},
 
 		{id: "lifecycle.ErrNotFound", err: lifecycle.ErrNotFound, code: 4, run: 125},
@@ -129,6 +134,8 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 		{id: "lifecycle.InvalidError", err: &lifecycle.InvalidError{Message: "bad plan"}, code: 3, run: 125},
 		{id: "lifecycle.EventError", err: &lifecycle.EventError{Event: lifecycle.EventUpdate, Name: "vm1", ExitCode: 1}, code: 1, run: 125},
 		{id: "lifecycle.EventError", err: &lifecycle.EventError{Event: lifecycle.EventUpdate, Name: "vm1", Err: &runner.InterruptedError{}}, code: 130, run: 130},
+		{id: "lifecycle.EventError", err: &lifecycle.EventError{Event: lifecycle.EventCreate, Name: "vm1", Err: &runner.MissingToolError{Tool: "bash"}}, code: 1, run: 125},
+		{id: "lifecycle.EventError", err: &lifecycle.EventError{Event: lifecycle.EventCreate, Name: "vm1", Err: &runner.RunError{Op: "create pod", Err: refused}}, code: 7, run: 125},
 		{id: "lifecycle.OutputError", err: &lifecycle.OutputError{Message: "bad output"}, code: 1, run: 125},
 
 		{id: "history.ErrNotFound", err: history.ErrNotFound, code: 4, run: 125,

@@ -29,8 +29,15 @@ func (e *ConnectionLostError) Error() string {
 
 func (e *ConnectionLostError) Unwrap() error { return e.Err }
 
-// Kind is fail.RunFailed (125): cscript failed around the script.
-func (e *ConnectionLostError) Kind() fail.Kind { return fail.RunFailed }
+// Kind is fail.Unavailable when the API server could not be reached at
+// all, else fail.RunFailed (125): cscript failed around the script. `run`
+// reports either as 125.
+func (e *ConnectionLostError) Kind() fail.Kind {
+	if fail.KindOf(e.Err) == fail.Unavailable {
+		return fail.Unavailable
+	}
+	return fail.RunFailed
+}
 
 // lostConnection says whether err is a stream or a request that broke, as
 // opposed to an answer (an API error, a non-zero exit, a verification that
