@@ -14,6 +14,7 @@ import (
 
 	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
+	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/store"
 )
 
@@ -35,6 +36,9 @@ type app struct {
 	secrets *redact.Redactor
 	// restoreLog undoes the routing of the Kubernetes client's log.
 	restoreLog func()
+	// target is the cluster the command talks to, once it is known (for
+	// the message of an API server that cannot be reached).
+	target *runner.Target
 }
 
 // Main runs cscript with args and returns the process exit code.
@@ -54,6 +58,9 @@ func (a *app) runCLI(ctx context.Context, cliApp *cli.App, args []string) int {
 	if _, ok := fail.Of(err); !ok && errors.As(err, &ec) {
 		// urfave/cli's own error (an unknown help topic): a bad command line.
 		err = fail.Wrap(fail.Usage, err)
+	}
+	if _, said := fail.Of(err); !said && a.target != nil && fail.KindOf(err) == fail.Unavailable {
+		err = fail.Errorf(fail.Unavailable, "cannot reach the API server at %s (context %s): %w", a.target.Config.Host, a.target.Context, err)
 	}
 	if a.restoreLog != nil {
 		a.restoreLog()

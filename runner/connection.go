@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -23,8 +24,25 @@ type ConnectionLostError struct {
 }
 
 func (e *ConnectionLostError) Error() string {
+	if fail.KindOf(e.Err) == fail.Unavailable {
+		// Never connected: nothing was lost, the API server is not there.
+		return "cannot reach the API server" + apiServerAt(e.Err) + " during " + e.Op + ": " + trimOp(e.Err.Error(), e.Op)
+	}
 	return "lost the connection to the container through the API server during " + e.Op +
 		" (the API server, the kubelet or the network between them went away): " + trimOp(e.Err.Error(), e.Op)
+}
+
+// apiServerAt is " at SCHEME://HOST" of the request err failed, or "".
+func apiServerAt(err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return ""
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil || u.Host == "" {
+		return ""
+	}
+	return " at " + u.Scheme + "://" + u.Host
 }
 
 func (e *ConnectionLostError) Unwrap() error { return e.Err }
