@@ -5,6 +5,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
+	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/store"
 )
 
@@ -37,6 +39,9 @@ type app struct {
 	restoreLog func()
 	// team is what this process remembers about team history (team.go).
 	team teamState
+	// target is the cluster the command talks to, once it is known (for
+	// the message of an API server that cannot be reached).
+	target *kube.Target
 }
 
 // Main runs cscript with args and returns the process exit code.
@@ -54,8 +59,11 @@ func (a *app) runCLI(ctx context.Context, cliApp *cli.App, args []string) int {
 	err := cliApp.RunContext(ctx, interspersed(cliApp, args))
 	var ec cli.ExitCoder
 	if _, ok := fail.Of(err); !ok && errors.As(err, &ec) {
-		// urfave/cli's own error (an unknown help topic) says exit code 3.
-		err = fail.Wrap(fail.Invalid, err)
+		// urfave/cli's own error (an unknown help topic): a bad command line.
+		err = fail.Wrap(fail.Usage, err)
+	}
+	if _, said := fail.Of(err); !said && a.target != nil && fail.KindOf(err) == fail.Unavailable {
+		err = fail.Errorf(fail.Unavailable, "cannot reach the API server at %s (context %s): %w", a.target.Config.Host, a.target.Context, err)
 	}
 	if a.restoreLog != nil {
 		a.restoreLog()
@@ -106,6 +114,13 @@ func (a *app) cli() *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   usage,
 		Flags:          []cli.Flag{flagKubeVerbosity},
+		// Without a command: the help; with a word that is no command: a bad command line.
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return unknownCommand(c.App.Commands, "", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 		Before: func(c *cli.Context) error {
 			if a.restoreLog == nil {
 				a.restoreLog = kubeLogging(c.Int(flagKubeVerbosity.Name), a.io.Err, a.secrets)
@@ -139,9 +154,45 @@ func (a *app) cli() *cli.App {
 	return cliApp
 }
 
+// setUsageHandler gives every command the usage error handler h, and every
+// command with subcommands an Action that reports a word that is none of
+// them as a bad command line (urfave/cli runs the parent's Action then).
 func setUsageHandler(cmds []*cli.Command, h cli.OnUsageErrorFunc) {
 	for _, c := range cmds {
 		c.OnUsageError = h
+		if len(c.Subcommands) > 0 {
+			parent, action := c, c.Action
+			c.Action = func(ctx *cli.Context) error {
+				if ctx.NArg() > 0 {
+					return unknownCommand(parent.Subcommands, parent.Name+" ", ctx.Args().First())
+				}
+				if action != nil {
+					return action(ctx)
+				}
+				return cli.ShowSubcommandHelp(ctx)
+			}
+		}
 		setUsageHandler(c.Subcommands, h)
 	}
+}
+
+// unknownCommand is the usage error for a word that is no command of cmds
+// (parent is "" or "NAME " of the command they belong to).
+func unknownCommand(cmds []*cli.Command, parent, word string) error {
+	best, bestD := "", len(word)/2+2
+	for _, c := range cmds {
+		if c.Hidden {
+			continue
+		}
+		for _, n := range c.Names() {
+			if d := editDistance(word, n); d < bestD {
+				best, bestD = n, d
+			}
+		}
+	}
+	msg := fmt.Sprintf("unknown command %q", parent+word)
+	if best != "" {
+		msg += fmt.Sprintf(": did you mean %q?", parent+best)
+	}
+	return usageErrorf("%s (see cscript %s--help)", msg, parent)
 }

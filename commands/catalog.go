@@ -183,11 +183,19 @@ func (a *app) setValues(c *cli.Context, s *store.Script) (map[string]any, error)
 	}
 	sets := map[string]any{}
 	var unused []string
-	chains, whole := templates.ValuesRefs(s)
+	var (
+		chains  [][]string
+		whole   bool
+		scanned bool
+	)
 	for _, f := range flags {
 		for _, e := range c.StringSlice(f.flag.Name) {
 			if err := f.parse(sets, e); err != nil {
 				return nil, err
+			}
+			if !scanned {
+				chains, whole = templates.ValuesRefs(s)
+				scanned = true
 			}
 			if whole {
 				continue
@@ -296,24 +304,30 @@ func suggestKey(path []string, s *store.Script, chains [][]string) string {
 	return fmt.Sprintf(" (did you mean %s?)", best)
 }
 
+// editDistance counts the edits from a to b: insertions, deletions,
+// substitutions and swaps of two neighbours (rnu → run is one).
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
 
 // deckData is what templates see as .Deck.

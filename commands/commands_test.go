@@ -177,8 +177,21 @@ func TestExitCodes(t *testing.T) {
 		{"unknown flag", []string{"list", "--bogus"}, ExitUsage, "bogus"},
 		{"run on protected deck without terminal", []string{"run", "hello", "--deck", "staging"}, ExitRunFailed, "protected"},
 		{"run unknown script", []string{"run", "nope"}, ExitRunFailed, `script "nope" not found`},
+		{"run with a bad --mode", []string{"run", "hello", "--mode", "cron"}, ExitUsage, "--mode"},
+		{"run without a script", []string{"run"}, ExitUsage, "exactly one script name"},
+		{"unknown command", []string{"bogus"}, ExitUsage, `unknown command "bogus"`},
+		{"unknown command, close to one", []string{"rnu", "hello"}, ExitUsage, `did you mean "run"?`},
+		{"unknown subcommand", []string{"deck", "shwo"}, ExitUsage, `unknown command "deck shwo": did you mean "deck show"?`},
+		{"unknown subcommand of runs", []string{"runs", "bogus"}, ExitUsage, `unknown command "runs bogus"`},
+		{"unknown help topic", []string{"help", "bogus"}, ExitUsage, "bogus"},
+		{"-f file that is not YAML", []string{"render", "hello", "-f", "testdata/broken-values.yaml"}, ExitInvalid, "broken-values.yaml:2:"},
+		{"-f file that is not there", []string{"render", "hello", "-f", "nope.yaml"}, ExitInvalid, "nope.yaml"},
+		{"gc with the cluster unreachable", []string{"gc"}, ExitUnavailable, "127.0.0.1:1"},
+		{"resource with the cluster unreachable", []string{"resource", "list", "--deck", "local"}, ExitUnavailable, "127.0.0.1:1"},
 		{"trace without runs", []string{"trace"}, ExitNotFound, "run"},
 		{"rm without --yes", []string{"rm", "hello"}, ExitRefused, "--yes"},
+		// Last: it leaves a run record.
+		{"run with the cluster unreachable", []string{"run", "hello", "--deck", "local"}, ExitRunFailed, "127.0.0.1:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -545,5 +558,74 @@ func TestSetValuesHelmStyle(t *testing.T) {
 		"--limit", "cpu=2,ram=512", "--attr", `note=a\,b`, "--attr", "tags={x,y}", "--dry-run")
 	if r.code != 0 || !strings.Contains(r.out, "cpu: 2") || !strings.Contains(r.out, "ram: 512") || !strings.Contains(r.out, "note: a,b") || !strings.Contains(r.out, "- x") {
 		t.Errorf("resource create with commas: exit %d\nstdout %s\nstderr %s", r.code, r.out, r.err)
+	}
+}
+
+// A Docker engine that cannot be reached: 7 for resource commands, 125 for run.
+func TestDockerEngineUnreachable(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	writeFiles(t, e.lib(), map[string]string{"decks/dock.yaml": "backend: docker\n"})
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(e.root, "no-engine.sock"))
+	if r := e.run("", "run", "hello", "--deck", "dock"); r.code != ExitRunFailed || !strings.Contains(r.err, "no-engine.sock") {
+		t.Errorf("run: exit %d, want %d\n%s", r.code, ExitRunFailed, r.err)
+	}
+	if r := e.run("", "resource", "create", "vm1", "--lifecycle", "demo-vm", "--deck", "dock", "--plan", "small"); r.code != ExitUnavailable || !strings.Contains(r.err, "no-engine.sock") {
+		t.Errorf("resource create: exit %d, want %d\n%s", r.code, ExitUnavailable, r.err)
+	}
+}
+
+var runIDRE = regexp.MustCompile(`\b\d{8}-\d{6}-[0-9a-z]{6}\b`)
+
+// Messages say what is wrong where it is: an API server that is not there,
+// the contexts a kubeconfig has, the kubeconfig files tried; and a run id
+// is printed only for a run that has a record to find it by.
+func TestMessagesPointTheRightWay(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	e.kubeconfig("local", "staging") // its server, https://127.0.0.1:1, refuses connections
+	var got strings.Builder
+	step := func(args ...string) result {
+		t.Helper()
+		r := e.run("", args...)
+		fmt.Fprintf(&got, "$ cscript %s\nexit %d\n%s", strings.Join(args, " "), r.code, runIDRE.ReplaceAllString(r.err, "RUN-ID"))
+		return r
+	}
+	// Nothing is recorded, so no run id is printed.
+	for _, args := range [][]string{
+		{"run", "hello", "--deck", "local", "--context", "nope"},
+		{"run", "hello", "--deck", "staging"}, // protected, no terminal
+	} {
+		if r := step(args...); r.code != ExitRunFailed || runIDRE.MatchString(r.err) {
+			t.Errorf("cscript %s: exit %d, a run id printed without a record:\n%s", strings.Join(args, " "), r.code, r.err)
+		}
+	}
+	if r := e.run("", "runs", "-o", "json"); strings.TrimSpace(r.out) != "[]" {
+		t.Errorf("runs recorded: %s", r.out)
+	}
+	// A run that starts has a record, and the refused connection is named.
+	r := step("run", "hello", "--deck", "local")
+	if r.code != ExitRunFailed || strings.Contains(r.err, "kubelet") || !runIDRE.MatchString(r.err) {
+		t.Errorf("run against a refusing API server: exit %d\n%s", r.code, r.err)
+	}
+	if id := runIDRE.FindString(r.err); id != "" {
+		e.mustRun("runs", "show", id)
+	}
+	step("gc")
+	step("resource", "list", "--deck", "local", "--context", "staging")
+	t.Setenv("KUBECONFIG", filepath.Join(e.root, "nowhere", "config")+string(os.PathListSeparator)+filepath.Join(e.root, "nowhere", "other"))
+	step("gc")
+	if err := os.WriteFile(filepath.Join(e.root, "empty-kubeconfig"), []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	step("gc", "--kubeconfig", filepath.Join(e.root, "empty-kubeconfig"))
+	e.golden("messages", got.String())
+
+	// A resource event refused before its script runs prints no run id.
+	writeFiles(t, e.lib(), map[string]string{"decks/dock.yaml": "backend: docker\n"})
+	e.mustResource("resource", "create", "vm1", "--lifecycle", "demo-vm", "--deck", "dock", "--plan", "small")
+	r = e.runResource(context.Background(), "resource", "create", "vm1", "--lifecycle", "demo-vm", "--deck", "dock", "--plan", "small")
+	if r.code != ExitConflict || runIDRE.MatchString(r.err) {
+		t.Errorf("create over an existing resource: exit %d, stderr %q", r.code, r.err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -66,6 +68,7 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 	t.Setenv("CSCRIPT_TEST_UNSET_TOKEN", "")
 
 	plain := errors.New("plain")
+	refused := &url.Error{Op: "Post", URL: "https://127.0.0.1:1/api", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
 	tests := []struct {
 		id   string // package.Name of the exported error type or sentinel
 		err  error  // as the library returns it
@@ -123,6 +126,8 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 		{id: "kube.ConnectionLostError", err: &kube.ConnectionLostError{Op: "download", Err: plain}, code: 125, run: 125},
 		{id: "kube.ErrNoTeamRecord", err: kube.ErrNoTeamRecord, code: 4, run: 125},
 		{id: "kube.ErrJobNotFound", err: &runner.RunError{Op: "find job", Err: kube.ErrJobNotFound}, code: 4, run: 125},
+		{id: "kube.ConnectionLostError", err: &kube.ConnectionLostError{Op: "preflight", Err: refused}, code: 7, run: 125},
+		{id: "runner.RunError", err: &runner.RunError{Op: "create pod", Err: refused}, code: 7, run: 125},
 
 		{id: "lifecycle.ErrNotFound", err: lifecycle.ErrNotFound, code: 4, run: 125},
 		{id: "lifecycle.NotFoundError", err: &lifecycle.NotFoundError{Name: "ghost", Deck: "dock"}, code: 4, run: 125,
@@ -133,6 +138,8 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 		{id: "lifecycle.InvalidError", err: &lifecycle.InvalidError{Message: "bad plan"}, code: 3, run: 125},
 		{id: "lifecycle.EventError", err: &lifecycle.EventError{Event: lifecycle.EventUpdate, Name: "vm1", ExitCode: 1}, code: 1, run: 125},
 		{id: "lifecycle.EventError", err: &lifecycle.EventError{Event: lifecycle.EventUpdate, Name: "vm1", Err: &runner.InterruptedError{}}, code: 130, run: 130},
+		{id: "lifecycle.EventError", err: &lifecycle.EventError{Event: lifecycle.EventCreate, Name: "vm1", Err: &runner.MissingToolError{Tool: "bash"}}, code: 1, run: 125},
+		{id: "lifecycle.EventError", err: &lifecycle.EventError{Event: lifecycle.EventCreate, Name: "vm1", Err: &runner.RunError{Op: "create pod", Err: refused}}, code: 7, run: 125},
 		{id: "lifecycle.OutputError", err: &lifecycle.OutputError{Message: "bad output"}, code: 1, run: 125},
 
 		{id: "history.ErrNotFound", err: history.ErrNotFound, code: 4, run: 125,

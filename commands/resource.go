@@ -113,6 +113,7 @@ func (a *app) resourceSetup(c *cli.Context, deps resourceDeps) (*resourceEnv, er
 	if err != nil {
 		return nil, err
 	}
+	a.target = env.target
 	env.states = &lifecycle.ConfigMapStore{Client: env.target.Client, Namespace: env.target.Namespace, Deck: deck.Name}
 	return env, nil
 }
@@ -268,7 +269,6 @@ func (a *app) runEvent(c *cli.Context, deps resourceDeps, env *resourceEnv, o li
 		if exec, err = a.recordRuns(c, env, spec, o.DryRun, exec, live); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.io.Err, "%s %s %s: script %s in %s, run %s\n", a.io.paint("1", "▶"), o.Event, o.Name, r.script.Name, env.deck.Name, runID)
 	}
 	m := &lifecycle.Manager{States: env.states, Exec: exec, Now: a.now, Host: hostName()}
 	outcome, err := m.Run(c.Context, o)
@@ -357,11 +357,14 @@ func (r *recordedExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (
 	rec := r.base
 	rec.ID, rec.Script, rec.Library, rec.User, rec.Image = req.RunID, req.Script, req.Library, req.User, req.Image
 	rec.Event, rec.Resource, rec.Start = string(req.Event), req.Resource, r.a.now()
+	head := fmt.Sprintf("%s %s %s: script %s in %s", r.a.io.paint("1", "▶"), req.Event, req.Resource, req.Script, rec.Deck)
 	hrun, err := r.hist.Begin(&rec)
 	if err != nil {
-		fmt.Fprintf(r.a.io.Err, "warning: this run has no record: %v\n", err)
+		// No record: no run id to look it up by.
+		fmt.Fprintf(r.a.io.Err, "%s\nwarning: this run has no record: %v\n", head, err)
 		return r.inner.Run(ctx, req)
 	}
+	fmt.Fprintf(r.a.io.Err, "%s, run %s\n", head, req.RunID)
 	_ = hrun.SaveArtifact(history.ArtifactScript, []byte(req.Body))
 	if err := r.team.begin(ctx, hrun, &rec, req.Body); err != nil {
 		return nil, err

@@ -87,15 +87,16 @@ func (a *app) run(c *cli.Context) error {
 		Deck: deckName(r.deck), Backend: history.BackendKubernetes, Mode: mode, User: user, Start: start,
 	}
 	var target *kube.Target
+	var where string // printed with the run id once the run has a record
 	if docker {
 		rec.Backend, rec.Mode = history.BackendDocker, history.ModeDocker
-		fmt.Fprintf(a.io.Err, "%s %s in %s (Docker engine %s), run %s\n", a.io.paint("1", "▶"), r.script.Name, deckName(r.deck), orDash(a.io.getenv("DOCKER_HOST")), runID)
+		where = fmt.Sprintf("Docker engine %s", orDash(a.io.getenv("DOCKER_HOST")))
 	} else {
 		if target, err = kube.LoadTarget(a.targetOptions(c, r.deck)); err != nil {
 			return err
 		}
 		rec.Context, rec.Namespace = target.Context, target.Namespace
-		fmt.Fprintf(a.io.Err, "%s %s in %s (context %s, namespace %s), run %s\n", a.io.paint("1", "▶"), r.script.Name, deckName(r.deck), target.Context, target.Namespace, runID)
+		where = fmt.Sprintf("context %s, namespace %s", target.Context, target.Namespace)
 	}
 	a.lastTeamRun(c, target, r.deck, r.script.Name)
 	if err := a.confirmDeck(c, r.deck, rec.Context, rec.Namespace); err != nil {
@@ -139,6 +140,7 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(a.io.Err, "%s %s in %s (%s), run %s\n", a.io.paint("1", "▶"), r.script.Name, deckName(r.deck), where, runID)
 	_ = hrun.SaveArtifact(history.ArtifactScript, []byte(spec.Body))
 	if err := team.begin(c.Context, hrun, rec, spec.Body); err != nil {
 		return err

@@ -183,6 +183,7 @@ func (a *app) gcCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			a.target = target
 			ns := target.Namespace
 			if c.Bool(flagAll.Name) {
 				ns = ""

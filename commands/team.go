@@ -132,7 +132,9 @@ func (a *app) teamWarn(namespace string, err error) {
 	if errors.As(err, &pe) {
 		key = namespace + "\x00" + pe.Verb
 	}
-	if a.team.warned[key] {
+	if a.team.warned[key] || fail.KindOf(err) == fail.Unavailable || kube.LostConnection(err) {
+		// A cluster that cannot be reached fails the run with its own
+		// message; the team record has nothing to add.
 		return
 	}
 	if a.team.warned == nil {
@@ -144,7 +146,7 @@ func (a *app) teamWarn(namespace string, err error) {
 			"a Role allowing create, update, list and delete on configmaps records it)\n", pe.Verb, pe.Namespace)
 		return
 	}
-	fmt.Fprintf(a.io.Err, "warning: team history: %v\n", err)
+	fmt.Fprintf(a.io.Err, "warning: %s\n", strings.TrimPrefix(err.Error(), "team history: "))
 }
 
 // teamAttached writes the outcome of a detached run that `runs attach`

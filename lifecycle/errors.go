@@ -80,8 +80,7 @@ func (e *InvalidError) Error() string { return e.Message }
 func (e *InvalidError) Kind() fail.Kind { return fail.Invalid }
 
 // EventError is an event whose script failed (or was interrupted, or timed
-// out): the resource is ERRED and Message is what was recorded. It says no
-// kind of its own: its kind is that of Err (General when there is none).
+// out): the resource is ERRED and Message is what was recorded.
 type EventError struct {
 	Event    Event
 	Name     string
@@ -96,3 +95,15 @@ func (e *EventError) Error() string {
 }
 
 func (e *EventError) Unwrap() error { return e.Err }
+
+// Kind is fail.General (the event failed; its record says why), unless the
+// event was interrupted (fail.Interrupted: 128+N) or its cluster or Docker
+// engine could not be reached (fail.Unavailable). The exit codes of a run
+// (a script's own, 125–127) belong to `run`, not to resource commands.
+func (e *EventError) Kind() fail.Kind {
+	switch k := fail.KindOf(e.Err); k {
+	case fail.Interrupted, fail.Unavailable:
+		return k
+	}
+	return fail.General
+}

@@ -185,9 +185,11 @@ type RunError struct {
 func (e *RunError) Error() string { return e.Op + ": " + TrimOp(e.Err.Error(), e.Op) }
 func (e *RunError) Unwrap() error { return e.Err }
 
-// Kind is fail.RunFailed (125), unless the wrapped error says its own.
+// Kind is fail.RunFailed (125), unless the wrapped error has a kind of its
+// own (an unreachable API server or Docker engine is fail.Unavailable;
+// `run` reports any of them as 125).
 func (e *RunError) Kind() fail.Kind {
-	if k, ok := fail.Of(e.Err); ok {
+	if k := fail.KindOf(e.Err); k != fail.General {
 		return k
 	}
 	return fail.RunFailed

@@ -402,17 +402,24 @@ func typedValue(s string) any {
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // ReadValuesFile reads a YAML values file (a -f file): a mapping at the top.
-// An empty file is an empty map. Errors name path:line.
+// An empty file is an empty map. Errors name path:line and are of kind
+// fail.Invalid, like a file that cannot be read.
 func ReadValuesFile(path string) (map[string]any, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("values file: %w", err)
+		return nil, fail.Errorf(fail.Invalid, "values file: %w", err)
 	}
 	return ParseValues(path, data)
 }
 
-// ParseValues parses the contents of a values file; name is used in errors.
+// ParseValues parses the contents of a values file; name is used in errors,
+// which are of kind fail.Invalid.
 func ParseValues(name string, data []byte) (map[string]any, error) {
+	m, err := parseValues(name, data)
+	return m, fail.Wrap(fail.Invalid, err)
+}
+
+func parseValues(name string, data []byte) (map[string]any, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {

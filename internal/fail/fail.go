@@ -5,12 +5,15 @@
 // Kind() Kind; a sentinel is made with New (errors.Is still matches it); any
 // other error can be wrapped with Wrap or made with Errorf. The kind of an
 // error is the kind of the outermost error in its chain that has one
-// (errors.As order); an error that has none is General.
+// (errors.As order); an error that has none is General, except a failure to
+// connect (a refused or unroutable dial, an unknown host), which is
+// Unavailable.
 package fail
 
 import (
 	"errors"
 	"fmt"
+	"net"
 	"syscall"
 )
 
@@ -129,8 +132,8 @@ func ExitCode(err error) int {
 }
 
 // Run is err as `run` reports it: a failure of the script itself (Script,
-// CannotExec, NoInterpreter, Interrupted) and a bad command line (Usage)
-// keep their kind; anything else becomes RunFailed (exit code 125), so that
+// CannotExec, NoInterpreter, Interrupted) and a bad command line (Usage:
+// nothing ran) keep their kind; anything else becomes RunFailed (exit code 125), so that
 // cscript's own failures are never mistaken for the script's exit code.
 // nil stays nil.
 func Run(err error) error {
@@ -189,10 +192,31 @@ func Of(err error) (Kind, bool) {
 	return General, false
 }
 
-// KindOf is the kind of err: the one it says (see Of), else General.
+// KindOf is the kind of err: the one it says (see Of), else Unavailable for
+// a failure to connect, else General.
 func KindOf(err error) Kind {
-	k, _ := Of(err)
-	return k
+	if k, ok := Of(err); ok {
+		return k
+	}
+	if unreachable(err) {
+		return Unavailable
+	}
+	return General
+}
+
+// unreachable says whether err is a failure to connect to a server (a
+// cluster's API server, a Docker engine, a git remote): a dial that was
+// refused, timed out or had no route, or a host name that does not resolve.
+func unreachable(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)
 }
 
 // number is the ExitCode() of the first error in err's chain that is of

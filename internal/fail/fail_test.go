@@ -3,6 +3,7 @@ package fail
 import (
 	"errors"
 	"fmt"
+	"net"
 	"syscall"
 	"testing"
 )
@@ -52,6 +53,11 @@ func TestExitCode(t *testing.T) {
 		{"cannot exec", New(CannotExec, "x"), CannotExec, 126, 126},
 		{"no interpreter", New(NoInterpreter, "x"), NoInterpreter, 127, 127},
 		{"outer without an inner kind", &outer{errors.New("x")}, RunFailed, 125, 125},
+		{"usage stays usage in run", fmt.Errorf("run: %w", New(Usage, "x")), Usage, 2, 2},
+		{"refused dial", fmt.Errorf("list pods: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), Unavailable, 7, 125},
+		{"unknown host", &net.DNSError{Err: "no such host", Name: "git.example"}, Unavailable, 7, 125},
+		{"unreachable under a kind that passes it on", &outer{&net.OpError{Op: "dial", Err: syscall.EHOSTUNREACH}}, RunFailed, 125, 125},
+		{"a read that failed is no dial", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, General, 1, 125},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

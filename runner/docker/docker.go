@@ -275,7 +275,8 @@ type run struct {
 // DeadlineExceeded named, both 137), *runner.InterruptedError (ctx
 // cancelled; see runner.SignalCause), *runner.MissingToolError (127: no
 // interpreter in the image), *runner.CannotExecError (126) or
-// *runner.RunError (125: everything else).
+// *runner.RunError (125: everything else); an engine that cannot be reached
+// is of kind fail.Unavailable (a run's exit code is 125 all the same).
 func Run(ctx context.Context, eng Engine, spec Spec, stdout, stderr io.Writer) (*Result, error) {
 	res := &Result{Start: time.Now()}
 	st := &run{eng: eng, spec: spec, res: res, tail: runner.NewTailBuffer(MaxOutput)}
@@ -297,6 +298,10 @@ func Run(ctx context.Context, eng Engine, spec Spec, stdout, stderr io.Writer) (
 	}
 	res.Output, res.OutputTruncated = st.tail.Tail()
 	res.End = time.Now()
+	if client.IsErrConnectionFailed(err) {
+		// The engine cannot be reached (the client keeps no net error to see).
+		err = fail.Wrap(fail.Unavailable, err)
+	}
 	res.ExitCode = runner.ExitCodeOf(err)
 	var se *runner.ScriptError
 	if errors.As(err, &se) {

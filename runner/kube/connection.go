@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -25,14 +26,38 @@ type ConnectionLostError struct {
 }
 
 func (e *ConnectionLostError) Error() string {
+	if fail.KindOf(e.Err) == fail.Unavailable {
+		// Never connected: nothing was lost, the API server is not there.
+		return "cannot reach the API server" + apiServerAt(e.Err) + " during " + e.Op + ": " + runner.TrimOp(e.Err.Error(), e.Op)
+	}
 	return "lost the connection to the container through the API server during " + e.Op +
 		" (the API server, the kubelet or the network between them went away): " + runner.TrimOp(e.Err.Error(), e.Op)
 }
 
+// apiServerAt is " at SCHEME://HOST" of the request err failed, or "".
+func apiServerAt(err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return ""
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil || u.Host == "" {
+		return ""
+	}
+	return " at " + u.Scheme + "://" + u.Host
+}
+
 func (e *ConnectionLostError) Unwrap() error { return e.Err }
 
-// Kind is fail.RunFailed (125): cscript failed around the script.
-func (e *ConnectionLostError) Kind() fail.Kind { return fail.RunFailed }
+// Kind is fail.Unavailable when the API server could not be reached at
+// all, else fail.RunFailed (125): cscript failed around the script. `run`
+// reports either as 125.
+func (e *ConnectionLostError) Kind() fail.Kind {
+	if fail.KindOf(e.Err) == fail.Unavailable {
+		return fail.Unavailable
+	}
+	return fail.RunFailed
+}
 
 // lostConnection says whether err is a stream or a request that broke, as
 // opposed to an answer (an API error, a non-zero exit, a verification that
@@ -105,3 +130,7 @@ func transient(err error) bool {
 	}
 	return !errors.Is(err, context.Canceled)
 }
+
+// LostConnection says whether err is a request or stream that broke (the
+// API server, the kubelet or the network went away), not an answer.
+func LostConnection(err error) bool { return lostConnection(err) }

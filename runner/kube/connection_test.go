@@ -64,6 +64,9 @@ func TestErrorMessagesDoNotRepeatTheOperation(t *testing.T) {
 		{&runner.RunError{Op: "start", Err: errors.New("watch: gone")}, "start: watch: gone"},
 		{orLost("download /work/big.bin", fmt.Errorf("%w: websocket: close 1006 (abnormal closure)", inner)),
 			"lost the connection to the container through the API server during download /work/big.bin (the API server, the kubelet or the network between them went away): verify stream: the stream from the container is incomplete: websocket: close 1006 (abnormal closure)"},
+		{orLost("preflight", fmt.Errorf("check permission to create pods: %w", &url.Error{Op: "Post", URL: "https://10.0.0.1:6443/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+			Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}})),
+			`cannot reach the API server at https://10.0.0.1:6443 during preflight: check permission to create pods: Post "https://10.0.0.1:6443/apis/authorization.k8s.io/v1/selfsubjectaccessreviews": dial tcp: connection refused`},
 	}
 	for _, tt := range tests {
 		if got := tt.err.Error(); got != tt.want {

@@ -63,7 +63,9 @@ func TestLoadTarget(t *testing.T) {
 		{name: "KUBECONFIG list merges, first wins", kubeconfig: c + string(os.PathListSeparator) + a, want: "ctx-c/ns-c"},
 		{name: "context from the second file", kubeconfig: c + string(os.PathListSeparator) + a, opts: TargetOptions{Context: "ctx-a"}, want: "ctx-a/ns-a"},
 		{name: "--kubeconfig beats KUBECONFIG", kubeconfig: c, opts: TargetOptions{Kubeconfig: a}, want: "ctx-a/ns-a"},
-		{name: "unknown context", kubeconfig: a, opts: TargetOptions{Context: "nope"}, wantErr: `context "nope"`},
+		{name: "unknown context", kubeconfig: a, opts: TargetOptions{Context: "nope"}, wantErr: `context "nope" (--context) is not in ` + a + ` ($KUBECONFIG): its contexts are ctx-a, ctx-b`},
+		{name: "unknown deck context", kubeconfig: c, opts: TargetOptions{DeckContext: "prod"}, wantErr: `context "prod" (the deck's context) is not in ` + c + ` ($KUBECONFIG): its contexts are ctx-c`},
+		{name: "no kubeconfig at all", kubeconfig: filepath.Join(dir, "none"), wantErr: "no kubeconfig file: tried " + filepath.Join(dir, "none") + " ($KUBECONFIG)"},
 		{name: "missing explicit file", kubeconfig: a, opts: TargetOptions{Kubeconfig: filepath.Join(dir, "none")}, wantErr: "load kubeconfig"},
 	}
 	for _, tt := range tests {
