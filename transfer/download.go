@@ -37,6 +37,11 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		return nil, fmt.Errorf("download: %w", err)
 	}
 	remote := path.Join(dir, name)
+	local := thisMachine()
+	if reason := unsafeName(local.rules(), name); reason != "" {
+		// The name becomes a local file's name.
+		return nil, fmt.Errorf("download %s: %s", remote, reason)
+	}
 	dstPath, err := dst.resolve(name)
 	if err != nil {
 		return nil, fmt.Errorf("download: %w", err)
@@ -91,7 +96,7 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, name, useTar, codec, prog)
+	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, local, name, useTar, codec, prog)
 	release.Close()
 	if rerr != nil {
 		// Stop the remote side: it may be blocked writing to us.
@@ -151,7 +156,7 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 
 // receive reads the remote script's output: the archive (or the raw bytes of
 // one file), written under root, then the report.
-func receive(br *bufio.Reader, root *os.Root, name string, useTar bool, codec string, prog *progress) (map[string]fileSum, *report, error) {
+func receive(br *bufio.Reader, root *os.Root, local *localFS, name string, useTar bool, codec string, prog *progress) (map[string]fileSum, *report, error) {
 	if head, err := br.Peek(len(reportMarker) + 1); err == nil && string(head) == reportMarker+"\x00" {
 		rep, err := readReport(br)
 		return nil, rep, err
@@ -172,7 +177,7 @@ func receive(br *bufio.Reader, root *os.Root, name string, useTar bool, codec st
 			r = decompressReader(br, codec)
 		}
 		var err error
-		files, err = extract(tar.NewReader(r), root, ExtractOptions{Prefix: name, Progress: prog, fold: foldName})
+		files, err = extract(tar.NewReader(r), root, ExtractOptions{Prefix: name, Progress: prog, local: local})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -67,7 +67,10 @@
 // # Safety
 //
 // Extract refuses, with *UnsafeEntryError, absolute names, names with ".."
-// components, entries outside the requested prefix, device files, fifos and
+// components, names and symlink targets that are paths on Windows (a
+// backslash, a drive letter, a UNC prefix: refused on every system, and on
+// Windows device names, data streams and trailing dots too), entries outside
+// the requested prefix, device files, fifos and
 // sparse files (a few bytes could expand to terabytes),
 // hardlinks to anything but a file extracted earlier from the same archive,
 // symlinks whose target is absolute or contains "..", a top-level symlink,
