@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 )
 
 const catMarker = "CSCRIPT-CAT-1\t"
@@ -250,10 +251,18 @@ func readReport(br *bufio.Reader) (*report, error) {
 	return rep, nil
 }
 
-// shorten keeps temporary names well under the 255-byte name limit.
+// shorten keeps temporary names well under the 255-byte name limit. It
+// cuts at a character boundary: half a UTF-8 character is not a valid name
+// on macOS or Windows.
 func shorten(s string) string {
-	if len(s) > 60 {
-		return s[:60]
+	const max = 60
+	if len(s) <= max {
+		return s
 	}
-	return s
+	n := max
+	// At most UTFMax-1 continuation bytes end a cut character.
+	for i := 0; i < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(s[n]); i++ {
+		n--
+	}
+	return s[:n]
 }
