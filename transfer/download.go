@@ -33,6 +33,18 @@ const catMarker = "CSCRIPT-CAT-1\t"
 // replaces an existing file; a directory may replace only an empty one
 // (ErrExists otherwise). A missing src is an error wrapping fs.ErrNotExist.
 func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, opts Options) (*Result, error) {
+	res, err := download(ctx, ex, src, dst, opts)
+	var changed *agentChangedError
+	if errors.As(err, &changed) {
+		// Nothing was transferred: install the agent again (into a new
+		// directory) and transfer with that one.
+		changed.forget()
+		res, err = download(ctx, ex, src, dst, opts)
+	}
+	return res, err
+}
+
+func download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, opts Options) (*Result, error) {
 	dir, name, err := src.split("")
 	if err != nil {
 		return nil, fmt.Errorf("download: %w", err)
@@ -52,7 +64,7 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		return nil, fmt.Errorf("download %s: %w", remote, err)
 	}
 	agent := useAgent(ctx, ex, tools, opts, true)
-	if m := tools.Missing(false); agent == "" && len(m) > 0 {
+	if m := tools.Missing(false); agent == nil && len(m) > 0 {
 		return nil, fmt.Errorf("download %s: %w", remote, &MissingToolError{Missing: m})
 	}
 	side := remoteFor(agent, tools, opts.Compress, false, dir, name)
@@ -97,7 +109,7 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, local, name, useTar, codec, prog)
+	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, local, name, useTar, codec, agent != nil, prog)
 	release.Close()
 	if rerr != nil {
 		// Stop the remote side: it may be blocked writing to us.
@@ -110,7 +122,11 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		return nil, fmt.Errorf("download %s: %w", remote, ctx.Err())
 	}
 	var se *streamError
+	var changed *agentChangedError
 	switch {
+	case errors.As(rerr, &changed):
+		changed.st = tools.agent
+		return nil, fmt.Errorf("download %s: %w", remote, rerr)
 	case errors.As(rerr, &se):
 		return nil, fmt.Errorf("download %s: %w", remote, &VerifyError{
 			Reason: "the stream from the container is incomplete or corrupt (" + se.Error() + ")", WantBytes: -1, GotBytes: -1,
@@ -150,14 +166,19 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		res.Verified = VerifiedSHA256
 	}
 	res.Compressed = compress
-	res.Agent = agent != ""
+	res.Agent = agent != nil
 	res.NoAgent = tools.noAgent()
 	return res, nil
 }
 
 // receive reads the remote script's output: the archive (or the raw bytes of
-// one file), written under root, then the report.
-func receive(br *bufio.Reader, root *os.Root, local *localFS, name string, useTar bool, codec string, prog *progress) (map[string]fileSum, *report, error) {
+// one file), written under root, then the report. viaAgent says that the
+// agent runs: its check may have found it changed (runAgentScript).
+func receive(br *bufio.Reader, root *os.Root, local *localFS, name string, useTar bool, codec string, viaAgent bool, prog *progress) (map[string]fileSum, *report, error) {
+	if head, err := br.Peek(len(agentChanged)); viaAgent && err == nil && string(head) == agentChanged {
+		line, _ := br.ReadSlice(0)
+		return nil, nil, parseAgentChanged(line, nil)
+	}
 	if head, err := br.Peek(len(reportMarker) + 1); err == nil && string(head) == reportMarker+"\x00" {
 		rep, err := readReport(br)
 		return nil, rep, err

@@ -58,7 +58,11 @@
 //
 // With Options.Agent set, a download or a large upload first copies the
 // agent (cmd/cscript-agent, see agent.go and agentinstall.go) into the
-// container, once per Tools, and runs it in place of the scripts. It reads
+// container, once per Tools, into a directory of its own (mktemp -d, mode
+// 0700, written with noclobber: nothing planted in the container is
+// followed or reused), and runs it in place of the scripts, after a check
+// that it is still the binary installed (sha256) in a private directory;
+// one that changed is installed again. It reads
 // or writes the same archive and prints the same report, computed while the
 // bytes stream: the local side verifies it exactly as above. --compress then
 // means S2 in length-prefixed frames (frame.go) instead of gzip. If the
