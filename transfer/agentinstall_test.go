@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -139,4 +140,31 @@ func noSHAAgentImage(t testing.TB) localExec {
 		t.Fatal(err)
 	}
 	return ex
+}
+
+// A first directory that does not let the agent run (mounted noexec; here a
+// chmod that will not make it executable there) keeps it as the source of
+// a copy into the next directory, and is removed once that copy runs.
+func TestAgentCopiedOnWhenTheFirstDirectoryDoesNotLetItRun(t *testing.T) {
+	// dash, which runs chmod from PATH (busybox's sh runs its own).
+	img := toolImage(t, coreTools("tar", "uname", "rm", "ls", "mktemp"))
+	ex := &countingExec{inner: img}
+	noexec, other := t.TempDir(), t.TempDir()
+	real, err := exec.LookPath("chmod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(img.path, "chmod"), []byte("#!/bin/sh\ncase $2 in "+noexec+"/*) exec "+real+" 600 \"$2\" ;; esac\nexec "+real+" \"$@\"\n"), 0o755)
+	opts := agentOpts(t, probed(t, ex))
+	opts.agentDirs = []string{noexec, other}
+	st := opts.Tools.agent
+	if useAgent(context.Background(), ex, opts.Tools, opts, true) == nil {
+		t.Fatalf("the agent did not install: %v", st.err)
+	}
+	if filepath.Dir(st.dir) != other {
+		t.Errorf("agent in %q, want a directory in %s", st.dir, other)
+	}
+	if left := listAll(t, noexec); len(left) != 0 {
+		t.Errorf("left in the first directory: %q", left)
+	}
 }
