@@ -431,7 +431,7 @@ func (st *run) transfers(ctx context.Context, copies []FileCopy, p Phase, into *
 	files := st.r.files()
 	st.enter(p, "")
 	for _, c := range copies {
-		opts := transfer.Options{Compress: st.spec.Compress, Tools: &st.tools, Agent: st.r.TransferAgent}
+		opts := transfer.Options{Compress: st.spec.Compress, Tools: &st.tools, Agent: st.r.TransferAgent, MaxBytes: st.spec.MaxDownload}
 		var label string
 		var do func(context.Context, Executor, FileCopy, transfer.Options) (*transfer.Result, error)
 		if p == PhaseUpload {

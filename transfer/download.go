@@ -109,7 +109,7 @@ func download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, local, name, useTar, codec, agent != nil, prog)
+	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, local, name, useTar, codec, agent != nil, maxBytes(opts.MaxBytes), prog)
 	release.Close()
 	if rerr != nil {
 		// Stop the remote side: it may be blocked writing to us.
@@ -123,7 +123,10 @@ func download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 	}
 	var se *streamError
 	var changed *agentChangedError
+	var tl *TooLargeError
 	switch {
+	case errors.As(rerr, &tl):
+		return nil, fmt.Errorf("download %s: %w", remote, tl)
 	case errors.As(rerr, &changed):
 		changed.st = tools.agent
 		return nil, fmt.Errorf("download %s: %w", remote, rerr)
@@ -173,8 +176,10 @@ func download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 
 // receive reads the remote script's output: the archive (or the raw bytes of
 // one file), written under root, then the report. viaAgent says that the
-// agent runs: its check may have found it changed (runAgentScript).
-func receive(br *bufio.Reader, root *os.Root, local *localFS, name string, useTar bool, codec string, viaAgent bool, prog *progress) (map[string]fileSum, *report, error) {
+// agent runs: its check may have found it changed (runAgentScript). At
+// most limit bytes of archive (once decompressed) or file are read (-1: no
+// limit).
+func receive(br *bufio.Reader, root *os.Root, local *localFS, name string, useTar bool, codec string, viaAgent bool, limit int64, prog *progress) (map[string]fileSum, *report, error) {
 	if head, err := br.Peek(len(agentChanged)); viaAgent && err == nil && string(head) == agentChanged {
 		line, _ := br.ReadSlice(0)
 		return nil, nil, parseAgentChanged(line, nil)
@@ -198,6 +203,7 @@ func receive(br *bufio.Reader, root *os.Root, local *localFS, name string, useTa
 		default:
 			r = decompressReader(br, codec)
 		}
+		r = newCapReader(r, limit)
 		var err error
 		files, err = extract(tar.NewReader(r), root, ExtractOptions{Prefix: name, Progress: prog, local: local})
 		if err != nil {
@@ -206,6 +212,10 @@ func receive(br *bufio.Reader, root *os.Root, local *localFS, name string, useTa
 		if codec != codecNone {
 			// The rest of the compressed stream (tar's padding) and its end.
 			if _, err := copyBuf(io.Discard, r); err != nil {
+				var tl *TooLargeError
+				if errors.As(err, &tl) {
+					return nil, nil, tl
+				}
 				return nil, nil, &streamError{fmt.Errorf("read %s stream: %w", codec, err)}
 			}
 		}
@@ -217,6 +227,9 @@ func receive(br *bufio.Reader, root *os.Root, local *localFS, name string, useTa
 		size, err := strconv.ParseInt(strings.TrimSpace(string(line[len(catMarker):])), 10, 64)
 		if err != nil || size < 0 {
 			return nil, nil, &streamError{fmt.Errorf("bad size line from the container (%q)", clip(string(line)))}
+		}
+		if limit >= 0 && size > limit {
+			return nil, nil, &TooLargeError{Limit: limit}
 		}
 		prog.setTotal(size)
 		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)

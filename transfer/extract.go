@@ -25,6 +25,9 @@ type ExtractOptions struct {
 	Prefix string
 	// Progress receives the bytes of file content as they are written.
 	Progress io.Writer
+	// MaxBytes bounds the archive read (see Options.MaxBytes): 0 is
+	// DefaultMaxDownload, negative is no limit.
+	MaxBytes int64
 
 	// local is set when the destination is on the local machine (Extract,
 	// Download); nil is the agent writing into a Linux container.
@@ -60,7 +63,7 @@ func Extract(r io.Reader, dest LocalPath, opts ExtractOptions) (*Result, error) 
 	}
 	defer root.Close()
 	opts.local = thisMachine()
-	files, err := extract(tar.NewReader(r), root, opts)
+	files, err := extract(tar.NewReader(newCapReader(r, maxBytes(opts.MaxBytes))), root, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +104,10 @@ func extract(tr *tar.Reader, root *os.Root, opts ExtractOptions) (map[string]fil
 		}
 		if errors.Is(err, tar.ErrInsecurePath) && hdr != nil {
 			return nil, &UnsafeEntryError{Entry: hdr.Name, Reason: "insecure path"}
+		}
+		var tl *TooLargeError
+		if errors.As(err, &tl) {
+			return nil, tl
 		}
 		if err != nil {
 			return nil, &streamError{fmt.Errorf("read archive: %w", err)}
@@ -455,6 +462,10 @@ func (x *extractor) writeFile(hdr *tar.Header, name string, r io.Reader) error {
 	n, err := copyBuf(w, src)
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	var tl *TooLargeError
+	if errors.As(src.err, &tl) {
+		return tl
 	}
 	if src.err != nil {
 		return &streamError{fmt.Errorf("read archive entry %q: %w", hdr.Name, src.err)}

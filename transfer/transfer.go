@@ -135,6 +135,11 @@ type Options struct {
 	// (default 4 MiB; negative: every upload). Downloads, whose size is not
 	// known in advance, always use it when they can.
 	AgentMinBytes int64
+	// MaxBytes bounds a download: the archive the container sends, once
+	// decompressed (its files and about 1 KiB per entry), or the one file
+	// cat sends. 0 is DefaultMaxDownload; negative is no limit. A download
+	// past it stops with a *TooLargeError and leaves nothing behind.
+	MaxBytes int64
 
 	// agentDirs overrides where the agent may go (tests).
 	agentDirs []string
@@ -266,6 +271,49 @@ func (e *RemoteError) Error() string {
 
 func (e *RemoteError) Unwrap() error { return e.Err }
 
+// DefaultMaxDownload is the default of Options.MaxBytes and
+// ExtractOptions.MaxBytes: more than any download a script should bring
+// back, less than fills a laptop's disk.
+const DefaultMaxDownload = 10 << 30
+
+// TooLargeError is a download larger than its limit (Options.MaxBytes).
+type TooLargeError struct {
+	Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	return "the download is larger than its limit of " + FormatBytes(e.Limit) + "; nothing was kept"
+}
+
+// FormatBytes writes n in the largest binary unit that keeps it readable
+// ("10 GiB", "1.5 MiB", "512 bytes").
+func FormatBytes(n int64) string {
+	units := []string{"KiB", "MiB", "GiB", "TiB"}
+	if n < 1024 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	v, u := float64(n)/1024, 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	s := fmt.Sprintf("%.1f", v)
+	s = strings.TrimSuffix(s, ".0")
+	return s + " " + units[u]
+}
+
 // ErrExists is returned by Download when a directory would replace a
 // non-empty directory at the destination.
 var ErrExists = errors.New("destination exists")
+
+// maxBytes is the limit that Options.MaxBytes or ExtractOptions.MaxBytes n
+// means: -1 for none.
+func maxBytes(n int64) int64 {
+	switch {
+	case n == 0:
+		return DefaultMaxDownload
+	case n < 0:
+		return -1
+	}
+	return n
+}
