@@ -124,6 +124,7 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 		{id: "runner.UnsupportedError", err: &runner.UnsupportedError{Backend: "a Docker deck", What: "-i", Hint: "x"}, code: 2, run: 2},
 		{id: "runner.UnsupportedErrors", err: &runner.UnsupportedErrors{Errs: []*runner.UnsupportedError{{Backend: "a Docker deck", What: "-i", Hint: "x"}}}, code: 2, run: 2},
 		{id: "kube.ConnectionLostError", err: &kube.ConnectionLostError{Op: "download", Err: plain}, code: 125, run: 125},
+		{id: "transfer.TooLargeError", err: &transfer.TooLargeError{Limit: 1 << 30}, code: 6, run: 125},
 		{id: "kube.ErrNoTeamRecord", err: kube.ErrNoTeamRecord, code: 4, run: 125},
 		{id: "kube.ErrJobNotFound", err: &runner.RunError{Op: "find job", Err: kube.ErrJobNotFound}, code: 4, run: 125},
 		{id: "kube.ConnectionLostError", err: &kube.ConnectionLostError{Op: "preflight", Err: refused}, code: 7, run: 125},

@@ -36,6 +36,7 @@ var (
 	flagVerbose     = &cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print each phase of the run on stderr"}
 	flagMode        = &cli.StringFlag{Name: "mode", Value: history.ModePod, Usage: "`pod`: exec the script in a one-off Pod (files in and out); job: run it as a Kubernetes Job"}
 	flagDetach      = &cli.BoolFlag{Name: "detach", Usage: "with --mode job: start the Job, print the run id and return; follow with `cscript runs attach ID`"}
+	flagMaxDownload = &cli.StringFlag{Name: "max-download", Value: "10Gi", Usage: "stop a file download larger than `SIZE` (like 500Mi or 20Gi; 0: no limit)"}
 	flagKeepRuns    = &cli.IntFlag{Name: "keep-runs", Value: history.DefaultKeep, Usage: "how many run records to keep", EnvVars: []string{"CSCRIPT_KEEP_RUNS"}}
 )
 
@@ -43,7 +44,7 @@ func targetFlags() []cli.Flag { return []cli.Flag{flagKubeconfig, flagContext, f
 
 func (a *app) runCommand() *cli.Command {
 	flags := append(valuesFlags(), targetFlags()...)
-	flags = append(flags, flagYes, flagInteractive, flagCompress, flagVerbose, flagKeepRuns, flagMode, flagDetach)
+	flags = append(flags, flagYes, flagInteractive, flagCompress, flagMaxDownload, flagVerbose, flagKeepRuns, flagMode, flagDetach)
 	return &cli.Command{
 		Name:         "run",
 		Usage:        "run a script in a one-off Pod (or Docker container) of the deck's target",
@@ -69,6 +70,10 @@ func (a *app) run(c *cli.Context) error {
 	mode := c.String(flagMode.Name)
 	if mode != history.ModePod && mode != history.ModeJob {
 		return usageErrorf("--mode %q: use pod (the default) or job", mode)
+	}
+	maxDownload, err := parseMaxDownload(c.String(flagMaxDownload.Name))
+	if err != nil {
+		return usageErrorf("--max-download %q: %v", c.String(flagMaxDownload.Name), err)
 	}
 	r, err := a.resolve(c, ref)
 	if err != nil {
@@ -110,6 +115,7 @@ func (a *app) run(c *cli.Context) error {
 	a.secrets.Add(spec.Redact...)
 	spec.Stdin = c.Bool(flagInteractive.Name)
 	spec.Compress = c.Bool(flagCompress.Name)
+	spec.MaxDownload = maxDownload
 	rec.LibraryCommit, rec.Image = spec.LibraryCommit, spec.Image
 	caps := runner.KubernetesPod
 	switch {
@@ -174,7 +180,7 @@ func (a *app) run(c *cli.Context) error {
 		if rec.State != history.StateSucceeded {
 			fmt.Fprintf(a.io.Err, "%s run %s failed; its trace: cscript trace %s\n", a.io.paint("31", "✗"), runID, runID)
 		}
-		return runErr
+		return withHints(runErr)
 	}
 	if o.detached {
 		fmt.Fprintf(a.io.Out, "%s\n", runID)
@@ -182,6 +188,40 @@ func (a *app) run(c *cli.Context) error {
 	}
 	return nil
 }
+
+// parseMaxDownload reads --max-download: a size such as 500Mi or 20Gi
+// (Kubernetes quantity syntax); "0" is no limit (-1), "" the default (0).
+func parseMaxDownload(v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := runner.ParseBytes(v)
+	switch {
+	case err != nil || n < 0:
+		return 0, errors.New("not a size (like 500Mi or 20Gi; 0 for no limit)")
+	case n == 0:
+		return -1, nil
+	}
+	return n, nil
+}
+
+// withHints adds to a run's error the flag that changes what caused it.
+func withHints(err error) error {
+	var tl *transfer.TooLargeError
+	if errors.As(err, &tl) {
+		return &hintedError{err: err, hint: "raise the limit with --max-download"}
+	}
+	return err
+}
+
+// hintedError is an error with advice after it.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() + " (" + e.hint + ")" }
+func (e *hintedError) Unwrap() error { return e.err }
 
 // outcome is what any backend reports about a run, for its record.
 type outcome struct {
@@ -260,7 +300,8 @@ func (a *app) runDocker(c *cli.Context, spec runner.Spec, s *store.Script, stdou
 	defer eng.Close()
 	res, err := dockerbackend.Run(c.Context, eng, dockerbackend.Spec{
 		RunID: spec.RunID, Script: spec.Script, Image: spec.Image, Interpreter: spec.Interpreter, Body: spec.Body,
-		Env: env, Memory: memory, Timeout: spec.Timeout, Uploads: spec.Uploads, Downloads: spec.Downloads, Redact: spec.Redact,
+		Env: env, Memory: memory, Timeout: spec.Timeout, Uploads: spec.Uploads, Downloads: spec.Downloads, MaxDownload: spec.MaxDownload,
+		Redact: spec.Redact,
 	}, stdout, stderr)
 	if res == nil {
 		return outcome{}, err

@@ -36,6 +36,9 @@ type Run struct {
 
 	mu        sync.Mutex // guards everything below
 	log       *os.File
+	logged    int64     // bytes in log
+	truncated bool      // the log reached the store's MaxLog and says so
+	midLine   bool      // the log ends inside a line
 	partial   [2][]byte // the unfinished last line of stdout and of stderr
 	tail      tailBuffer
 	artifacts map[string]bool
@@ -156,12 +159,40 @@ func (r *Run) writeLines(stream int, p []byte) (int, error) {
 		cut = len(buf)
 	}
 	if cut > 0 {
-		if _, err := r.log.Write(buf[:cut]); err != nil {
+		if err := r.appendLog(buf[:cut]); err != nil {
 			return 0, err
 		}
 	}
 	r.partial[stream] = append(buf[:0:0], buf[cut:]...)
 	return len(p), nil
+}
+
+// appendLog writes b to the log up to the store's MaxLog: whole lines that
+// fit, then once a line saying that the output was truncated; what comes
+// after is dropped. r.mu is held.
+func (r *Run) appendLog(b []byte) error {
+	if r.truncated {
+		return nil
+	}
+	limit := r.store.maxLog()
+	if limit < 0 || r.logged+int64(len(b)) <= limit {
+		n, err := r.log.Write(b)
+		r.logged += int64(n)
+		if n > 0 {
+			r.midLine = b[n-1] != '\n'
+		}
+		return err
+	}
+	fit := b[:limit-r.logged]
+	fit = fit[:bytes.LastIndexByte(fit, '\n')+1]
+	r.truncated = true
+	if len(fit) == 0 && r.midLine {
+		fit = []byte("\n") // a line longer than maxPartialLine went out unfinished
+	}
+	msg := fmt.Sprintf("%s[output truncated at %d bytes; the rest was shown but not kept]\n", fit, limit)
+	n, err := r.log.Write([]byte(msg))
+	r.logged += int64(n)
+	return err
 }
 
 // SaveArtifact stores data, redacted, as the file name (a plain file name
@@ -225,7 +256,7 @@ func (r *Run) Finish(rec *Record) error {
 	if first && r.log != nil {
 		for i, part := range r.partial {
 			if len(part) > 0 {
-				if _, err := r.log.Write(part); err != nil {
+				if err := r.appendLog(part); err != nil {
 					errs = append(errs, err)
 				}
 				r.partial[i] = nil
@@ -354,6 +385,11 @@ func (s *Store) Resume(id string) (*Run, *Record, error) {
 		return nil, nil, fail.Errorf(fail.NotFound, "resume run %s: %w", rec.ID, err)
 	}
 	r := &Run{store: s, id: rec.ID, dir: dir, red: s.Redactor, artifacts: map[string]bool{}, log: f, owner: owner}
+	if fi, err := f.Stat(); err == nil {
+		// Only the truncation line takes the log past the cap.
+		r.logged = fi.Size()
+		r.truncated = s.maxLog() >= 0 && r.logged > s.maxLog()
+	}
 	r.stdout = r.red.Writer(logSink{r})
 	r.stderr = r.red.Writer(stderrSink{r})
 	return r, rec, nil

@@ -75,6 +75,23 @@ type Store struct {
 	Redactor *redact.Redactor
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxLog bounds a run's output.log: past it, one line says the output
+	// was truncated and the rest is not kept (it still reaches the
+	// terminal). 0 is DefaultMaxLog; negative is no limit.
+	MaxLog int64
+}
+
+// DefaultMaxLog is the default of Store.MaxLog.
+const DefaultMaxLog = 100 << 20
+
+func (s *Store) maxLog() int64 {
+	switch {
+	case s.MaxLog == 0:
+		return DefaultMaxLog
+	case s.MaxLog < 0:
+		return -1
+	}
+	return s.MaxLog
 }
 
 // Open returns the Store in dir, creating dir (mode 0700) when missing.

@@ -477,9 +477,7 @@ func TestRunJSONFormat(t *testing.T) {
 
 func TestConcurrentBegin(t *testing.T) {
 	s := openStore(t, 10)
-	// The runs start at t0: the store's clock must say so too, or once the
-	// real date is staleRunning past t0 prune takes them for stale and
-	// removes them while they run.
+	// The runs start at t0; the store's clock says so too.
 	s.Now = func() time.Time { return t0 }
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)

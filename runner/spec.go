@@ -46,6 +46,9 @@ type Spec struct {
 
 	Uploads   []FileCopy // local → container, before the script
 	Downloads []FileCopy // container → local, after the script
+	// MaxDownload bounds each download (transfer.Options.MaxBytes): 0 is
+	// transfer.DefaultMaxDownload, negative is no limit.
+	MaxDownload int64
 
 	// Timeout bounds the whole run, from Pod creation to the last download.
 	// Zero means DefaultTimeout.

@@ -99,7 +99,7 @@ func (e *countingExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, 
 	if len(cmd) > 2 && cmd[2] == probeInstallScript {
 		e.probeInstalls++
 	}
-	if strings.Contains(cmd[0], ".cscript-agent-") {
+	if len(cmd) > 2 && cmd[2] == runAgentScript {
 		e.agentRan++
 	}
 	e.mu.Unlock()
@@ -258,7 +258,7 @@ func (e *stdinCount) Exec(ctx context.Context, cmd []string, stdin io.Reader, st
 // broken executor only breaks the transfer.
 func installAgentFor(t testing.TB, ex Executor, opts Options) {
 	t.Helper()
-	if useAgent(context.Background(), ex, opts.Tools, opts, true) == "" {
+	if useAgent(context.Background(), ex, opts.Tools, opts, true) == nil {
 		t.Fatalf("the agent did not install: %v", opts.Tools.agent.err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 )
 
 const catMarker = "CSCRIPT-CAT-1\t"
@@ -32,11 +33,28 @@ const catMarker = "CSCRIPT-CAT-1\t"
 // replaces an existing file; a directory may replace only an empty one
 // (ErrExists otherwise). A missing src is an error wrapping fs.ErrNotExist.
 func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, opts Options) (*Result, error) {
+	res, err := download(ctx, ex, src, dst, opts)
+	var changed *agentChangedError
+	if errors.As(err, &changed) {
+		// Nothing was transferred: install the agent again (into a new
+		// directory) and transfer with that one.
+		changed.forget()
+		res, err = download(ctx, ex, src, dst, opts)
+	}
+	return res, err
+}
+
+func download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, opts Options) (*Result, error) {
 	dir, name, err := src.split("")
 	if err != nil {
 		return nil, fmt.Errorf("download: %w", err)
 	}
 	remote := path.Join(dir, name)
+	local := thisMachine()
+	if reason := unsafeName(local.rules(), name); reason != "" {
+		// The name becomes a local file's name.
+		return nil, fmt.Errorf("download %s: %s", remote, reason)
+	}
 	dstPath, err := dst.resolve(name)
 	if err != nil {
 		return nil, fmt.Errorf("download: %w", err)
@@ -46,7 +64,7 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		return nil, fmt.Errorf("download %s: %w", remote, err)
 	}
 	agent := useAgent(ctx, ex, tools, opts, true)
-	if m := tools.Missing(false); agent == "" && len(m) > 0 {
+	if m := tools.Missing(false); agent == nil && len(m) > 0 {
 		return nil, fmt.Errorf("download %s: %w", remote, &MissingToolError{Missing: m})
 	}
 	side := remoteFor(agent, tools, opts.Compress, false, dir, name)
@@ -91,7 +109,7 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, name, useTar, codec, prog)
+	files, rep, rerr := receive(bufio.NewReaderSize(pr, bufSize), root, local, name, useTar, codec, agent != nil, maxBytes(opts.MaxBytes), prog)
 	release.Close()
 	if rerr != nil {
 		// Stop the remote side: it may be blocked writing to us.
@@ -104,7 +122,14 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		return nil, fmt.Errorf("download %s: %w", remote, ctx.Err())
 	}
 	var se *streamError
+	var changed *agentChangedError
+	var tl *TooLargeError
 	switch {
+	case errors.As(rerr, &tl):
+		return nil, fmt.Errorf("download %s: %w", remote, tl)
+	case errors.As(rerr, &changed):
+		changed.st = tools.agent
+		return nil, fmt.Errorf("download %s: %w", remote, rerr)
 	case errors.As(rerr, &se):
 		return nil, fmt.Errorf("download %s: %w", remote, &VerifyError{
 			Reason: "the stream from the container is incomplete or corrupt (" + se.Error() + ")", WantBytes: -1, GotBytes: -1,
@@ -144,14 +169,21 @@ func Download(ctx context.Context, ex Executor, src RemotePath, dst LocalPath, o
 		res.Verified = VerifiedSHA256
 	}
 	res.Compressed = compress
-	res.Agent = agent != ""
+	res.Agent = agent != nil
 	res.NoAgent = tools.noAgent()
 	return res, nil
 }
 
 // receive reads the remote script's output: the archive (or the raw bytes of
-// one file), written under root, then the report.
-func receive(br *bufio.Reader, root *os.Root, name string, useTar bool, codec string, prog *progress) (map[string]fileSum, *report, error) {
+// one file), written under root, then the report. viaAgent says that the
+// agent runs: its check may have found it changed (runAgentScript). At
+// most limit bytes of archive (once decompressed) or file are read (-1: no
+// limit).
+func receive(br *bufio.Reader, root *os.Root, local *localFS, name string, useTar bool, codec string, viaAgent bool, limit int64, prog *progress) (map[string]fileSum, *report, error) {
+	if head, err := br.Peek(len(agentChanged)); viaAgent && err == nil && string(head) == agentChanged {
+		line, _ := br.ReadSlice(0)
+		return nil, nil, parseAgentChanged(line, nil)
+	}
 	if head, err := br.Peek(len(reportMarker) + 1); err == nil && string(head) == reportMarker+"\x00" {
 		rep, err := readReport(br)
 		return nil, rep, err
@@ -171,14 +203,19 @@ func receive(br *bufio.Reader, root *os.Root, name string, useTar bool, codec st
 		default:
 			r = decompressReader(br, codec)
 		}
+		r = newCapReader(r, limit)
 		var err error
-		files, err = extract(tar.NewReader(r), root, ExtractOptions{Prefix: name, Progress: prog, fold: foldName})
+		files, err = extract(tar.NewReader(r), root, ExtractOptions{Prefix: name, Progress: prog, local: local})
 		if err != nil {
 			return nil, nil, err
 		}
 		if codec != codecNone {
 			// The rest of the compressed stream (tar's padding) and its end.
 			if _, err := copyBuf(io.Discard, r); err != nil {
+				var tl *TooLargeError
+				if errors.As(err, &tl) {
+					return nil, nil, tl
+				}
 				return nil, nil, &streamError{fmt.Errorf("read %s stream: %w", codec, err)}
 			}
 		}
@@ -190,6 +227,9 @@ func receive(br *bufio.Reader, root *os.Root, name string, useTar bool, codec st
 		size, err := strconv.ParseInt(strings.TrimSpace(string(line[len(catMarker):])), 10, 64)
 		if err != nil || size < 0 {
 			return nil, nil, &streamError{fmt.Errorf("bad size line from the container (%q)", clip(string(line)))}
+		}
+		if limit >= 0 && size > limit {
+			return nil, nil, &TooLargeError{Limit: limit}
 		}
 		prog.setTotal(size)
 		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -245,10 +285,18 @@ func readReport(br *bufio.Reader) (*report, error) {
 	return rep, nil
 }
 
-// shorten keeps temporary names well under the 255-byte name limit.
+// shorten keeps temporary names well under the 255-byte name limit. It
+// cuts at a character boundary: half a UTF-8 character is not a valid name
+// on macOS or Windows.
 func shorten(s string) string {
-	if len(s) > 60 {
-		return s[:60]
+	const max = 60
+	if len(s) <= max {
+		return s
 	}
-	return s
+	n := max
+	// At most UTFMax-1 continuation bytes end a cut character.
+	for i := 0; i < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(s[n]); i++ {
+		n--
+	}
+	return s[:n]
 }

@@ -10,7 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -368,5 +370,26 @@ func TestDownloadAliasedNamesAreNotVerified(t *testing.T) {
 				t.Errorf("the destination was created (%v)", err)
 			}
 		})
+	}
+}
+
+// The temporary directory's name keeps the start of the destination's name:
+// never cut inside a UTF-8 character (an invalid name on macOS and Windows).
+func TestShortenAtRuneBoundary(t *testing.T) {
+	for pad := range 8 {
+		for _, r := range []string{"é", "✓", "😀"} {
+			s := strings.Repeat("a", 56+pad) + strings.Repeat(r, 10)
+			got := shorten(s)
+			if !utf8.ValidString(got) || !strings.HasPrefix(s, got) || len(got) > 60 || len(got) < 57 {
+				t.Errorf("shorten(%q) = %q", s, got)
+			}
+		}
+	}
+	if got := shorten("short ✓"); got != "short ✓" {
+		t.Errorf("shorten of a short name = %q", got)
+	}
+	// A name that is not UTF-8 at all is cut at 60 bytes.
+	if got := shorten(strings.Repeat("\xff", 100)); len(got) != 60 {
+		t.Errorf("shorten of bytes that are not UTF-8: %d bytes", len(got))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"strings"
 	"unicode"
 
@@ -24,18 +25,23 @@ type ExtractOptions struct {
 	Prefix string
 	// Progress receives the bytes of file content as they are written.
 	Progress io.Writer
+	// MaxBytes bounds the archive read (see Options.MaxBytes): 0 is
+	// DefaultMaxDownload, negative is no limit.
+	MaxBytes int64
 
-	// fold maps names one local file system stores as one file to one key
-	// (foldName); nil: foldCase, for the agent, which writes to Linux and
-	// is smaller without Unicode normalisation's tables.
-	fold func(string) string
+	// local is set when the destination is on the local machine (Extract,
+	// Download); nil is the agent writing into a Linux container.
+	local *localFS
 }
 
 // Extract writes the tar archive read from r into the directory dest
 // (created if needed), entry names taken relative to dest. It refuses, with
 // *UnsafeEntryError naming the entry, anything that could write outside dest
 // or create something other than plain files, directories and tame links:
-// absolute names, ".." components, entries outside opts.Prefix, device files
+// absolute names, ".." components, names and link targets that are paths on
+// Windows (backslashes, drive letters, \\host\share; on Windows also device
+// names, data streams and trailing dots: see unsafeName), entries outside
+// opts.Prefix, device files
 // and fifos, hardlinks to anything but a regular file extracted earlier from
 // the same archive, sparse files, symlinks with an absolute target or one containing ".."
 // (so that no chain of links can lead out), a symlink as the top entry of
@@ -56,8 +62,8 @@ func Extract(r io.Reader, dest LocalPath, opts ExtractOptions) (*Result, error) 
 		return nil, fmt.Errorf("extract: %w", err)
 	}
 	defer root.Close()
-	opts.fold = foldName
-	files, err := extract(tar.NewReader(r), root, opts)
+	opts.local = thisMachine()
+	files, err := extract(tar.NewReader(newCapReader(r, maxBytes(opts.MaxBytes))), root, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -78,18 +84,19 @@ func resultOf(files map[string]fileSum) *Result {
 // extract writes the entries of tr under root and returns the size and
 // sha256 of every regular file (hardlinks included) by normalised name.
 func extract(tr *tar.Reader, root *os.Root, opts ExtractOptions) (map[string]fileSum, error) {
+	rules, fold := pathRules{}, foldCase
+	if opts.local != nil {
+		rules, fold = opts.local.rules(), opts.local.fold
+	}
 	prefix := ""
 	if opts.Prefix != "" {
 		var reason string
-		prefix, reason = cleanName(opts.Prefix)
+		prefix, reason = cleanName(rules, opts.Prefix)
 		if reason != "" || prefix == "." {
 			return nil, fmt.Errorf("extract: bad prefix %q", opts.Prefix)
 		}
 	}
-	x := &extractor{root: root, prefix: prefix, files: map[string]fileSum{}, names: map[string]claimed{}, fold: opts.fold, progress: opts.Progress}
-	if x.fold == nil {
-		x.fold = foldCase
-	}
+	x := &extractor{root: root, prefix: prefix, files: map[string]fileSum{}, names: map[string]claimed{}, fold: fold, rules: rules, progress: opts.Progress}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -97,6 +104,10 @@ func extract(tr *tar.Reader, root *os.Root, opts ExtractOptions) (map[string]fil
 		}
 		if errors.Is(err, tar.ErrInsecurePath) && hdr != nil {
 			return nil, &UnsafeEntryError{Entry: hdr.Name, Reason: "insecure path"}
+		}
+		var tl *TooLargeError
+		if errors.As(err, &tl) {
+			return nil, tl
 		}
 		if err != nil {
 			return nil, &streamError{fmt.Errorf("read archive: %w", err)}
@@ -113,6 +124,7 @@ type extractor struct {
 	files    map[string]fileSum // by canonical name
 	names    map[string]claimed // every name written so far, by fold
 	fold     func(string) string
+	rules    pathRules
 	progress io.Writer
 }
 
@@ -148,6 +160,32 @@ func (x *extractor) claim(entry, raw, canon string, dir bool) error {
 	return nil
 }
 
+// localFS is what extract must know of the local machine's file system.
+type localFS struct {
+	goos string              // its path rules (see unsafeName)
+	fold func(string) string // foldName: names it may store as one file
+}
+
+// thisMachine is the local machine. (The agent, which writes into a Linux
+// container, never calls it: it is smaller without Unicode normalisation's
+// tables.)
+func thisMachine() *localFS { return &localFS{goos: runtime.GOOS, fold: foldName} }
+
+func (l *localFS) rules() pathRules {
+	return pathRules{windowsPaths: true, windows: l.goos == "windows"}
+}
+
+// pathRules say which names unsafeName refuses besides absolute ones and
+// those with ".." components.
+type pathRules struct {
+	// windowsPaths refuses what is a path on Windows: on the local
+	// machine, whatever its system.
+	windowsPaths bool
+	// windows refuses what Windows reads as something else than a plain
+	// name: on a Windows machine.
+	windows bool
+}
+
 // foldName maps names that a case-insensitive or normalising file system
 // (macOS, Windows) stores as one file to one key: Unicode NFC, then
 // foldCase.
@@ -168,16 +206,26 @@ func foldCase(name string) string {
 }
 
 // cleanName returns the canonical form of an archive or report name
-// (path.Clean: "./a//b/./c/" is "a/b/c"), or why it may not be used.
-func cleanName(name string) (string, string) {
-	if reason := unsafeName(name); reason != "" {
+// (path.Clean: "./a//b/./c/" is "a/b/c"), or why rules refuse it.
+func cleanName(rules pathRules, name string) (string, string) {
+	if reason := unsafeName(rules, name); reason != "" {
 		return "", reason
 	}
 	return path.Clean(name), ""
 }
 
-// unsafeName says why an entry or link name may not be used, or "".
-func unsafeName(name string) string {
+// unsafeName says why an entry or link name may not be used, or "". It
+// refuses an absolute name and a ".." component. With rules.windowsPaths
+// (on the local machine, whatever its system) it also refuses what is a
+// path on Windows (a release target), which could lead out of the
+// destination there and is never needed in a tar from a Linux container: a
+// backslash (a separator on Windows: "..\x", "\\host\share") and a drive
+// letter ("C:\x", "C:x"). With rules.windows (on Windows) it also refuses
+// what Windows reads as something else than a plain name in a directory:
+// device names (CON, NUL.txt, COM1), a colon (an alternate data stream),
+// characters Windows does not allow, and a trailing dot or space (Windows
+// drops it, so "a." is "a").
+func unsafeName(rules pathRules, name string) string {
 	switch {
 	case name == "":
 		return "empty name"
@@ -185,11 +233,45 @@ func unsafeName(name string) string {
 		return "absolute path"
 	case strings.ContainsRune(name, 0):
 		return "NUL in name"
+	case !rules.windowsPaths:
+	case strings.ContainsRune(name, '\\'):
+		return "backslash in name (a path separator on Windows)"
+	case len(name) >= 2 && name[1] == ':' && ('a' <= name[0]|0x20 && name[0]|0x20 <= 'z'):
+		return "drive letter (a path on Windows)"
 	}
 	for _, c := range strings.Split(name, "/") {
 		if c == ".." {
 			return `path contains ".."`
 		}
+		if rules.windows {
+			if reason := unsafeOnWindows(c); reason != "" {
+				return fmt.Sprintf("%q %s", c, reason)
+			}
+		}
+	}
+	return ""
+}
+
+// unsafeOnWindows says why one path component is not a plain file name on
+// Windows, or "".
+func unsafeOnWindows(c string) string {
+	if c == "" || c == "." {
+		return ""
+	}
+	for _, r := range c {
+		if r < 0x20 || strings.ContainsRune(`:<>"|?*`, r) {
+			return fmt.Sprintf("holds %q, which Windows does not allow in a name (a colon names a data stream)", r)
+		}
+	}
+	if strings.HasSuffix(c, ".") || strings.HasSuffix(c, " ") {
+		return "ends in a dot or a space, which Windows drops (it would name another file)"
+	}
+	base, _, _ := strings.Cut(c, ".")
+	switch strings.ToUpper(strings.TrimRight(base, " ")) {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+		"COM0", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "COM¹", "COM²", "COM³",
+		"LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", "LPT¹", "LPT²", "LPT³":
+		return "is a device on Windows"
 	}
 	return ""
 }
@@ -203,7 +285,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 	if hdr.Typeflag == tar.TypeXGlobalHeader {
 		return nil
 	}
-	name, reason := cleanName(hdr.Name)
+	name, reason := cleanName(x.rules, hdr.Name)
 	if reason != "" {
 		return unsafe(reason)
 	}
@@ -263,8 +345,8 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 			return unsafe("symlink with an empty target")
 		case strings.HasPrefix(hdr.Linkname, "/"):
 			return unsafe(fmt.Sprintf("symlink to absolute path %q", hdr.Linkname))
-		case unsafeName(hdr.Linkname) != "":
-			return unsafe(fmt.Sprintf("symlink target %q leaves its directory", hdr.Linkname))
+		case unsafeName(x.rules, hdr.Linkname) != "":
+			return unsafe(fmt.Sprintf("symlink target %q: %s", hdr.Linkname, unsafeName(x.rules, hdr.Linkname)))
 		}
 		if err := x.parents(hdr.Name, name); err != nil {
 			return err
@@ -277,7 +359,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		}
 		return nil
 	case tar.TypeLink:
-		target, reason := cleanName(hdr.Linkname)
+		target, reason := cleanName(x.rules, hdr.Linkname)
 		if reason != "" {
 			return unsafe("hardlink target: " + reason)
 		}
@@ -380,6 +462,10 @@ func (x *extractor) writeFile(hdr *tar.Header, name string, r io.Reader) error {
 	n, err := copyBuf(w, src)
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	var tl *TooLargeError
+	if errors.As(src.err, &tl) {
+		return tl
 	}
 	if src.err != nil {
 		return &streamError{fmt.Errorf("read archive entry %q: %w", hdr.Name, src.err)}

@@ -3,8 +3,10 @@ package transfer
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -303,5 +305,131 @@ func TestExtractRefusesAliasedNames(t *testing.T) {
 	res, err := Extract(bytes.NewReader(buildTar(t, []tarEntry{dir("d/"), file("d/a", "X"), dir("./d"), file("d/a", "YY")})), LocalPath(t.TempDir()), ExtractOptions{})
 	if err != nil || res.Files != 1 || res.Bytes != 2 {
 		t.Errorf("a duplicate entry: %+v, %v; want 1 file of 2 bytes", res, err)
+	}
+}
+
+// Names and symlink targets that are harmless words on Linux but paths on
+// Windows (a release target): a backslash is a separator there, C: a drive,
+// \\host\share a network path. They are refused whatever the local system
+// (a tar from a Linux container never needs them); on Windows also what
+// would name a device, an alternate data stream or, by Windows dropping a
+// trailing dot or space, another file.
+func TestExtractRefusesWindowsPaths(t *testing.T) {
+	everywhere := []struct {
+		name  string
+		entry tarEntry
+	}{
+		{"symlink target with backslashes", symlink("l", `..\..\outside`)},
+		{"symlink target with a drive", symlink("l", `C:\Windows\System32`)},
+		{"symlink target drive-relative", symlink("l", `C:outside`)},
+		{"symlink target UNC", symlink("l", `\\host\share\x`)},
+		{"symlink target UNC with slashes", symlink("l", `//host/share/x`)},
+		{"symlink target device path", symlink("l", `\\?\C:\x`)},
+		{"name with backslashes", file(`..\outside\evil`, "x")},
+		{"name inside a directory with a backslash", file(`d/..\..\evil`, "x")},
+		{"name with a drive", file(`C:\evil`, "x")},
+		{"name drive-relative", file(`c:evil`, "x")},
+		{"hardlink target with backslashes", hardlink("h", `..\outside\secret`)},
+	}
+	windowsOnly := []struct {
+		name  string
+		entry tarEntry
+	}{
+		{"device name", file("con", "x")},
+		{"device name with an extension", file("d/NUL.txt", "x")},
+		{"COM port", file("com1", "x")},
+		{"alternate data stream", file("log:stream", "x")},
+		{"trailing dot", file("a.", "x")},
+		{"trailing space", file("d /f", "x")},
+		{"reserved character", file("a?b", "x")},
+		{"symlink target with a device name", symlink("l", "sub/aux")},
+		{"symlink target with a stream", symlink("l", "data::$DATA")},
+	}
+	extract := func(goos string, e tarEntry) error {
+		tmp := t.TempDir()
+		dest := filepath.Join(tmp, "dest")
+		writeFile(t, filepath.Join(tmp, "outside", "secret"), []byte("s"), 0o600)
+		if err := os.Mkdir(dest, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		root, err := os.OpenRoot(dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer root.Close()
+		entries := []tarEntry{file("x", "x"), e}
+		_, err = extract(tar.NewReader(bytes.NewReader(buildTar(t, entries))), root, ExtractOptions{local: &localFS{goos: goos, fold: foldName}})
+		return err
+	}
+	for _, goos := range []string{"linux", "windows", "darwin"} {
+		for _, tt := range everywhere {
+			t.Run(goos+"/"+tt.name, func(t *testing.T) {
+				var ue *UnsafeEntryError
+				if err := extract(goos, tt.entry); !errors.As(err, &ue) || ue.Entry != tt.entry.hdr.Name {
+					t.Errorf("extract = %v, want an *UnsafeEntryError naming %q", err, tt.entry.hdr.Name)
+				}
+			})
+		}
+		for _, tt := range windowsOnly {
+			t.Run(goos+"/"+tt.name, func(t *testing.T) {
+				err := extract(goos, tt.entry)
+				var ue *UnsafeEntryError
+				switch {
+				case goos == "windows" && (!errors.As(err, &ue) || ue.Entry != tt.entry.hdr.Name):
+					t.Errorf("extract = %v, want an *UnsafeEntryError naming %q", err, tt.entry.hdr.Name)
+				case goos != "windows" && err != nil:
+					t.Errorf("extract = %v; on %s the name is an ordinary one", err, goos)
+				}
+			})
+		}
+	}
+}
+
+// A container path whose last element would be a path on Windows is
+// refused before anything runs.
+func TestDownloadRefusesWindowsPathName(t *testing.T) {
+	for _, src := range []string{`/c/..\..\x`, `/c/C:x`, `C:\x`} {
+		ran := false
+		ex := execFunc(func(context.Context, []string, io.Reader, io.Writer, io.Writer) error { ran = true; return nil })
+		tools := *scriptTools
+		_, err := Download(context.Background(), ex, RemotePath(src), LocalPath(filepath.Join(t.TempDir(), "x")), Options{Tools: &tools})
+		if err == nil || ran {
+			t.Errorf("Download(%q) = %v (ran: %v); want it refused before any exec", src, err, ran)
+		}
+	}
+}
+
+// A name with a backslash is an ordinary name in a Linux container: it
+// uploads (with the image's tar and with the agent). It does not come back
+// down: on Windows it would be a path.
+func TestBackslashNameGoesUpNotDown(t *testing.T) {
+	for _, agent := range []bool{false, true} {
+		t.Run(map[bool]string{false: "tar", true: "agent"}[agent], func(t *testing.T) {
+			tmp := t.TempDir()
+			src := filepath.Join(tmp, "local", "src")
+			writeFile(t, filepath.Join(src, `back\slash.txt`), []byte("x"), 0o644)
+			writeFile(t, filepath.Join(src, "ok.txt"), []byte("y"), 0o644)
+			ex := busyboxImage(t)
+			opts := Options{}
+			if agent {
+				opts = agentOpts(t, probed(t, ex))
+			}
+			remote := filepath.Join(tmp, "container", "up")
+			if _, err := Upload(context.Background(), ex, LocalPath(src), RemotePath(remote), opts); err != nil {
+				t.Fatalf("Upload: %v", err)
+			}
+			if got, err := os.ReadFile(filepath.Join(remote, `back\slash.txt`)); err != nil || string(got) != "x" {
+				t.Fatalf("in the container: %q, %v", got, err)
+			}
+			local := filepath.Join(tmp, "local", "down")
+			_, err := Download(context.Background(), ex, RemotePath(remote), LocalPath(local), opts)
+			var ue *UnsafeEntryError
+			if !errors.As(err, &ue) || !strings.HasSuffix(ue.Entry, `up/back\slash.txt`) {
+				t.Errorf("Download = %v, want an *UnsafeEntryError naming the file", err)
+			}
+			if _, err := os.Stat(local); err == nil {
+				t.Error("the download left something behind")
+			}
+		})
 	}
 }

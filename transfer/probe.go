@@ -77,7 +77,7 @@ func probeInto(ctx context.Context, ex Executor, t *Tools, guess agentGuess) err
 	var id agentID
 	if machines := unameOf(guess.arch); len(guess.bin) > 0 && machines != "" {
 		id = identify(guess.bin)
-		cmd = append([]string{"sh", "-c", probeInstallScript, "sh", id.file, machines}, guess.dirs...)
+		cmd = append([]string{"sh", "-c", probeInstallScript, "sh", id.file, machines, randomWord()}, guess.dirs...)
 		stdin = bytes.NewReader(guess.bin)
 	}
 	var stdout bytes.Buffer
@@ -134,6 +134,7 @@ func probeInto(ctx context.Context, ex Executor, t *Tools, guess agentGuess) err
 		st := t.agent
 		st.tried = true
 		st.path, st.err = parseInstall(rest, id, err, stderr)
+		st.set(id)
 	}
 	return nil
 }
@@ -174,6 +175,15 @@ func commandNotFound(err error, stderr string) bool {
 	}
 	var st interface{ ExitStatus() int }
 	return errors.As(err, &st) && st.ExitStatus() == 127
+}
+
+// agentState returns t's agent; a Tools made by hand gets one for one
+// transfer.
+func (t *Tools) agentState() *agentState {
+	if t.agent == nil {
+		return &agentState{}
+	}
+	return t.agent
 }
 
 // noAgent says why transfers to this container do without the agent: the

@@ -86,7 +86,7 @@ func parseReport(data []byte) (*report, error) {
 			if sha := strings.TrimSpace(f[1]); len(sha) == 64 {
 				s.sha = sha
 			}
-			name, reason := cleanName(f[2])
+			name, reason := cleanName(pathRules{}, f[2])
 			if reason != "" {
 				return r, fmt.Errorf("report record %q: %s", clip(rec), reason)
 			}

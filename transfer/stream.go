@@ -66,3 +66,35 @@ func sortedNames(m map[string]fileSum) []string {
 	slices.Sort(names)
 	return names
 }
+
+// capReader passes at most limit bytes of r; reading more is a
+// *TooLargeError (and the reading stops there: a decompressor behind r is
+// not asked for more).
+type capReader struct {
+	r     io.Reader
+	left  int64
+	limit int64
+}
+
+// newCapReader caps r at limit bytes; a negative limit is none.
+func newCapReader(r io.Reader, limit int64) io.Reader {
+	if limit < 0 {
+		return r
+	}
+	return &capReader{r: r, left: limit, limit: limit}
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, &TooLargeError{Limit: c.limit}
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1] // one byte more tells a stream of exactly limit bytes from a longer one
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return n - 1, &TooLargeError{Limit: c.limit}
+	}
+	return n, err
+}

@@ -58,7 +58,11 @@
 //
 // With Options.Agent set, a download or a large upload first copies the
 // agent (cmd/cscript-agent, see agent.go and agentinstall.go) into the
-// container, once per Tools, and runs it in place of the scripts. It reads
+// container, once per Tools, into a directory of its own (mktemp -d, mode
+// 0700, written with noclobber: nothing planted in the container is
+// followed or reused), and runs it in place of the scripts, after a check
+// that it is still the binary installed (sha256) in a private directory;
+// one that changed is installed again. It reads
 // or writes the same archive and prints the same report, computed while the
 // bytes stream: the local side verifies it exactly as above. --compress then
 // means S2 in length-prefixed frames (frame.go) instead of gzip. If the
@@ -67,7 +71,10 @@
 // # Safety
 //
 // Extract refuses, with *UnsafeEntryError, absolute names, names with ".."
-// components, entries outside the requested prefix, device files, fifos and
+// components, names and symlink targets that are paths on Windows (a
+// backslash, a drive letter, a UNC prefix: refused on every system, and on
+// Windows device names, data streams and trailing dots too), entries outside
+// the requested prefix, device files, fifos and
 // sparse files (a few bytes could expand to terabytes),
 // hardlinks to anything but a file extracted earlier from the same archive,
 // symlinks whose target is absolute or contains "..", a top-level symlink,
@@ -86,6 +93,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/cscript-dev/cscript/internal/fail"
 )
 
 // Executor runs cmd in the container, streaming stdin into it and its output
@@ -128,6 +137,11 @@ type Options struct {
 	// (default 4 MiB; negative: every upload). Downloads, whose size is not
 	// known in advance, always use it when they can.
 	AgentMinBytes int64
+	// MaxBytes bounds a download: the archive the container sends, once
+	// decompressed (its files and about 1 KiB per entry), or the one file
+	// cat sends. 0 is DefaultMaxDownload; negative is no limit. A download
+	// past it stops with a *TooLargeError and leaves nothing behind.
+	MaxBytes int64
 
 	// agentDirs overrides where the agent may go (tests).
 	agentDirs []string
@@ -259,6 +273,52 @@ func (e *RemoteError) Error() string {
 
 func (e *RemoteError) Unwrap() error { return e.Err }
 
+// DefaultMaxDownload is the default of Options.MaxBytes and
+// ExtractOptions.MaxBytes: more than any download a script should bring
+// back, less than fills a laptop's disk.
+const DefaultMaxDownload = 10 << 30
+
+// TooLargeError is a download larger than its limit (Options.MaxBytes).
+type TooLargeError struct {
+	Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	return "the download is larger than its limit of " + FormatBytes(e.Limit) + "; nothing was kept"
+}
+
+// Kind is fail.Refused: cscript refused to take more.
+func (e *TooLargeError) Kind() fail.Kind { return fail.Refused }
+
+// FormatBytes writes n in the largest binary unit that keeps it readable
+// ("10 GiB", "1.5 MiB", "512 bytes").
+func FormatBytes(n int64) string {
+	units := []string{"KiB", "MiB", "GiB", "TiB"}
+	if n < 1024 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	v, u := float64(n)/1024, 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	s := fmt.Sprintf("%.1f", v)
+	s = strings.TrimSuffix(s, ".0")
+	return s + " " + units[u]
+}
+
 // ErrExists is returned by Download when a directory would replace a
 // non-empty directory at the destination.
 var ErrExists = errors.New("destination exists")
+
+// maxBytes is the limit that Options.MaxBytes or ExtractOptions.MaxBytes n
+// means: -1 for none.
+func maxBytes(n int64) int64 {
+	switch {
+	case n == 0:
+		return DefaultMaxDownload
+	case n < 0:
+		return -1
+	}
+	return n
+}

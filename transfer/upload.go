@@ -45,6 +45,19 @@ type item struct {
 // directory. Symlinks inside a directory are sent as symlinks; other special
 // files are an error.
 func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opts Options) (*Result, error) {
+	res, err := upload(ctx, ex, src, dst, opts)
+	var changed *agentChangedError
+	if errors.As(err, &changed) {
+		// The agent read nothing: install it again (into a new directory)
+		// and transfer with that one (or the scripts, for an upload too
+		// small to install it for).
+		changed.forget()
+		res, err = upload(ctx, ex, src, dst, opts)
+	}
+	return res, err
+}
+
+func upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opts Options) (*Result, error) {
 	srcPath := filepath.Clean(string(src))
 	fi, err := os.Stat(srcPath)
 	if err != nil {
@@ -71,7 +84,7 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 		return nil, fmt.Errorf("upload %s: %w", srcPath, err)
 	}
 	agent := useAgent(ctx, ex, tools, opts, worth)
-	if m := tools.Missing(fi.IsDir()); agent == "" && len(m) > 0 {
+	if m := tools.Missing(fi.IsDir()); agent == nil && len(m) > 0 {
 		return nil, fmt.Errorf("upload %s: %w", srcPath, &MissingToolError{Missing: m})
 	}
 
@@ -111,6 +124,9 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 		return nil, fmt.Errorf("upload: %w", le.err)
 	}
 	remote := path.Join(dir, name)
+	if agent != nil && bytes.HasPrefix(stdout.Bytes(), []byte(agentChanged)) {
+		return nil, fmt.Errorf("upload %s to %s: %w", srcPath, remote, parseAgentChanged(stdout.Bytes(), tools.agent))
+	}
 	rep, perr := parseReport(stdout.Bytes())
 	if perr != nil {
 		return nil, fmt.Errorf("upload %s to %s: %w", srcPath, remote, &VerifyError{
@@ -153,7 +169,7 @@ func Upload(ctx context.Context, ex Executor, src LocalPath, dst RemotePath, opt
 		res.Verified = VerifiedSHA256
 	}
 	res.Compressed = compress
-	res.Agent = agent != ""
+	res.Agent = agent != nil
 	res.NoAgent = tools.noAgent()
 	return res, nil
 }
@@ -175,8 +191,8 @@ type remoteSide struct {
 // remoteFor chooses the container's side of an upload (up) or a download of
 // dir/name: the agent when there is one, else the scripts with what the
 // image has.
-func remoteFor(agent string, tools *Tools, compress, up bool, dir, name string) remoteSide {
-	if agent != "" {
+func remoteFor(agent *installedAgent, tools *Tools, compress, up bool, dir, name string) remoteSide {
+	if agent != nil {
 		r := remoteSide{useTar: true, codec: codecNone, checkSHA: true}
 		if compress {
 			r.codec = codecS2
@@ -185,7 +201,7 @@ func remoteFor(agent string, tools *Tools, compress, up bool, dir, name string) 
 		if up {
 			verb = "recv"
 		}
-		r.cmd = []string{agent, verb, dir, name, r.codec}
+		r.cmd = []string{"sh", "-c", runAgentScript, "sh", agent.path, agent.sum, verb, dir, name, r.codec}
 		return r
 	}
 	r := remoteSide{useTar: tools.Tar, codec: codecNone, checkSHA: tools.SHA256Sum}

@@ -209,8 +209,9 @@ func writeFile(tw *tar.Writer, p string, fi fs.FileInfo, name string) (string, e
 // into. Nothing appears at dst unless everything arrived: the archive is
 // extracted into a temporary directory beside dst and renamed into place.
 // A file replaces a file; a directory may replace only an empty directory
-// (transfer.ErrExists otherwise). A missing src wraps fs.ErrNotExist.
-func download(ctx context.Context, eng Engine, id, src string, dst transfer.LocalPath) (*transfer.Result, error) {
+// (transfer.ErrExists otherwise). A missing src wraps fs.ErrNotExist. At
+// most max bytes of archive are read (transfer.ExtractOptions.MaxBytes).
+func download(ctx context.Context, eng Engine, id, src string, dst transfer.LocalPath, max int64) (*transfer.Result, error) {
 	cp, err := eng.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: src})
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
@@ -238,7 +239,7 @@ func download(ctx context.Context, eng Engine, id, src string, dst transfer.Loca
 	}
 	defer os.RemoveAll(tmp)
 
-	res, err := transfer.Extract(cp.Content, transfer.LocalPath(tmp), transfer.ExtractOptions{Prefix: base})
+	res, err := transfer.Extract(cp.Content, transfer.LocalPath(tmp), transfer.ExtractOptions{Prefix: base, MaxBytes: max})
 	if err != nil {
 		return nil, err
 	}

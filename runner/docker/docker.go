@@ -125,6 +125,9 @@ type Spec struct {
 	Timeout   time.Duration
 	Uploads   []FileCopy // before the script starts
 	Downloads []FileCopy // after it exited 0
+	// MaxDownload bounds each download (transfer.ExtractOptions.MaxBytes):
+	// 0 is transfer.DefaultMaxDownload, negative is no limit.
+	MaxDownload int64
 	// Labels are added to the container's; the managed-by, run-id and
 	// script labels are always set.
 	Labels map[string]string
@@ -336,7 +339,7 @@ func (st *run) steps(ctx context.Context, stdout, stderr io.Writer) error {
 	if len(spec.Downloads) > 0 {
 		st.phase = PhaseDownload
 		for _, c := range spec.Downloads {
-			r, err := download(ctx, st.eng, st.id, spec.remote(c.Remote), transfer.LocalPath(c.Local))
+			r, err := download(ctx, st.eng, st.id, spec.remote(c.Remote), transfer.LocalPath(c.Local), spec.MaxDownload)
 			if err != nil {
 				return &runner.RunError{Op: "download " + c.Remote, Err: err}
 			}

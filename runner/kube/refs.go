@@ -1,10 +1,8 @@
 package kube
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -58,10 +56,16 @@ const printEnvScript = `for n; do printenv "$n"; printf '\0'; done`
 
 // containerEnv reads env vars of the container (printenv adds a newline).
 func containerEnv(ctx context.Context, ex Executor, names []string) ([]string, error) {
-	var out, stderr bytes.Buffer
+	out := newCappedBuffer(maxEnvOutput(len(names)))
+	stderr := runner.NewTailBuffer(maxStderrKept)
 	cmd := append([]string{"sh", "-c", printEnvScript, "sh"}, names...)
-	if err := ex.Exec(ctx, cmd, nil, &out, io.MultiWriter(&stderr)); err != nil {
-		return nil, fmt.Errorf("read the credentials' values in the container: %w: %s", err, strings.TrimSpace(stderr.String()))
+	err := ex.Exec(ctx, cmd, nil, out, stderr)
+	if out.over {
+		return nil, fmt.Errorf("read the credentials' values in the container: %w", out.tooLarge("printenv"))
+	}
+	if err != nil {
+		msg, _ := stderr.Tail()
+		return nil, fmt.Errorf("read the credentials' values in the container: %w: %s", err, strings.TrimSpace(msg))
 	}
 	var values []string
 	for _, v := range strings.Split(out.String(), "\x00") {

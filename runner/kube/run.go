@@ -371,12 +371,17 @@ func interpreterCandidates(interp string) []string {
 // verifies the script's size and sha256 (when the image has sha256sum).
 func (st *run) setup(ctx context.Context) error {
 	cands := interpreterCandidates(st.spec.Interpreter)
-	var stdout, stderr bytes.Buffer
+	stdout := newCappedBuffer(maxSetupOutput)
+	stderr := runner.NewTailBuffer(maxStderrKept)
 	cmd := append([]string{"sh", "-c", setupScript, "sh"}, cands...)
-	err := st.exec.Exec(ctx, cmd, strings.NewReader(st.spec.Body), &stdout, &stderr)
+	err := st.exec.Exec(ctx, cmd, strings.NewReader(st.spec.Body), stdout, stderr)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if stdout.over {
+		return &runner.RunError{Op: "set up the script", Err: stdout.tooLarge("the setup script")}
+	}
+	errText, _ := stderr.Tail()
 	fields := strings.Fields(lastLine(stdout.String(), "cscript-setup "))
 	switch {
 	case len(fields) >= 2 && fields[1] == "missing":
@@ -397,10 +402,10 @@ func (st *run) setup(ctx context.Context) error {
 	if err == nil {
 		err = errors.New("no report from the setup script")
 	}
-	if execNotFound(err, stderr.String()) {
+	if execNotFound(err, errText) {
 		return &runner.MissingToolError{Tool: "sh", Image: st.spec.Image}
 	}
-	msg := strings.TrimSpace(stderr.String())
+	msg := strings.TrimSpace(errText)
 	if msg != "" {
 		err = fmt.Errorf("%w: %s", err, msg)
 	}
@@ -434,7 +439,7 @@ func (st *run) transfers(ctx context.Context, copies []runner.FileCopy, p Phase,
 	files := st.r.files()
 	st.enter(p, "")
 	for _, c := range copies {
-		opts := transfer.Options{Compress: st.spec.Compress, Tools: &st.tools, Agent: st.r.TransferAgent}
+		opts := transfer.Options{Compress: st.spec.Compress, Tools: &st.tools, Agent: st.r.TransferAgent, MaxBytes: st.spec.MaxDownload}
 		var label string
 		var do func(context.Context, Executor, runner.FileCopy, transfer.Options) (*transfer.Result, error)
 		if p == PhaseUpload {
@@ -534,8 +539,8 @@ func (st *run) script(ctx context.Context, combined bool) error {
 	if ctx.Err() != nil {
 		return err
 	}
-	if marker != nil && marker.captured.Len() > 0 {
-		return st.setupFailure(strings.TrimSpace(marker.captured.String()), cands)
+	if marker != nil && marker.report() != "" {
+		return st.setupFailure(strings.TrimSpace(marker.report()), cands)
 	}
 	if err == nil {
 		switch {
@@ -664,7 +669,7 @@ func (f *trailerFilter) Flush() error {
 }
 
 // markerFilter passes a stream through unless it starts with marker; then it
-// keeps all of it in captured instead.
+// keeps it in captured instead, its first maxSetupFailure bytes.
 type markerFilter struct {
 	w        io.Writer
 	marker   []byte
@@ -678,7 +683,8 @@ func (f *markerFilter) Write(p []byte) (int, error) {
 	case 1:
 		return f.w.Write(p)
 	case 2:
-		return f.captured.Write(p)
+		f.capture(p)
+		return len(p), nil
 	}
 	f.head = append(f.head, p...)
 	if len(f.head) < len(f.marker) && bytes.HasPrefix(f.marker, f.head) {
@@ -688,7 +694,7 @@ func (f *markerFilter) Write(p []byte) (int, error) {
 	f.head = nil
 	if bytes.HasPrefix(head, f.marker) {
 		f.state = 2
-		f.captured.Write(head)
+		f.capture(head)
 		return len(p), nil
 	}
 	f.state = 1
@@ -697,6 +703,16 @@ func (f *markerFilter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// capture keeps p, up to maxSetupFailure bytes in all.
+func (f *markerFilter) capture(p []byte) {
+	if room := maxSetupFailure - f.captured.Len(); room > 0 {
+		f.captured.Write(p[:min(len(p), room)])
+	}
+}
+
+// report is what was captured.
+func (f *markerFilter) report() string { return f.captured.String() }
 
 // Flush writes what is held back while undecided.
 func (f *markerFilter) Flush() error {
@@ -729,8 +745,11 @@ func (st *run) refineKill(ctx context.Context, se *runner.ScriptError) bool {
 		}
 	}
 	// The container still runs: the kernel may have killed only the script.
-	var out bytes.Buffer
-	_ = st.exec.Exec(ctx, []string{"sh", "-c", "cat /sys/fs/cgroup/memory.events 2>/dev/null || cat /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null"}, nil, &out, io.Discard)
+	out := newCappedBuffer(maxProbeOutput)
+	_ = st.exec.Exec(ctx, []string{"sh", "-c", "cat /sys/fs/cgroup/memory.events 2>/dev/null || cat /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null"}, nil, out, io.Discard)
+	if out.over {
+		return false // not the files asked for
+	}
 	for _, line := range strings.Split(out.String(), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 2 && f[0] == "oom_kill" && f[1] != "0" {
