@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -452,6 +453,20 @@ func (a *app) buildSpec(c *cli.Context, r *resolved, out *templates.Rendered, ru
 		}
 		spec.Credentials = append(spec.Credentials, rc)
 	}
+	// An env var whose value carries a secret param goes through the run's
+	// Secret like a credential, never into the Pod spec in clear.
+	for name, v := range spec.Env {
+		if containsAny(v, out.Secrets) {
+			if _, dup := credentialNamed(spec.Credentials, name); dup {
+				return spec, fmt.Errorf("script %s: env %s carries a secret param and is a credential too: rename one of them", s.Name, name)
+			}
+			env := maps.Clone(spec.Env)
+			delete(env, name)
+			spec.Env = env
+			spec.Credentials = append(spec.Credentials, runner.Credential{Name: name, Value: v})
+			spec.Redact = append(spec.Redact, v)
+		}
+	}
 	for _, p := range s.Params {
 		if p.Secret {
 			if spec.SecretParams == nil {
@@ -527,4 +542,23 @@ func deckName(d *store.Deck) string {
 func hostName() string {
 	h, _ := os.Hostname()
 	return h
+}
+
+// containsAny says whether s contains one of the non-empty subs.
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if sub != "" && strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func credentialNamed(creds []runner.Credential, name string) (runner.Credential, bool) {
+	for _, c := range creds {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return runner.Credential{}, false
 }

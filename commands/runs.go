@@ -256,6 +256,10 @@ func (a *app) runsAttach(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// The run's secret values reach a.secrets when the runner reads them
+	// (OnSecrets), before any output: the terminal, output.log, the trace
+	// and run.json are redacted as when the run started.
+	hist.Redactor = a.secrets
 	id := c.Args().First()
 	if id == "" {
 		id = "last"

@@ -249,6 +249,7 @@ type jobRun struct {
 	lock                *lock
 	kill                bool // cleanup deletes with grace period 0
 
+	red *redact.Redactor
 	out *redact.Writer
 	buf *runner.TailBuffer
 }
@@ -276,7 +277,17 @@ func (r *Runner) RunJob(ctx context.Context, spec runner.Spec, opts JobOptions) 
 	// The values behind Secret refs, when the user may read them (a Job has
 	// no exec to read them from the container): a script that prints one
 	// would otherwise show it.
-	if refs, err := r.secretRefValues(ctx, spec, nil); err == nil && len(refs) > 0 {
+	// A Job has no exec to read them from the container: a user who may not
+	// read the Secrets cannot have them hidden, and the run is refused
+	// rather than shown in clear.
+	refs, err := r.secretRefValues(ctx, spec, nil)
+	if err != nil {
+		res.End = r.now()
+		res.ExitCode = exitRunFailed
+		return res, &runner.RunError{Op: "read the values of the Secret refs (to hide them from the output)",
+			Err: fmt.Errorf("%w; job mode cannot read them from the container: run in pod mode, or get permission to read these Secrets", err)}
+	}
+	if len(refs) > 0 {
 		redactions = append(redactions, refs...)
 		if r.OnSecrets != nil {
 			r.OnSecrets(refs)
@@ -344,6 +355,19 @@ func (r *Runner) AttachJob(ctx context.Context, runID string, opts JobOptions) (
 			jr.secretSent = true
 		}
 	}
+	// The run's secret values, so that what the Job prints is redacted as
+	// when the run started: the run Secret's credentials and secret params,
+	// and the values behind the Job's Secret refs. Fail closed: a run whose
+	// secrets cannot be read is not shown.
+	values, err := r.jobSecretValues(ctx, &job, res.SecretName)
+	if err != nil {
+		res.End, res.ExitCode = r.now(), exitRunFailed
+		return res, &runner.RunError{Op: "read the run's secret values (to hide them)", Err: err}
+	}
+	jr.red.Add(values...)
+	if r.OnSecrets != nil && len(values) > 0 {
+		r.OnSecrets(values)
+	}
 	deadline := DefaultJobDeadline
 	if job.Spec.ActiveDeadlineSeconds != nil {
 		deadline = time.Duration(*job.Spec.ActiveDeadlineSeconds) * time.Second
@@ -360,7 +384,8 @@ func (r *Runner) newJobRun(res *JobResult, opts JobOptions, secrets []string) *j
 	if opts.CombinedOutput != nil {
 		w = io.MultiWriter(opts.CombinedOutput, buf)
 	}
-	return &jobRun{r: r, opts: opts, res: res, buf: buf, out: redact.New(secrets...).Writer(w)}
+	red := redact.New(secrets...)
+	return &jobRun{r: r, opts: opts, res: res, buf: buf, red: red, out: red.Writer(w)}
 }
 
 func (jr *jobRun) selector() string {
@@ -977,4 +1002,47 @@ func GCJobs(ctx context.Context, client kubernetes.Interface, namespace string, 
 		deleted = append(deleted, "job/"+j.Namespace+"/"+j.Name)
 	}
 	return deleted, errors.Join(errs...)
+}
+
+// jobSecretValues reads the secret values of a Job's run: every value of the
+// run Secret (but the script) and the values behind the container's Secret
+// refs.
+func (r *Runner) jobSecretValues(ctx context.Context, job *batchv1.Job, runSecret string) ([]string, error) {
+	keys := map[string][]string{} // secret name → keys
+	for _, c := range job.Spec.Template.Spec.Containers {
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				ref := e.ValueFrom.SecretKeyRef
+				keys[ref.Name] = append(keys[ref.Name], ref.Key)
+			}
+		}
+	}
+	if runSecret != "" {
+		keys[runSecret] = nil // all of it
+	}
+	names := make([]string, 0, len(keys))
+	for n := range keys {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var values []string
+	for _, name := range names {
+		sec, err := r.Client.CoreV1().Secrets(r.Namespace).Get(withoutBodies(ctx), name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("get secret %s in namespace %s: %w", name, r.Namespace, err)
+		}
+		if name == runSecret {
+			for k, v := range sec.Data {
+				if k != jobScriptKey && len(v) > 0 {
+					values = append(values, string(v))
+				}
+			}
+		}
+		for _, k := range keys[name] {
+			if v := sec.Data[k]; len(v) > 0 {
+				values = append(values, string(v))
+			}
+		}
+	}
+	return values, nil
 }

@@ -16,8 +16,10 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -554,5 +556,49 @@ func TestGCJobs(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"fresh", "not-ours"}, names); diff != "" {
 		t.Errorf("left (-want +got):\n%s", diff)
+	}
+}
+
+// runs attach is told nothing of the run's secrets: AttachJob reads them
+// from the run's Secret (and its Secret refs), masks them in what it shows
+// and tells OnSecrets, so the record and the log are redacted too.
+func TestAttachJobRedactsTheRunsSecrets(t *testing.T) {
+	h := newJobHarness(t, setPod(jobRunning), setPod(jobExited(0, "Completed")))
+	spec := jobTestSpec()
+	spec.Credentials = []runner.Credential{{Name: "TOKEN", Value: "logs"}}
+	if _, err := h.runner.RunJob(h.ctx, spec, JobOptions{Detach: true}); err != nil {
+		t.Fatal(err)
+	}
+	var told []string
+	h.runner.OnSecrets = func(v []string) { told = append(told, v...) }
+	var out bytes.Buffer
+	got, err := h.runner.AttachJob(h.ctx, spec.RunID, JobOptions{CombinedOutput: &out})
+	h.wg.Wait()
+	if err != nil {
+		t.Fatalf("attach: %v", err)
+	}
+	if out.String() != "fake ***" || got.Output != "fake ***" {
+		t.Errorf("attach showed %q (output %q), want the run's secret masked", out.String(), got.Output)
+	}
+	if len(told) != 1 || told[0] != "logs" {
+		t.Errorf("OnSecrets got %q, want the run's secret", told)
+	}
+}
+
+// Job mode cannot read a Secret ref's value from the container: when the
+// user may not read the Secret, the run is refused, not shown in clear.
+func TestRunJobRefusesUnreadableSecretRefs(t *testing.T) {
+	h := newJobHarness(t)
+	h.cs.PrependReactor("get", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "db", errors.New("RBAC"))
+	})
+	spec := jobTestSpec()
+	spec.Credentials = []runner.Credential{{Name: "PGPASSWORD", SecretRef: &runner.SecretKeyRef{Name: "db", Key: "password"}}}
+	_, err := h.runner.RunJob(h.ctx, spec, JobOptions{})
+	if err == nil || !strings.Contains(err.Error(), "to hide them from the output") || !strings.Contains(err.Error(), "run in pod mode") {
+		t.Fatalf("RunJob with an unreadable Secret ref: %v", err)
+	}
+	if jobs, _ := h.cs.BatchV1().Jobs(jobTestNS).List(h.ctx, metav1.ListOptions{}); len(jobs.Items) != 0 {
+		t.Errorf("a Job was created: %d", len(jobs.Items))
 	}
 }

@@ -51,10 +51,17 @@ func (r *Runner) secretRefValues(ctx context.Context, spec runner.Spec, ex Execu
 	return values, nil
 }
 
-// printEnvScript prints each named variable followed by a NUL.
-const printEnvScript = `for n; do printenv "$n"; printf '\0'; done`
+// printEnvScript prints each named variable followed by a NUL, with the
+// shell's own builtins (an image without printenv reads them too); a name
+// that is not a variable name stops it.
+const printEnvScript = `for n; do
+  case $n in ''|[0-9]*|*[!A-Za-z0-9_]*) echo "cscript: not a variable name: $n" >&2; exit 2;; esac
+  eval "v=\${$n-}"
+  printf '%s\0' "$v"
+done`
 
-// containerEnv reads env vars of the container (printenv adds a newline).
+// containerEnv reads env vars of the container. It fails unless it gets
+// exactly one value per name: redaction never turns itself off silently.
 func containerEnv(ctx context.Context, ex Executor, names []string) ([]string, error) {
 	out := newCappedBuffer(maxEnvOutput(len(names)))
 	stderr := runner.NewTailBuffer(maxStderrKept)
@@ -67,9 +74,13 @@ func containerEnv(ctx context.Context, ex Executor, names []string) ([]string, e
 		msg, _ := stderr.Tail()
 		return nil, fmt.Errorf("read the credentials' values in the container: %w: %s", err, strings.TrimSpace(msg))
 	}
+	fields := strings.Split(out.String(), "\x00")
+	if len(fields) != len(names)+1 || fields[len(names)] != "" {
+		return nil, fmt.Errorf("read the credentials' values in the container: got %d values for %d names (%s): cscript cannot hide them from the output, so it does not run the script", len(fields)-1, len(names), strings.Join(names, ", "))
+	}
 	var values []string
-	for _, v := range strings.Split(out.String(), "\x00") {
-		if v = strings.TrimSuffix(v, "\n"); v != "" {
+	for _, v := range fields[:len(names)] {
+		if v != "" {
 			values = append(values, v)
 		}
 	}

@@ -253,7 +253,7 @@ func (f *fakeExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdo
 		return fakeReportExit(f.script(ctx, stdin, stdout, stderr), stderr)
 	case len(cmd) > 3 && cmd[2] == printEnvScript:
 		for _, n := range cmd[4:] {
-			fmt.Fprintf(stdout, "%s\n\x00", f.env[n])
+			fmt.Fprintf(stdout, "%s\x00", f.env[n])
 		}
 		return nil
 	case len(cmd) == 3 && strings.Contains(cmd[2], "memory.events"):
