@@ -337,6 +337,50 @@ func TestReliabilitySecretHygiene(t *testing.T) {
 		}
 	}
 	assertNamespaceClean(t, cs, ns, time.Minute)
+
+	// Job mode, detached, then followed by `runs attach` (a process that was
+	// told no secret): the same values stay hidden in what attach shows and
+	// in everything the history keeps.
+	det := h.run("run", "rel-secret", "--deck", "e2e", "--mode", "job", "--detach", "-f", vf)
+	if det.Code != 0 {
+		t.Fatalf("detach: exit %d\n%s", det.Code, lastLines(det.Stderr, 20))
+	}
+	id := strings.TrimSpace(det.Stdout)
+	att := h.run("runs", "attach", id)
+	if att.Code != 3 || strings.Count(att.Stdout+att.Stderr, "plain: ***") != 4 {
+		t.Errorf("attach: exit %d, want 3 with the four values masked\nstdout: %s\nstderr: %s", att.Code, att.Stdout, lastLines(att.Stderr, 20))
+	}
+	where = map[string]string{"detach": det.Stdout + det.Stderr, "attach": att.Stdout + att.Stderr}
+	trace = h.run("trace", id)
+	where["cscript trace of the attached run"] = trace.Stdout + trace.Stderr
+	err = filepath.WalkDir(h.stateDir(), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		where["state "+strings.TrimPrefix(p, h.stateDir())] = string(data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err = cs.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: "cscript.dev/record=run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(records)
+	where["team records"] = string(b)
+	for name, v := range values {
+		for place, text := range where {
+			if leak := leakOf(v, text); leak != "" {
+				t.Errorf("job mode: %s (%s) appears in %s as %q", name, v, place, leak)
+			}
+		}
+	}
+	assertNamespaceClean(t, cs, ns, time.Minute)
 }
 
 // leakOf returns the first form of v found in text: any 10 bytes of it, its
