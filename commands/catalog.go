@@ -383,7 +383,11 @@ func (a *app) promptParams(r *resolved, names []string) error {
 			if p.Type == store.ParamEnum {
 				q += " [" + strings.Join(p.Values, "|") + "]"
 			}
-			answer, err := a.io.ask(q + ": ")
+			ask := a.io.ask
+			if p.Secret {
+				ask = a.io.askSecret
+			}
+			answer, err := ask(q + ": ")
 			if err != nil {
 				return err
 			}

@@ -76,6 +76,22 @@ func (s *streams) ask(question string) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
+// askSecret is ask for a secret value: on a terminal, what is typed is not
+// echoed.
+func (s *streams) askSecret(question string) (string, error) {
+	fd, ok := fdOf(s.In)
+	if !ok || !term.IsTerminal(fd) || (s.reader != nil && s.reader.Buffered() > 0) {
+		return s.ask(question)
+	}
+	fmt.Fprint(s.Err, question)
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(s.Err) // the Enter typed was not echoed either
+	if err != nil {
+		return "", fmt.Errorf("reading answer: %w", err)
+	}
+	return string(b), nil
+}
+
 // Output formats of --output.
 const (
 	outputTable = "table"

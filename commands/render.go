@@ -12,11 +12,12 @@ import (
 
 func (a *app) renderCommand() *cli.Command {
 	flagRenderOutput := &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "print the whole resolved definition as `yaml` or json instead of the script body"}
+	flagShowSecrets := &cli.BoolFlag{Name: "show-secrets", Usage: "print the values of secret params (shown as *** otherwise)"}
 	return &cli.Command{
 		Name:         "render",
 		Usage:        "print a script rendered for a deck, without running it",
 		ArgsUsage:    "NAME",
-		Flags:        append(valuesFlags(), flagRenderOutput, flagPod),
+		Flags:        append(valuesFlags(), flagRenderOutput, flagShowSecrets, flagPod),
 		BashComplete: a.completeScripts,
 		Action: func(c *cli.Context) error {
 			ref, err := scriptArg(c)
@@ -34,15 +35,20 @@ func (a *app) renderCommand() *cli.Command {
 			if c.Bool(flagPod.Name) {
 				return a.printPod(c, r, out)
 			}
+			show := c.Bool(flagShowSecrets.Name)
+			red := redact.New(out.Secrets...)
+			if show {
+				red = nil // redacts nothing
+			}
 			if f := c.String(flagRenderOutput.Name); f != "" {
 				var buf bytes.Buffer
-				if err := writeStructured(&buf, f, renderedView(out)); err != nil {
+				if err := writeStructured(&buf, f, renderedView(out, show)); err != nil {
 					return err
 				}
-				_, err = a.io.Out.Write(redact.New(out.Secrets...).Bytes(buf.Bytes()))
+				_, err = a.io.Out.Write(red.Bytes(buf.Bytes()))
 				return err
 			}
-			_, err = fmt.Fprint(a.io.Out, out.Body)
+			_, err = fmt.Fprint(a.io.Out, red.String(out.Body))
 			return err
 		},
 	}
@@ -56,13 +62,13 @@ type renderedDefinition struct {
 	Values     map[string]any `json:"values" yaml:"values"`
 }
 
-func renderedView(r *templates.Rendered) renderedDefinition {
+func renderedView(r *templates.Rendered, showSecrets bool) renderedDefinition {
 	params := map[string]any{}
 	for k, v := range r.Params {
 		params[k] = v
 	}
 	for _, p := range r.Script.Params {
-		if p.Secret {
+		if p.Secret && !showSecrets {
 			params[p.Name] = "***"
 		}
 	}
