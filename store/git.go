@@ -24,6 +24,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
@@ -51,7 +52,7 @@ var (
 	ErrNotGitRepo = errors.New("not a git repository")
 	// ErrAlreadyGitRepo: InitLibraryRepo found an existing repository.
 	ErrAlreadyGitRepo = errors.New("already a git repository")
-	// ErrNothingToCommit: CommitAll found no change.
+	// ErrNothingToCommit: CommitAll or CommitPaths found no change.
 	ErrNothingToCommit = errors.New("nothing to commit")
 	// ErrNoRemote: the library has no remote to sync with.
 	ErrNoRemote = errors.New("no git remote")
@@ -332,6 +333,158 @@ func InitLibraryRepo(dir string) error {
 func CommitAll(dir, message string, author Signature) (string, error) {
 	return commitAll(dir, message, author, false)
 }
+
+// CommitPaths commits only the given paths (absolute, or relative to dir): a
+// path that exists is staged as it is in the work tree, a path that is gone is
+// staged as a removal. Nothing else in the library is committed, neither
+// untracked files beside them nor changes the user staged by hand; those stay
+// as they were. It returns the new commit's full hash, or ErrNothingToCommit.
+// An empty author name means GitIdentity(dir).
+func CommitPaths(dir, message string, author Signature, paths ...string) (string, error) {
+	r, err := openGitRepo(dir)
+	if err != nil {
+		return "", err
+	}
+	w, err := r.Worktree()
+	if err != nil {
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	}
+	rels := make([]string, 0, len(paths))
+	for _, p := range paths {
+		rel, err := gitRelPath(dir, p)
+		if err != nil {
+			return "", fmt.Errorf("commit in %s: %w", dir, err)
+		}
+		rels = append(rels, rel)
+	}
+	// Commit from an index that is HEAD plus these paths, so that whatever
+	// else is staged is not swept in; the user's index comes back afterwards.
+	saved, err := r.Storer.Index()
+	if err != nil {
+		return "", fmt.Errorf("commit in %s: read index: %w", dir, err)
+	}
+	var head *object.Commit
+	if ref, err := r.Head(); err == nil {
+		if head, err = r.CommitObject(ref.Hash()); err != nil {
+			return "", fmt.Errorf("commit in %s: %w", dir, err)
+		}
+		if err := w.Reset(&git.ResetOptions{Commit: ref.Hash(), Mode: git.MixedReset}); err != nil {
+			return "", fmt.Errorf("commit in %s: %w", dir, err)
+		}
+	} else if !errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	} else if err := r.Storer.SetIndex(&index.Index{Version: 2}); err != nil {
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	}
+	restore := func() error {
+		if err := r.Storer.SetIndex(saved); err != nil {
+			return err
+		}
+		return stageGitPaths(w, rels)
+	}
+	if err := stageGitPaths(w, rels); err != nil {
+		_ = r.Storer.SetIndex(saved)
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	}
+	changed, err := gitIndexDiffers(r, head)
+	if err != nil {
+		_ = r.Storer.SetIndex(saved)
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	}
+	if !changed {
+		_ = r.Storer.SetIndex(saved)
+		return "", fmt.Errorf("commit in %s: %w", dir, ErrNothingToCommit)
+	}
+	if author.Name == "" {
+		author = GitIdentity(dir)
+	}
+	sig := &object.Signature{Name: author.Name, Email: author.Email, When: time.Now()}
+	h, err := w.Commit(message, &git.CommitOptions{Author: sig, Committer: sig})
+	if err != nil {
+		_ = r.Storer.SetIndex(saved)
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	}
+	if err := restore(); err != nil {
+		return "", fmt.Errorf("commit in %s: committed %s but could not restore the index: %w", dir, gitShortHash(h.String()), err)
+	}
+	return h.String(), nil
+}
+
+// gitRelPath is p relative to dir, slash-separated; it refuses a path outside dir.
+func gitRelPath(dir, p string) (string, error) {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	rel, err := filepath.Rel(dir, p)
+	if err == nil && (rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))) {
+		// dir or p may go through a symlink: compare the real paths.
+		if rd, err1 := filepath.EvalSymlinks(dir); err1 == nil {
+			if rp, err2 := filepath.EvalSymlinks(filepath.Dir(p)); err2 == nil {
+				rel, err = filepath.Rel(rd, filepath.Join(rp, filepath.Base(p)))
+			}
+		}
+	}
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("path %s is not inside the library", p)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// stageGitPaths stages each path as it is in the work tree; a path that is gone
+// is staged as a removal (when the index has it).
+func stageGitPaths(w *git.Worktree, rels []string) error {
+	for _, rel := range rels {
+		if _, err := w.Filesystem.Lstat(rel); err == nil {
+			if _, err := w.Add(rel); err != nil {
+				return fmt.Errorf("stage %s: %w", rel, err)
+			}
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("stage %s: %w", rel, err)
+		}
+		if _, err := w.Remove(rel); err != nil && !errors.Is(err, index.ErrEntryNotFound) {
+			return fmt.Errorf("stage removal of %s: %w", rel, err)
+		}
+	}
+	return nil
+}
+
+// gitIndexDiffers says whether the index differs from head's tree (or, with no
+// head, holds anything).
+func gitIndexDiffers(r *git.Repository, head *object.Commit) (bool, error) {
+	idx, err := r.Storer.Index()
+	if err != nil {
+		return false, err
+	}
+	if head == nil {
+		return len(idx.Entries) > 0, nil
+	}
+	tree, err := head.Tree()
+	if err != nil {
+		return false, err
+	}
+	inTree := 0
+	err = tree.Files().ForEach(func(f *object.File) error {
+		inTree++
+		e, err := idx.Entry(f.Name)
+		if err != nil {
+			return errGitDiffers
+		}
+		if e.Hash != f.Hash || e.Mode != f.Mode {
+			return errGitDiffers
+		}
+		return nil
+	})
+	if errors.Is(err, errGitDiffers) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return inTree != len(idx.Entries), nil
+}
+
+var errGitDiffers = errors.New("differs")
 
 func commitAll(dir, message string, author Signature, allowEmpty bool) (string, error) {
 	r, err := openGitRepo(dir)

@@ -829,3 +829,34 @@ func TestGitSyncHTTPToken(t *testing.T) {
 		t.Errorf("second clone hello.yaml = %q", got)
 	}
 }
+
+func TestGitCommitPaths(t *testing.T) {
+	isolateGitEnv(t)
+	dir := t.TempDir()
+	gitWriteFile(t, filepath.Join(dir, "old.yaml"), "old\n")
+	if err := InitLibraryRepo(dir); err != nil {
+		t.Fatal(err)
+	}
+	gitWriteFile(t, filepath.Join(dir, "new.yaml"), "new\n")
+	gitWriteFile(t, filepath.Join(dir, "prod-creds.env"), "TOKEN=x\n")
+	if err := os.Remove(filepath.Join(dir, "old.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	h, err := CommitPaths(dir, "touch two", Signature{Name: "A", Email: "a@example.com"},
+		filepath.Join(dir, "new.yaml"), filepath.Join(dir, "old.yaml"))
+	if err != nil {
+		t.Fatalf("CommitPaths: %v", err)
+	}
+	if got := gitRun(t, dir, "show", "--name-status", "--format=", h); got != "A\tnew.yaml\nD\told.yaml" {
+		t.Errorf("commit changes:\n%s", got)
+	}
+	if got := gitRun(t, dir, "status", "--porcelain"); got != "?? prod-creds.env" {
+		t.Errorf("status after CommitPaths:\n%s", got)
+	}
+	if _, err := CommitPaths(dir, "again", Signature{}, "new.yaml"); !errors.Is(err, ErrNothingToCommit) {
+		t.Errorf("CommitPaths of an unchanged file = %v, want ErrNothingToCommit", err)
+	}
+	if _, err := CommitPaths(dir, "outside", Signature{}, filepath.Join(t.TempDir(), "x")); err == nil {
+		t.Error("CommitPaths of a path outside the library succeeded")
+	}
+}
