@@ -168,7 +168,7 @@ func (a *app) libraryAdd(c *cli.Context) error {
 func (a *app) syncCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sync",
-		Usage:     "fetch and fast-forward git libraries, push local commits; diverged local work is kept on a branch",
+		Usage:     "fetch and fast-forward git libraries, push local commits; diverged local work, and local commits a rewound remote dropped, are kept on a branch",
 		ArgsUsage: "[LIB]",
 		Flags:     []cli.Flag{flagSSHKey, flagTokenEnv},
 		Action: func(c *cli.Context) error {
@@ -201,8 +201,8 @@ func (a *app) syncCommand() *cli.Command {
 					continue
 				}
 				fmt.Fprintf(a.io.Out, "%s: %s\n", ref.Name, res.Message())
-				if res.Diverged && firstErr == nil {
-					firstErr = silent(&divergedError{lib: ref.Name})
+				if (res.Diverged || res.Rewound) && firstErr == nil {
+					firstErr = silent(&divergedError{lib: ref.Name, rewound: res.Rewound})
 				}
 			}
 			if synced == 0 && only == "" {
@@ -214,9 +214,15 @@ func (a *app) syncCommand() *cli.Command {
 }
 
 // divergedError makes sync exit with ExitConflict after it kept local work on a branch.
-type divergedError struct{ lib string }
+type divergedError struct {
+	lib     string
+	rewound bool
+}
 
 func (e *divergedError) Error() string {
+	if e.rewound {
+		return fmt.Sprintf("the remote of library %s was rewound: local commits it no longer has were kept on a branch, not pushed", e.lib)
+	}
 	return fmt.Sprintf("library %s had diverged: local commits were kept on a branch", e.lib)
 }
 func (e *divergedError) Kind() fail.Kind { return fail.Conflict }

@@ -169,6 +169,29 @@ func (e *SignatureError) Unwrap() error { return e.Err }
 // Kind is fail.Conflict.
 func (e *SignatureError) Kind() fail.Kind { return fail.Conflict }
 
+// RewoundError refuses a sync whose remote branch no longer contains the head
+// of the last sync: the branch was deleted (New is ""), or it was rewound and
+// Verified says signatures are verified, where only fast-forwards are taken.
+// The local library is unchanged and nothing was pushed.
+type RewoundError struct {
+	Dir, URL, Branch string
+	Old, New         string // full hashes
+	Verified         bool
+}
+
+func (e *RewoundError) Error() string {
+	dir := gitShellQuote(e.Dir)
+	if e.New == "" {
+		return fmt.Sprintf("branch %s is gone from %s (it was at %s at the last sync); not pushing it back: the library is unchanged; to publish it deliberately: git -C %s push %s %s",
+			e.Branch, e.URL, gitShortHash(e.Old), dir, gitRemoteName, e.Branch)
+	}
+	return fmt.Sprintf("refusing the remote's branch %s: %s rewound it (a force-push) from %s to %s, which does not contain it; a branch whose signatures are verified only moves forward; the local library is unchanged; to accept the rewind after checking it: git -C %s reset --keep %s, then sync again",
+		e.Branch, e.URL, gitShortHash(e.Old), gitShortHash(e.New), dir, e.New)
+}
+
+// Kind is fail.Conflict.
+func (e *RewoundError) Kind() fail.Kind { return fail.Conflict }
+
 // SyncResult says what Sync did.
 type SyncResult struct {
 	Dir    string
@@ -182,7 +205,12 @@ type SyncResult struct {
 	FastForwarded bool
 	Pushed        bool
 	Diverged      bool
-	// SavedBranch holds the local commits when Diverged.
+	// Rewound says the remote's head no longer contains RewoundFrom, the head
+	// of the last sync (a force-push): the local commits it lacks were kept on
+	// SavedBranch and not pushed back.
+	Rewound     bool
+	RewoundFrom string
+	// SavedBranch holds the local commits when Diverged or Rewound.
 	SavedBranch string
 	// LocalCommits are the commits only on SavedBranch, oldest first (full hashes).
 	LocalCommits []string
@@ -195,10 +223,17 @@ type SyncResult struct {
 func (r *SyncResult) Message() string {
 	var b strings.Builder
 	switch {
-	case r.Diverged:
+	case r.Diverged || r.Rewound:
 		dir := gitShellQuote(r.Dir)
-		fmt.Fprintf(&b, "the library %s and its remote %s both changed since the last sync.\n", r.Dir, r.URL)
-		fmt.Fprintf(&b, "your %d local commit(s) are kept on branch %s:\n", len(r.LocalCommits), r.SavedBranch)
+		if r.Rewound {
+			fmt.Fprintf(&b, "the remote %s rewound branch %s (a force-push): its head %s no longer contains %s, the head of the last sync.\n",
+				r.URL, r.Branch, gitShortHash(r.After), gitShortHash(r.RewoundFrom))
+			fmt.Fprintf(&b, "nothing was pushed: the %d local commit(s) the remote no longer has, which may have been removed on purpose, are kept on branch %s:\n",
+				len(r.LocalCommits), r.SavedBranch)
+		} else {
+			fmt.Fprintf(&b, "the library %s and its remote %s both changed since the last sync.\n", r.Dir, r.URL)
+			fmt.Fprintf(&b, "your %d local commit(s) are kept on branch %s:\n", len(r.LocalCommits), r.SavedBranch)
+		}
 		const maxListed = 20
 		for i, h := range r.LocalCommits {
 			if i == maxListed {
@@ -215,7 +250,11 @@ func (r *SyncResult) Message() string {
 		fmt.Fprintf(&b, "to see your work:    git -C %s log --stat %s..%s\n", dir, r.Branch, r.SavedBranch)
 		fmt.Fprintf(&b, "to re-apply it:      git -C %s cherry-pick %s..%s\n", dir, r.Branch, r.SavedBranch)
 		fmt.Fprintf(&b, "or merge it:         git -C %s merge %s\n", dir, r.SavedBranch)
-		fmt.Fprintf(&b, "then run cscript sync to push it; delete the branch when done: git -C %s branch -D %s", dir, r.SavedBranch)
+		if r.Rewound {
+			fmt.Fprintf(&b, "to publish them deliberately, re-apply them and run cscript sync; check first that they were not removed for a reason; delete the branch when done: git -C %s branch -D %s", dir, r.SavedBranch)
+		} else {
+			fmt.Fprintf(&b, "then run cscript sync to push it; delete the branch when done: git -C %s branch -D %s", dir, r.SavedBranch)
+		}
 	case r.Pushed && r.Before == "":
 		fmt.Fprintf(&b, "pushed branch %s (%s) to %s", r.Branch, gitShortHash(r.After), r.URL)
 	case r.Pushed:
@@ -612,11 +651,15 @@ func HeadCommit(dir string) (string, error) {
 // fast-forward when only the remote moved, push when only the local branch
 // moved. When both moved, it keeps the local commits on a new branch
 // SavedBranchPrefix+<UTC time>, moves the local branch to the remote head and
-// reports Diverged; nothing local is lost. It refuses a dirty work tree
+// reports Diverged; nothing local is lost. When the remote was rewound (its
+// head no longer contains the head of the last sync, kept as the
+// remote-tracking branch), the local commits it lacks are kept the same way
+// and reported as Rewound, never pushed back; a deleted remote branch is a
+// *RewoundError. It refuses a dirty work tree
 // (*DirtyTreeError) and, with VerifySignatures, a remote head not signed by a
 // key in the keyring (*SignatureError). A remote it cannot reach is a
 // *RemoteError and leaves the library as it was.
-func Sync(ctx context.Context, dir string, opts GitOptions) (*SyncResult, error) {
+func Sync(ctx context.Context, dir string, opts GitOptions) (_ *SyncResult, retErr error) {
 	r, err := openGitRepo(dir)
 	if err != nil {
 		return nil, err
@@ -674,6 +717,21 @@ func Sync(ctx context.Context, dir string, opts GitOptions) (*SyncResult, error)
 	}
 
 	remoteBranch := plumbing.NewRemoteReferenceName(gitRemoteName, branch)
+	// The remote-tracking head is the commit the last sync agreed with the
+	// remote on: a new remote head that does not contain it was rewound.
+	var oldRemote plumbing.Hash
+	if ref, err := r.Storer.Reference(remoteBranch); err == nil {
+		oldRemote = ref.Hash()
+	} else if !errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return nil, fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer func() {
+		// A refused or failed sync leaves the remote-tracking head where it
+		// was, so that the next sync still sees what the remote did.
+		if retErr != nil && !oldRemote.IsZero() {
+			_ = r.Storer.SetReference(plumbing.NewHashReference(remoteBranch, oldRemote))
+		}
+	}()
 	err = remote.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: gitRemoteName,
 		RefSpecs:   []config.RefSpec{config.RefSpec(fmt.Sprintf("+refs/heads/*:refs/remotes/%s/*", gitRemoteName))},
@@ -705,6 +763,9 @@ func Sync(ctx context.Context, dir string, opts GitOptions) (*SyncResult, error)
 		return res, nil
 	}
 
+	if theirs.IsZero() && !oldRemote.IsZero() {
+		return nil, &RewoundError{Dir: dir, URL: url, Branch: branch, Old: oldRemote.String()}
+	}
 	switch {
 	case theirs.IsZero() && local.IsZero():
 		res.UpToDate = true
@@ -720,14 +781,31 @@ func Sync(ctx context.Context, dir string, opts GitOptions) (*SyncResult, error)
 	if err != nil {
 		return nil, fmt.Errorf("sync %s: %w", dir, err)
 	}
+	rewound := false
+	if !oldRemote.IsZero() && oldRemote != theirs {
+		oldCommit, err := r.CommitObject(oldRemote)
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: %w", dir, err)
+		}
+		contained, err := oldCommit.IsAncestor(theirCommit)
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: %w", dir, err)
+		}
+		rewound = !contained
+	}
+	if rewound && opts.VerifySignatures {
+		return nil, &RewoundError{Dir: dir, URL: url, Branch: branch, Old: oldRemote.String(), New: theirs.String(), Verified: true}
+	}
 	var ourCommit *object.Commit
 	if !local.IsZero() {
 		if ourCommit, err = r.CommitObject(local); err != nil {
 			return nil, fmt.Errorf("sync %s: %w", dir, err)
 		}
+		// After a rewind, local commits the remote no longer has are not
+		// pushed back: the maintainer may have removed them on purpose.
 		if ahead, err := theirCommit.IsAncestor(ourCommit); err != nil {
 			return nil, fmt.Errorf("sync %s: %w", dir, err)
-		} else if ahead {
+		} else if ahead && !rewound {
 			return push()
 		}
 	}
@@ -753,7 +831,10 @@ func Sync(ctx context.Context, dir string, opts GitOptions) (*SyncResult, error)
 		if err != nil {
 			return nil, fmt.Errorf("sync %s: keep local commits: %w", dir, err)
 		}
-		res.Diverged, res.SavedBranch = true, saved
+		res.Diverged, res.Rewound, res.SavedBranch = !rewound, rewound, saved
+		if rewound {
+			res.RewoundFrom = oldRemote.String()
+		}
 		if res.LocalCommits, res.subjects, err = commitsOnlyIn(ourCommit, theirCommit); err != nil {
 			return nil, fmt.Errorf("sync %s: %w", dir, err)
 		}

@@ -860,3 +860,75 @@ func TestGitCommitPaths(t *testing.T) {
 		t.Error("CommitPaths of a path outside the library succeeded")
 	}
 }
+
+// The maintainer removes a published commit with a force-push: a clone that
+// had synced to it keeps it (and its own work) on a branch, moves to the
+// remote head and never pushes the removed commit back.
+func TestGitSyncRewoundRemoteIsNotPushedBack(t *testing.T) {
+	isolateGitEnv(t)
+	srv := startGitDaemon(t)
+	url := srv.NewRepo(t, "lib")
+	gitSeedLibrary(t, url, map[string]string{"hello.yaml": "v1\n"})
+	good := srv.Head(t, "lib")
+	a := gitClone(t, url)
+	b := gitClone(t, url)
+
+	gitWriteFile(t, filepath.Join(a, "leak.env"), "TOKEN=x\n")
+	bad := gitCommit(t, a, "A leaks a token")
+	gitSync(t, a, GitOptions{})
+	gitSync(t, b, GitOptions{}) // b now has the bad commit
+	gitWriteFile(t, filepath.Join(b, "b.yaml"), "b\n")
+	mine := gitCommit(t, b, "B adds b.yaml")
+
+	// The maintainer removes the bad commit.
+	gitRun(t, srv.Base, "--git-dir=lib.git", "update-ref", "refs/heads/main", good)
+
+	now := func() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) }
+	res := gitSync(t, b, GitOptions{Now: now})
+	const saved = "cscript/local-20240102-030405"
+	want := &SyncResult{
+		Dir: b, URL: url, Branch: "main", Before: mine, After: good,
+		Rewound: true, RewoundFrom: bad, SavedBranch: saved, LocalCommits: []string{bad, mine},
+		subjects: []string{"A leaks a token", "B adds b.yaml"},
+	}
+	if diff := cmp.Diff(res, want, cmp.AllowUnexported(SyncResult{})); diff != "" {
+		t.Fatalf("Sync(B) (-got +want):\n%s", diff)
+	}
+	if got := srv.Head(t, "lib"); got != good {
+		t.Fatalf("the removed commit was pushed back: remote head %s, want %s", got, good)
+	}
+	if got := gitHead(t, b); got != good {
+		t.Errorf("B head = %s, want %s", got, good)
+	}
+	if got := gitRun(t, b, "rev-parse", saved); got != mine {
+		t.Errorf("%s = %s, want %s", saved, got, mine)
+	}
+	msg := res.Message()
+	for _, s := range []string{"rewound", bad[:7], saved, "nothing was pushed", "cherry-pick main.." + saved, "deliberately"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("Message() lacks %q:\n%s", s, msg)
+		}
+	}
+	// The next sync (and the one after) does not push it back either.
+	for i := 0; i < 2; i++ {
+		if res := gitSync(t, b, GitOptions{}); !res.UpToDate || res.Pushed {
+			t.Errorf("sync after the rewind = %+v, want up to date", res)
+		}
+	}
+	// A, whose own branch still holds the bad commit, does not push it back.
+	res = gitSync(t, a, GitOptions{Now: now})
+	if !res.Rewound || srv.Head(t, "lib") != good {
+		t.Errorf("A's sync after the rewind = %+v, remote head %s", res, srv.Head(t, "lib"))
+	}
+
+	// A deleted remote branch is not recreated.
+	gitRun(t, srv.Base, "--git-dir=lib.git", "update-ref", "-d", "refs/heads/main")
+	_, err := Sync(context.Background(), b, GitOptions{})
+	var re *RewoundError
+	if !errors.As(err, &re) || re.New != "" || !strings.Contains(err.Error(), "gone") {
+		t.Fatalf("Sync after the branch was deleted = %v, want *RewoundError", err)
+	}
+	if out := gitRun(t, srv.Base, "--git-dir=lib.git", "branch", "--list"); out != "" {
+		t.Errorf("the deleted branch was pushed back: %q", out)
+	}
+}
