@@ -14,7 +14,7 @@ import (
 
 var (
 	flagBranch   = &cli.StringFlag{Name: "branch", Usage: "the git `BRANCH` to follow (default: the remote's default branch)"}
-	flagVerify   = &cli.BoolFlag{Name: "verify-signatures", Usage: "refuse to sync to a head commit that is not signed by a key in --keyring"}
+	flagVerify   = &cli.BoolFlag{Name: "verify-signatures", Usage: "refuse to sync to any new commit that is not signed by a key in --keyring, and to a remote branch that was rewound"}
 	flagKeyring  = &cli.StringFlag{Name: "keyring", Usage: "armored OpenPGP public keyring `FILE` for --verify-signatures"}
 	flagSSHKey   = &cli.StringFlag{Name: "ssh-key", Usage: "SSH private key `FILE` (default: the SSH agent)", EnvVars: []string{"CSCRIPT_SSH_KEY"}}
 	flagTokenEnv = &cli.StringFlag{Name: "token-env", Value: store.DefaultTokenEnv, Usage: "environment `VARIABLE` holding an HTTPS token"}

@@ -94,8 +94,9 @@ type GitOptions struct {
 	// Branch to clone and sync; empty means the remote's default branch on
 	// clone and the checked-out branch on sync.
 	Branch string
-	// VerifySignatures makes clone and sync refuse a head commit not signed by
-	// a key in Keyring.
+	// VerifySignatures makes clone refuse a head commit, and sync any new
+	// commit, not signed by a key in Keyring; sync then also refuses a remote
+	// branch that was rewound (*RewoundError).
 	VerifySignatures bool
 	// Keyring is a file of armored OpenPGP public keys.
 	Keyring string
@@ -152,14 +153,20 @@ func (e *DirtyTreeError) Kind() fail.Kind { return fail.Conflict }
 
 // SignatureError refuses a head commit whose OpenPGP signature does not verify.
 type SignatureError struct {
-	Commit  string // full hash
-	Ref     string // e.g. "origin/main"
+	Commit string // full hash
+	Ref    string // e.g. "origin/main"
+	// Head is the head that brings the commit in, when that is another commit.
+	Head    string
 	Keyring string
 	Reason  string
 	Err     error // the verification error, if any
 }
 
 func (e *SignatureError) Error() string {
+	if e.Head != "" && e.Head != e.Commit {
+		return fmt.Sprintf("refusing commit %s under %s at %s: %s (every new commit must verify against %s, not only the head); the local library is unchanged",
+			gitShortHash(e.Commit), gitShortHash(e.Head), e.Ref, e.Reason, e.Keyring)
+	}
 	return fmt.Sprintf("refusing commit %s at %s: %s (signatures are verified against %s); the local library is unchanged",
 		gitShortHash(e.Commit), e.Ref, e.Reason, e.Keyring)
 }
@@ -812,8 +819,22 @@ func Sync(ctx context.Context, dir string, opts GitOptions) (_ *SyncResult, retE
 
 	// From here on the local branch moves to the remote head.
 	if opts.VerifySignatures {
-		if err := verifyGitCommit(r, theirs, gitRemoteName+"/"+branch, keyring, opts.Keyring); err != nil {
-			return nil, err
+		// Every commit the move brings in, not only the head: a signed head
+		// must not carry unsigned commits under it.
+		news, err := gitNewCommits(r, theirCommit, local, oldRemote)
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: %w", dir, err)
+		}
+		for _, h := range news {
+			if err := verifyGitCommit(r, h, gitRemoteName+"/"+branch, keyring, opts.Keyring); err != nil {
+				if h != theirs {
+					var se *SignatureError
+					if errors.As(err, &se) {
+						se.Head = theirs.String()
+					}
+				}
+				return nil, err
+			}
 		}
 	}
 	behind := ourCommit == nil
@@ -960,6 +981,43 @@ func commitsOnlyIn(ours, theirs *object.Commit) (hashes, subjects []string, err 
 		subjects[i], subjects[j] = subjects[j], subjects[i]
 	}
 	return hashes, subjects, err
+}
+
+// gitNewCommits lists the commits reachable from to and from none of the
+// known commits (zero hashes are skipped), oldest first. With no known commit
+// (a branch with no history here yet) it is just to, as a clone checks.
+func gitNewCommits(r *git.Repository, to *object.Commit, known ...plumbing.Hash) ([]plumbing.Hash, error) {
+	seen := map[plumbing.Hash]bool{}
+	have := false
+	for _, h := range known {
+		if h.IsZero() {
+			continue
+		}
+		have = true
+		c, err := r.CommitObject(h)
+		if err != nil {
+			return nil, err
+		}
+		err = object.NewCommitPreorderIter(c, seen, nil).ForEach(func(c *object.Commit) error {
+			seen[c.Hash] = true
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !have {
+		return []plumbing.Hash{to.Hash}, nil
+	}
+	var out []plumbing.Hash
+	err := object.NewCommitPreorderIter(to, seen, nil).ForEach(func(c *object.Commit) error {
+		out = append(out, c.Hash)
+		return nil
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
 }
 
 func readGitKeyring(path string) (string, error) {

@@ -549,7 +549,7 @@ func TestGitSyncVerifySignatures(t *testing.T) {
 			args = append([]string{"-c", "user.signingkey=" + key}, append(args, "-S")...)
 		}
 		gitRun(t, work, args...)
-		gitRun(t, work, "push", "--quiet", "origin", "main")
+		gitRun(t, work, "push", "--quiet", "--force", "origin", "main")
 		return gitRun(t, work, "rev-parse", "HEAD")
 	}
 
@@ -569,6 +569,7 @@ func TestGitSyncVerifySignatures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			gitRun(t, work, "reset", "--quiet", "--hard", signed)
 			head := commit(tt.name+"\n", tt.key)
 			_, err := Sync(context.Background(), lib, verify)
 			var se *SignatureError
@@ -602,10 +603,41 @@ func TestGitSyncVerifySignatures(t *testing.T) {
 		}
 	})
 
-	// Signing the head again makes the sync go through.
+	// A signed head does not carry the unsigned commits under it.
+	gitRun(t, work, "reset", "--quiet", "--hard", signed)
+	unsigned := commit("unsigned under a signed head\n", "")
+	signedOver := commit("signed over\n", trusted)
+	_, err = Sync(context.Background(), lib, verify)
+	var se *SignatureError
+	if !errors.As(err, &se) || se.Commit != unsigned || se.Head != signedOver || !strings.Contains(se.Reason, "not signed") {
+		t.Fatalf("Sync to a signed head over unsigned commits = %v (%+v), want *SignatureError for %s", err, se, unsigned)
+	}
+	if got := gitHead(t, lib); got != signed {
+		t.Errorf("local head moved to %s, want %s", got, signed)
+	}
+
+	// The maintainer drops the bad commits and signs anew: the sync goes through.
+	gitRun(t, work, "reset", "--quiet", "--hard", signed)
 	signedAgain := commit("signed again\n", trusted)
 	if res := gitSync(t, lib, verify); !res.FastForwarded || res.After != signedAgain {
 		t.Errorf("Sync = %+v, want fast-forward to %s", res, signedAgain)
+	}
+
+	// Rolling the branch back to an older signed commit is refused, every time.
+	gitRun(t, work, "reset", "--quiet", "--hard", signed)
+	gitRun(t, work, "push", "--quiet", "--force", "origin", "main")
+	for i := 0; i < 2; i++ {
+		_, err = Sync(context.Background(), lib, verify)
+		var re *RewoundError
+		if !errors.As(err, &re) || !re.Verified || re.Old != signedAgain || re.New != signed {
+			t.Fatalf("Sync to an older signed commit = %v, want *RewoundError from %s to %s", err, signedAgain, signed)
+		}
+		if got := gitHead(t, lib); got != signedAgain {
+			t.Errorf("local head moved to %s, want %s", got, signedAgain)
+		}
+		if got := gitReadFile(t, filepath.Join(lib, "hello.yaml")); got != "signed again\n" {
+			t.Errorf("work tree changed: %q", got)
+		}
 	}
 	if _, err := Sync(context.Background(), lib, GitOptions{VerifySignatures: true}); err == nil || !strings.Contains(err.Error(), "keyring") {
 		t.Errorf("Sync without a keyring = %v, want an error asking for one", err)
