@@ -192,8 +192,8 @@ func (e *RewoundError) Error() string {
 		return fmt.Sprintf("branch %s is gone from %s (it was at %s at the last sync); not pushing it back: the library is unchanged; to publish it deliberately: git -C %s push %s %s",
 			e.Branch, e.URL, gitShortHash(e.Old), dir, gitRemoteName, e.Branch)
 	}
-	return fmt.Sprintf("refusing the remote's branch %s: %s rewound it (a force-push) from %s to %s, which does not contain it; a branch whose signatures are verified only moves forward; the local library is unchanged; to accept the rewind after checking it: git -C %s reset --keep %s, then sync again",
-		e.Branch, e.URL, gitShortHash(e.Old), gitShortHash(e.New), dir, e.New)
+	return fmt.Sprintf("refusing the remote's branch %s: %s rewound it (a force-push) from %s to %s, which does not contain it; a branch whose signatures are verified only moves forward; the local library is unchanged; to accept the rewind after checking it, keeping your branch's commits: git -C %s branch %srewound && git -C %s reset --keep %s, then sync again",
+		e.Branch, e.URL, gitShortHash(e.Old), gitShortHash(e.New), dir, SavedBranchPrefix, dir, e.New)
 }
 
 // Kind is fail.Conflict.
