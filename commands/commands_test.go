@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/cscript-dev/cscript/internal/gitserver"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -627,5 +628,43 @@ func TestMessagesPointTheRightWay(t *testing.T) {
 	r = e.runResource(context.Background(), "resource", "create", "vm1", "--lifecycle", "demo-vm", "--deck", "dock", "--plan", "small")
 	if r.code != ExitConflict || runIDRE.MatchString(r.err) {
 		t.Errorf("create over an existing resource: exit %d, stderr %q", r.code, r.err)
+	}
+}
+
+// new, rm and deck new commit only the files they wrote or removed: an
+// untracked file beside them, or a change staged by hand, is not swept in.
+func TestCommitsOnlyTouchedPaths(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	lib := e.lib()
+	if err := os.WriteFile(filepath.Join(lib, "prod-creds.env"), []byte("TOKEN=secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lib, "staged.txt"), []byte("staged by hand\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.Git(t, lib, "add", "staged.txt")
+
+	e.mustRun("new", "backup")
+	e.mustRun("deck", "new", "prod")
+	e.mustRun("rm", "backup", "--yes")
+
+	committed := gitserver.Git(t, lib, "log", "--name-status", "--format=%s", "-3")
+	for _, s := range []string{"prod-creds.env", "staged.txt"} {
+		if strings.Contains(committed, s) {
+			t.Errorf("%s was committed:\n%s", s, committed)
+		}
+	}
+	for _, s := range []string{"A\tbackup.yaml", "D\tbackup.yaml", "A\tdecks/prod.yaml"} {
+		if !strings.Contains(committed, s) {
+			t.Errorf("commits lack %q:\n%s", s, committed)
+		}
+	}
+	if got := gitserver.Git(t, lib, "ls-files", "prod-creds.env"); got != "" {
+		t.Errorf("prod-creds.env is tracked: %q", got)
+	}
+	st := gitserver.Git(t, lib, "status", "--porcelain")
+	if !strings.Contains(st, "?? prod-creds.env") || !strings.Contains(st, "A  staged.txt") {
+		t.Errorf("status after the commands:\n%s", st)
 	}
 }

@@ -81,7 +81,7 @@ func (a *app) deckCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					if err := a.commitIfGit(lib, fmt.Sprintf("cscript: new deck %s", c.Args().First())); err != nil {
+					if err := a.commitIfGit(lib, fmt.Sprintf("cscript: new deck %s", c.Args().First()), path); err != nil {
 						return err
 					}
 					fmt.Fprintf(a.io.Out, "Created %s\n", path)
@@ -115,12 +115,13 @@ func (a *app) targetLibrary(name string) (*store.Index, error) {
 	return libs[0], nil
 }
 
-// commitIfGit commits every change of a git library with the user's identity.
-func (a *app) commitIfGit(lib *store.Index, message string) error {
+// commitIfGit commits the paths a command touched in a git library, with the
+// user's identity; nothing else in the library is committed.
+func (a *app) commitIfGit(lib *store.Index, message string, paths ...string) error {
 	if _, err := os.Stat(filepath.Join(lib.Library.Root, ".git")); err != nil {
 		return nil // a plain directory: nothing to commit
 	}
-	_, err := store.CommitAll(lib.Library.Root, message, store.GitIdentity(lib.Library.Root))
+	_, err := store.CommitPaths(lib.Library.Root, message, store.GitIdentity(lib.Library.Root), paths...)
 	if err != nil && !isNothingToCommit(err) {
 		return err
 	}

@@ -44,7 +44,7 @@ func (a *app) newCommand() *cli.Command {
 					return err
 				}
 			}
-			if err := a.commitIfGit(lib, "cscript: new script "+name); err != nil {
+			if err := a.commitIfGit(lib, "cscript: new script "+name, path); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.io.Out, "Created %s\n", path)
@@ -89,7 +89,7 @@ func (a *app) editCommand() *cli.Command {
 			if err := store.Touch(s.Source.Path, a.now()); err != nil {
 				return err
 			}
-			if err := a.commitIfGit(lib, "cscript: edit script "+s.Name); err != nil {
+			if err := a.commitIfGit(lib, "cscript: edit script "+s.Name, s.Source.Path); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.io.Out, "Saved %s\n", s.Source.Path)
@@ -188,7 +188,7 @@ func (a *app) rmCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.commitIfGit(lib, "cscript: remove script "+s.Name); err != nil {
+			if err := a.commitIfGit(lib, "cscript: remove script "+s.Name, removed...); err != nil {
 				return err
 			}
 			for _, p := range removed {

@@ -90,6 +90,7 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 			cmd: []string{"library", "add", "far", "git://127.0.0.1:1/none.git"}, msg: "connection refused"},
 		{id: "store.DirtyTreeError", err: &store.DirtyTreeError{Dir: "/lib", Files: []string{"a.yaml"}}, code: 5, run: 125},
 		{id: "store.SignatureError", err: &store.SignatureError{Commit: strings.Repeat("a", 40), Reason: "unsigned"}, code: 5, run: 125},
+		{id: "store.RewoundError", err: &store.RewoundError{Dir: "/lib", Branch: "main", Old: strings.Repeat("a", 40), New: strings.Repeat("b", 40), Verified: true}, code: 5, run: 125},
 		{id: "store.ErrExists", err: store.ErrExists, code: 1, run: 125,
 			cmd: []string{"new", "hello"}, msg: "already exists"},
 		{id: "store.ErrNotGitRepo", err: store.ErrNotGitRepo, code: 1, run: 125},

@@ -14,7 +14,7 @@ import (
 
 var (
 	flagBranch   = &cli.StringFlag{Name: "branch", Usage: "the git `BRANCH` to follow (default: the remote's default branch)"}
-	flagVerify   = &cli.BoolFlag{Name: "verify-signatures", Usage: "refuse to sync to a head commit that is not signed by a key in --keyring"}
+	flagVerify   = &cli.BoolFlag{Name: "verify-signatures", Usage: "refuse to sync to any new commit that is not signed by a key in --keyring, and to a remote branch that was rewound"}
 	flagKeyring  = &cli.StringFlag{Name: "keyring", Usage: "armored OpenPGP public keyring `FILE` for --verify-signatures"}
 	flagSSHKey   = &cli.StringFlag{Name: "ssh-key", Usage: "SSH private key `FILE` (default: the SSH agent)", EnvVars: []string{"CSCRIPT_SSH_KEY"}}
 	flagTokenEnv = &cli.StringFlag{Name: "token-env", Value: store.DefaultTokenEnv, Usage: "environment `VARIABLE` holding an HTTPS token"}
@@ -168,7 +168,7 @@ func (a *app) libraryAdd(c *cli.Context) error {
 func (a *app) syncCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sync",
-		Usage:     "fetch and fast-forward git libraries, push local commits; diverged local work is kept on a branch",
+		Usage:     "fetch and fast-forward git libraries, push local commits; diverged local work, and local commits a rewound remote dropped, are kept on a branch",
 		ArgsUsage: "[LIB]",
 		Flags:     []cli.Flag{flagSSHKey, flagTokenEnv},
 		Action: func(c *cli.Context) error {
@@ -201,8 +201,8 @@ func (a *app) syncCommand() *cli.Command {
 					continue
 				}
 				fmt.Fprintf(a.io.Out, "%s: %s\n", ref.Name, res.Message())
-				if res.Diverged && firstErr == nil {
-					firstErr = silent(&divergedError{lib: ref.Name})
+				if (res.Diverged || res.Rewound) && firstErr == nil {
+					firstErr = silent(&divergedError{lib: ref.Name, rewound: res.Rewound})
 				}
 			}
 			if synced == 0 && only == "" {
@@ -214,9 +214,15 @@ func (a *app) syncCommand() *cli.Command {
 }
 
 // divergedError makes sync exit with ExitConflict after it kept local work on a branch.
-type divergedError struct{ lib string }
+type divergedError struct {
+	lib     string
+	rewound bool
+}
 
 func (e *divergedError) Error() string {
+	if e.rewound {
+		return fmt.Sprintf("the remote of library %s was rewound: local commits it no longer has were kept on a branch, not pushed", e.lib)
+	}
 	return fmt.Sprintf("library %s had diverged: local commits were kept on a branch", e.lib)
 }
 func (e *divergedError) Kind() fail.Kind { return fail.Conflict }

@@ -67,3 +67,34 @@ func TestLibraryAddSyncBothWaysAndDivergence(t *testing.T) {
 		t.Errorf("bob's commit is not on %s: %s", saved, files)
 	}
 }
+
+// The maintainer force-pushes a published commit away: a user who had synced
+// it keeps it on a branch, sync exits 5, and the commit is not pushed back.
+func TestSyncRewoundRemoteExitsConflictWithoutPushing(t *testing.T) {
+	srv := gitserver.Start(t)
+	url := srv.NewRepo(t, "team")
+	alice := newEnv(t)
+	alice.mustRun("init", filepath.Join(alice.root, "seed"), "--name", "seed")
+	gitserver.Git(t, filepath.Join(alice.root, "seed"), "push", "--quiet", url, "main:main")
+	good := srv.Head(t, "team")
+
+	alice.mustRun("library", "add", "team", url)
+	alice.mustRun("new", "oops", "-l", "team")
+	alice.mustRun("sync")
+	gitserver.Git(t, filepath.Join(srv.Base, "team.git"), "update-ref", "refs/heads/main", good)
+
+	r := alice.run("", "sync")
+	if r.code != ExitConflict || !strings.Contains(r.out, "rewound") || !strings.Contains(r.out, "cscript/local-") {
+		t.Fatalf("sync after a rewind: exit %d\nstdout %q\nstderr %q", r.code, r.out, r.err)
+	}
+	if got := srv.Head(t, "team"); got != good {
+		t.Fatalf("the removed commit was pushed back: remote head %s, want %s", got, good)
+	}
+	alice.mustRun("sync")
+	if got := srv.Head(t, "team"); got != good {
+		t.Fatalf("the second sync pushed the removed commit back: %s", got)
+	}
+	if out := alice.mustRun("list").out; strings.Contains(out, "oops") {
+		t.Errorf("the removed script is still listed:\n%s", out)
+	}
+}

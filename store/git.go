@@ -24,6 +24,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
@@ -51,7 +52,7 @@ var (
 	ErrNotGitRepo = errors.New("not a git repository")
 	// ErrAlreadyGitRepo: InitLibraryRepo found an existing repository.
 	ErrAlreadyGitRepo = errors.New("already a git repository")
-	// ErrNothingToCommit: CommitAll found no change.
+	// ErrNothingToCommit: CommitAll or CommitPaths found no change.
 	ErrNothingToCommit = errors.New("nothing to commit")
 	// ErrNoRemote: the library has no remote to sync with.
 	ErrNoRemote = errors.New("no git remote")
@@ -93,8 +94,9 @@ type GitOptions struct {
 	// Branch to clone and sync; empty means the remote's default branch on
 	// clone and the checked-out branch on sync.
 	Branch string
-	// VerifySignatures makes clone and sync refuse a head commit not signed by
-	// a key in Keyring.
+	// VerifySignatures makes clone refuse a head commit, and sync any new
+	// commit, not signed by a key in Keyring; sync then also refuses a remote
+	// branch that was rewound (*RewoundError).
 	VerifySignatures bool
 	// Keyring is a file of armored OpenPGP public keys.
 	Keyring string
@@ -151,14 +153,20 @@ func (e *DirtyTreeError) Kind() fail.Kind { return fail.Conflict }
 
 // SignatureError refuses a head commit whose OpenPGP signature does not verify.
 type SignatureError struct {
-	Commit  string // full hash
-	Ref     string // e.g. "origin/main"
+	Commit string // full hash
+	Ref    string // e.g. "origin/main"
+	// Head is the head that brings the commit in, when that is another commit.
+	Head    string
 	Keyring string
 	Reason  string
 	Err     error // the verification error, if any
 }
 
 func (e *SignatureError) Error() string {
+	if e.Head != "" && e.Head != e.Commit {
+		return fmt.Sprintf("refusing commit %s under %s at %s: %s (every new commit must verify against %s, not only the head); the local library is unchanged",
+			gitShortHash(e.Commit), gitShortHash(e.Head), e.Ref, e.Reason, e.Keyring)
+	}
 	return fmt.Sprintf("refusing commit %s at %s: %s (signatures are verified against %s); the local library is unchanged",
 		gitShortHash(e.Commit), e.Ref, e.Reason, e.Keyring)
 }
@@ -167,6 +175,29 @@ func (e *SignatureError) Unwrap() error { return e.Err }
 
 // Kind is fail.Conflict.
 func (e *SignatureError) Kind() fail.Kind { return fail.Conflict }
+
+// RewoundError refuses a sync whose remote branch no longer contains the head
+// of the last sync: the branch was deleted (New is ""), or it was rewound and
+// Verified says signatures are verified, where only fast-forwards are taken.
+// The local library is unchanged and nothing was pushed.
+type RewoundError struct {
+	Dir, URL, Branch string
+	Old, New         string // full hashes
+	Verified         bool
+}
+
+func (e *RewoundError) Error() string {
+	dir := gitShellQuote(e.Dir)
+	if e.New == "" {
+		return fmt.Sprintf("branch %s is gone from %s (it was at %s at the last sync); not pushing it back: the library is unchanged; to publish it deliberately: git -C %s push %s %s",
+			e.Branch, e.URL, gitShortHash(e.Old), dir, gitRemoteName, e.Branch)
+	}
+	return fmt.Sprintf("refusing the remote's branch %s: %s rewound it (a force-push) from %s to %s, which does not contain it; a branch whose signatures are verified only moves forward; the local library is unchanged; to accept the rewind after checking it, keeping your branch's commits: git -C %s branch %srewound && git -C %s reset --keep %s, then sync again",
+		e.Branch, e.URL, gitShortHash(e.Old), gitShortHash(e.New), dir, SavedBranchPrefix, dir, e.New)
+}
+
+// Kind is fail.Conflict.
+func (e *RewoundError) Kind() fail.Kind { return fail.Conflict }
 
 // SyncResult says what Sync did.
 type SyncResult struct {
@@ -181,7 +212,12 @@ type SyncResult struct {
 	FastForwarded bool
 	Pushed        bool
 	Diverged      bool
-	// SavedBranch holds the local commits when Diverged.
+	// Rewound says the remote's head no longer contains RewoundFrom, the head
+	// of the last sync (a force-push): the local commits it lacks were kept on
+	// SavedBranch and not pushed back.
+	Rewound     bool
+	RewoundFrom string
+	// SavedBranch holds the local commits when Diverged or Rewound.
 	SavedBranch string
 	// LocalCommits are the commits only on SavedBranch, oldest first (full hashes).
 	LocalCommits []string
@@ -194,10 +230,17 @@ type SyncResult struct {
 func (r *SyncResult) Message() string {
 	var b strings.Builder
 	switch {
-	case r.Diverged:
+	case r.Diverged || r.Rewound:
 		dir := gitShellQuote(r.Dir)
-		fmt.Fprintf(&b, "the library %s and its remote %s both changed since the last sync.\n", r.Dir, r.URL)
-		fmt.Fprintf(&b, "your %d local commit(s) are kept on branch %s:\n", len(r.LocalCommits), r.SavedBranch)
+		if r.Rewound {
+			fmt.Fprintf(&b, "the remote %s rewound branch %s (a force-push): its head %s no longer contains %s, the head of the last sync.\n",
+				r.URL, r.Branch, gitShortHash(r.After), gitShortHash(r.RewoundFrom))
+			fmt.Fprintf(&b, "nothing was pushed: the %d local commit(s) the remote no longer has, which may have been removed on purpose, are kept on branch %s:\n",
+				len(r.LocalCommits), r.SavedBranch)
+		} else {
+			fmt.Fprintf(&b, "the library %s and its remote %s both changed since the last sync.\n", r.Dir, r.URL)
+			fmt.Fprintf(&b, "your %d local commit(s) are kept on branch %s:\n", len(r.LocalCommits), r.SavedBranch)
+		}
 		const maxListed = 20
 		for i, h := range r.LocalCommits {
 			if i == maxListed {
@@ -214,7 +257,11 @@ func (r *SyncResult) Message() string {
 		fmt.Fprintf(&b, "to see your work:    git -C %s log --stat %s..%s\n", dir, r.Branch, r.SavedBranch)
 		fmt.Fprintf(&b, "to re-apply it:      git -C %s cherry-pick %s..%s\n", dir, r.Branch, r.SavedBranch)
 		fmt.Fprintf(&b, "or merge it:         git -C %s merge %s\n", dir, r.SavedBranch)
-		fmt.Fprintf(&b, "then run cscript sync to push it; delete the branch when done: git -C %s branch -D %s", dir, r.SavedBranch)
+		if r.Rewound {
+			fmt.Fprintf(&b, "to publish them deliberately, re-apply them and run cscript sync; check first that they were not removed for a reason; delete the branch when done: git -C %s branch -D %s", dir, r.SavedBranch)
+		} else {
+			fmt.Fprintf(&b, "then run cscript sync to push it; delete the branch when done: git -C %s branch -D %s", dir, r.SavedBranch)
+		}
 	case r.Pushed && r.Before == "":
 		fmt.Fprintf(&b, "pushed branch %s (%s) to %s", r.Branch, gitShortHash(r.After), r.URL)
 	case r.Pushed:
@@ -332,6 +379,158 @@ func InitLibraryRepo(dir string) error {
 func CommitAll(dir, message string, author Signature) (string, error) {
 	return commitAll(dir, message, author, false)
 }
+
+// CommitPaths commits only the given paths (absolute, or relative to dir): a
+// path that exists is staged as it is in the work tree, a path that is gone is
+// staged as a removal. Nothing else in the library is committed, neither
+// untracked files beside them nor changes the user staged by hand; those stay
+// as they were. It returns the new commit's full hash, or ErrNothingToCommit.
+// An empty author name means GitIdentity(dir).
+func CommitPaths(dir, message string, author Signature, paths ...string) (string, error) {
+	r, err := openGitRepo(dir)
+	if err != nil {
+		return "", err
+	}
+	w, err := r.Worktree()
+	if err != nil {
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	}
+	rels := make([]string, 0, len(paths))
+	for _, p := range paths {
+		rel, err := gitRelPath(dir, p)
+		if err != nil {
+			return "", fmt.Errorf("commit in %s: %w", dir, err)
+		}
+		rels = append(rels, rel)
+	}
+	// Commit from an index that is HEAD plus these paths, so that whatever
+	// else is staged is not swept in; the user's index comes back afterwards.
+	saved, err := r.Storer.Index()
+	if err != nil {
+		return "", fmt.Errorf("commit in %s: read index: %w", dir, err)
+	}
+	var head *object.Commit
+	if ref, err := r.Head(); err == nil {
+		if head, err = r.CommitObject(ref.Hash()); err != nil {
+			return "", fmt.Errorf("commit in %s: %w", dir, err)
+		}
+		if err := w.Reset(&git.ResetOptions{Commit: ref.Hash(), Mode: git.MixedReset}); err != nil {
+			return "", fmt.Errorf("commit in %s: %w", dir, err)
+		}
+	} else if !errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	} else if err := r.Storer.SetIndex(&index.Index{Version: 2}); err != nil {
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	}
+	restore := func() error {
+		if err := r.Storer.SetIndex(saved); err != nil {
+			return err
+		}
+		return stageGitPaths(w, rels)
+	}
+	if err := stageGitPaths(w, rels); err != nil {
+		_ = r.Storer.SetIndex(saved)
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	}
+	changed, err := gitIndexDiffers(r, head)
+	if err != nil {
+		_ = r.Storer.SetIndex(saved)
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	}
+	if !changed {
+		_ = r.Storer.SetIndex(saved)
+		return "", fmt.Errorf("commit in %s: %w", dir, ErrNothingToCommit)
+	}
+	if author.Name == "" {
+		author = GitIdentity(dir)
+	}
+	sig := &object.Signature{Name: author.Name, Email: author.Email, When: time.Now()}
+	h, err := w.Commit(message, &git.CommitOptions{Author: sig, Committer: sig})
+	if err != nil {
+		_ = r.Storer.SetIndex(saved)
+		return "", fmt.Errorf("commit in %s: %w", dir, err)
+	}
+	if err := restore(); err != nil {
+		return "", fmt.Errorf("commit in %s: committed %s but could not restore the index: %w", dir, gitShortHash(h.String()), err)
+	}
+	return h.String(), nil
+}
+
+// gitRelPath is p relative to dir, slash-separated; it refuses a path outside dir.
+func gitRelPath(dir, p string) (string, error) {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	rel, err := filepath.Rel(dir, p)
+	if err == nil && (rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))) {
+		// dir or p may go through a symlink: compare the real paths.
+		if rd, err1 := filepath.EvalSymlinks(dir); err1 == nil {
+			if rp, err2 := filepath.EvalSymlinks(filepath.Dir(p)); err2 == nil {
+				rel, err = filepath.Rel(rd, filepath.Join(rp, filepath.Base(p)))
+			}
+		}
+	}
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("path %s is not inside the library", p)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// stageGitPaths stages each path as it is in the work tree; a path that is gone
+// is staged as a removal (when the index has it).
+func stageGitPaths(w *git.Worktree, rels []string) error {
+	for _, rel := range rels {
+		if _, err := w.Filesystem.Lstat(rel); err == nil {
+			if _, err := w.Add(rel); err != nil {
+				return fmt.Errorf("stage %s: %w", rel, err)
+			}
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("stage %s: %w", rel, err)
+		}
+		if _, err := w.Remove(rel); err != nil && !errors.Is(err, index.ErrEntryNotFound) {
+			return fmt.Errorf("stage removal of %s: %w", rel, err)
+		}
+	}
+	return nil
+}
+
+// gitIndexDiffers says whether the index differs from head's tree (or, with no
+// head, holds anything).
+func gitIndexDiffers(r *git.Repository, head *object.Commit) (bool, error) {
+	idx, err := r.Storer.Index()
+	if err != nil {
+		return false, err
+	}
+	if head == nil {
+		return len(idx.Entries) > 0, nil
+	}
+	tree, err := head.Tree()
+	if err != nil {
+		return false, err
+	}
+	inTree := 0
+	err = tree.Files().ForEach(func(f *object.File) error {
+		inTree++
+		e, err := idx.Entry(f.Name)
+		if err != nil {
+			return errGitDiffers
+		}
+		if e.Hash != f.Hash || e.Mode != f.Mode {
+			return errGitDiffers
+		}
+		return nil
+	})
+	if errors.Is(err, errGitDiffers) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return inTree != len(idx.Entries), nil
+}
+
+var errGitDiffers = errors.New("differs")
 
 func commitAll(dir, message string, author Signature, allowEmpty bool) (string, error) {
 	r, err := openGitRepo(dir)
@@ -459,11 +658,15 @@ func HeadCommit(dir string) (string, error) {
 // fast-forward when only the remote moved, push when only the local branch
 // moved. When both moved, it keeps the local commits on a new branch
 // SavedBranchPrefix+<UTC time>, moves the local branch to the remote head and
-// reports Diverged; nothing local is lost. It refuses a dirty work tree
+// reports Diverged; nothing local is lost. When the remote was rewound (its
+// head no longer contains the head of the last sync, kept as the
+// remote-tracking branch), the local commits it lacks are kept the same way
+// and reported as Rewound, never pushed back; a deleted remote branch is a
+// *RewoundError. It refuses a dirty work tree
 // (*DirtyTreeError) and, with VerifySignatures, a remote head not signed by a
 // key in the keyring (*SignatureError). A remote it cannot reach is a
 // *RemoteError and leaves the library as it was.
-func Sync(ctx context.Context, dir string, opts GitOptions) (*SyncResult, error) {
+func Sync(ctx context.Context, dir string, opts GitOptions) (_ *SyncResult, retErr error) {
 	r, err := openGitRepo(dir)
 	if err != nil {
 		return nil, err
@@ -521,6 +724,21 @@ func Sync(ctx context.Context, dir string, opts GitOptions) (*SyncResult, error)
 	}
 
 	remoteBranch := plumbing.NewRemoteReferenceName(gitRemoteName, branch)
+	// The remote-tracking head is the commit the last sync agreed with the
+	// remote on: a new remote head that does not contain it was rewound.
+	var oldRemote plumbing.Hash
+	if ref, err := r.Storer.Reference(remoteBranch); err == nil {
+		oldRemote = ref.Hash()
+	} else if !errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return nil, fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer func() {
+		// A refused or failed sync leaves the remote-tracking head where it
+		// was, so that the next sync still sees what the remote did.
+		if retErr != nil && !oldRemote.IsZero() {
+			_ = r.Storer.SetReference(plumbing.NewHashReference(remoteBranch, oldRemote))
+		}
+	}()
 	err = remote.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: gitRemoteName,
 		RefSpecs:   []config.RefSpec{config.RefSpec(fmt.Sprintf("+refs/heads/*:refs/remotes/%s/*", gitRemoteName))},
@@ -552,6 +770,9 @@ func Sync(ctx context.Context, dir string, opts GitOptions) (*SyncResult, error)
 		return res, nil
 	}
 
+	if theirs.IsZero() && !oldRemote.IsZero() {
+		return nil, &RewoundError{Dir: dir, URL: url, Branch: branch, Old: oldRemote.String()}
+	}
 	switch {
 	case theirs.IsZero() && local.IsZero():
 		res.UpToDate = true
@@ -567,22 +788,53 @@ func Sync(ctx context.Context, dir string, opts GitOptions) (*SyncResult, error)
 	if err != nil {
 		return nil, fmt.Errorf("sync %s: %w", dir, err)
 	}
+	rewound := false
+	if !oldRemote.IsZero() && oldRemote != theirs {
+		oldCommit, err := r.CommitObject(oldRemote)
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: %w", dir, err)
+		}
+		contained, err := oldCommit.IsAncestor(theirCommit)
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: %w", dir, err)
+		}
+		rewound = !contained
+	}
+	if rewound && opts.VerifySignatures {
+		return nil, &RewoundError{Dir: dir, URL: url, Branch: branch, Old: oldRemote.String(), New: theirs.String(), Verified: true}
+	}
 	var ourCommit *object.Commit
 	if !local.IsZero() {
 		if ourCommit, err = r.CommitObject(local); err != nil {
 			return nil, fmt.Errorf("sync %s: %w", dir, err)
 		}
+		// After a rewind, local commits the remote no longer has are not
+		// pushed back: the maintainer may have removed them on purpose.
 		if ahead, err := theirCommit.IsAncestor(ourCommit); err != nil {
 			return nil, fmt.Errorf("sync %s: %w", dir, err)
-		} else if ahead {
+		} else if ahead && !rewound {
 			return push()
 		}
 	}
 
 	// From here on the local branch moves to the remote head.
 	if opts.VerifySignatures {
-		if err := verifyGitCommit(r, theirs, gitRemoteName+"/"+branch, keyring, opts.Keyring); err != nil {
-			return nil, err
+		// Every commit the move brings in, not only the head: a signed head
+		// must not carry unsigned commits under it.
+		news, err := gitNewCommits(r, theirCommit, local, oldRemote)
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: %w", dir, err)
+		}
+		for _, h := range news {
+			if err := verifyGitCommit(r, h, gitRemoteName+"/"+branch, keyring, opts.Keyring); err != nil {
+				if h != theirs {
+					var se *SignatureError
+					if errors.As(err, &se) {
+						se.Head = theirs.String()
+					}
+				}
+				return nil, err
+			}
 		}
 	}
 	behind := ourCommit == nil
@@ -600,7 +852,10 @@ func Sync(ctx context.Context, dir string, opts GitOptions) (*SyncResult, error)
 		if err != nil {
 			return nil, fmt.Errorf("sync %s: keep local commits: %w", dir, err)
 		}
-		res.Diverged, res.SavedBranch = true, saved
+		res.Diverged, res.Rewound, res.SavedBranch = !rewound, rewound, saved
+		if rewound {
+			res.RewoundFrom = oldRemote.String()
+		}
 		if res.LocalCommits, res.subjects, err = commitsOnlyIn(ourCommit, theirCommit); err != nil {
 			return nil, fmt.Errorf("sync %s: %w", dir, err)
 		}
@@ -726,6 +981,43 @@ func commitsOnlyIn(ours, theirs *object.Commit) (hashes, subjects []string, err 
 		subjects[i], subjects[j] = subjects[j], subjects[i]
 	}
 	return hashes, subjects, err
+}
+
+// gitNewCommits lists the commits reachable from to and from none of the
+// known commits (zero hashes are skipped), oldest first. With no known commit
+// (a branch with no history here yet) it is just to, as a clone checks.
+func gitNewCommits(r *git.Repository, to *object.Commit, known ...plumbing.Hash) ([]plumbing.Hash, error) {
+	seen := map[plumbing.Hash]bool{}
+	have := false
+	for _, h := range known {
+		if h.IsZero() {
+			continue
+		}
+		have = true
+		c, err := r.CommitObject(h)
+		if err != nil {
+			return nil, err
+		}
+		err = object.NewCommitPreorderIter(c, seen, nil).ForEach(func(c *object.Commit) error {
+			seen[c.Hash] = true
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !have {
+		return []plumbing.Hash{to.Hash}, nil
+	}
+	var out []plumbing.Hash
+	err := object.NewCommitPreorderIter(to, seen, nil).ForEach(func(c *object.Commit) error {
+		out = append(out, c.Hash)
+		return nil
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
 }
 
 func readGitKeyring(path string) (string, error) {

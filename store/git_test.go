@@ -549,7 +549,7 @@ func TestGitSyncVerifySignatures(t *testing.T) {
 			args = append([]string{"-c", "user.signingkey=" + key}, append(args, "-S")...)
 		}
 		gitRun(t, work, args...)
-		gitRun(t, work, "push", "--quiet", "origin", "main")
+		gitRun(t, work, "push", "--quiet", "--force", "origin", "main")
 		return gitRun(t, work, "rev-parse", "HEAD")
 	}
 
@@ -569,6 +569,7 @@ func TestGitSyncVerifySignatures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			gitRun(t, work, "reset", "--quiet", "--hard", signed)
 			head := commit(tt.name+"\n", tt.key)
 			_, err := Sync(context.Background(), lib, verify)
 			var se *SignatureError
@@ -602,10 +603,41 @@ func TestGitSyncVerifySignatures(t *testing.T) {
 		}
 	})
 
-	// Signing the head again makes the sync go through.
+	// A signed head does not carry the unsigned commits under it.
+	gitRun(t, work, "reset", "--quiet", "--hard", signed)
+	unsigned := commit("unsigned under a signed head\n", "")
+	signedOver := commit("signed over\n", trusted)
+	_, err = Sync(context.Background(), lib, verify)
+	var se *SignatureError
+	if !errors.As(err, &se) || se.Commit != unsigned || se.Head != signedOver || !strings.Contains(se.Reason, "not signed") {
+		t.Fatalf("Sync to a signed head over unsigned commits = %v (%+v), want *SignatureError for %s", err, se, unsigned)
+	}
+	if got := gitHead(t, lib); got != signed {
+		t.Errorf("local head moved to %s, want %s", got, signed)
+	}
+
+	// The maintainer drops the bad commits and signs anew: the sync goes through.
+	gitRun(t, work, "reset", "--quiet", "--hard", signed)
 	signedAgain := commit("signed again\n", trusted)
 	if res := gitSync(t, lib, verify); !res.FastForwarded || res.After != signedAgain {
 		t.Errorf("Sync = %+v, want fast-forward to %s", res, signedAgain)
+	}
+
+	// Rolling the branch back to an older signed commit is refused, every time.
+	gitRun(t, work, "reset", "--quiet", "--hard", signed)
+	gitRun(t, work, "push", "--quiet", "--force", "origin", "main")
+	for i := 0; i < 2; i++ {
+		_, err = Sync(context.Background(), lib, verify)
+		var re *RewoundError
+		if !errors.As(err, &re) || !re.Verified || re.Old != signedAgain || re.New != signed {
+			t.Fatalf("Sync to an older signed commit = %v, want *RewoundError from %s to %s", err, signedAgain, signed)
+		}
+		if got := gitHead(t, lib); got != signedAgain {
+			t.Errorf("local head moved to %s, want %s", got, signedAgain)
+		}
+		if got := gitReadFile(t, filepath.Join(lib, "hello.yaml")); got != "signed again\n" {
+			t.Errorf("work tree changed: %q", got)
+		}
 	}
 	if _, err := Sync(context.Background(), lib, GitOptions{VerifySignatures: true}); err == nil || !strings.Contains(err.Error(), "keyring") {
 		t.Errorf("Sync without a keyring = %v, want an error asking for one", err)
@@ -827,5 +859,108 @@ func TestGitSyncHTTPToken(t *testing.T) {
 	b := gitClone(t, url)
 	if got := gitReadFile(t, filepath.Join(b, "hello.yaml")); got != "over http\n" {
 		t.Errorf("second clone hello.yaml = %q", got)
+	}
+}
+
+func TestGitCommitPaths(t *testing.T) {
+	isolateGitEnv(t)
+	dir := t.TempDir()
+	gitWriteFile(t, filepath.Join(dir, "old.yaml"), "old\n")
+	if err := InitLibraryRepo(dir); err != nil {
+		t.Fatal(err)
+	}
+	gitWriteFile(t, filepath.Join(dir, "new.yaml"), "new\n")
+	gitWriteFile(t, filepath.Join(dir, "prod-creds.env"), "TOKEN=x\n")
+	if err := os.Remove(filepath.Join(dir, "old.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	h, err := CommitPaths(dir, "touch two", Signature{Name: "A", Email: "a@example.com"},
+		filepath.Join(dir, "new.yaml"), filepath.Join(dir, "old.yaml"))
+	if err != nil {
+		t.Fatalf("CommitPaths: %v", err)
+	}
+	if got := gitRun(t, dir, "show", "--name-status", "--format=", h); got != "A\tnew.yaml\nD\told.yaml" {
+		t.Errorf("commit changes:\n%s", got)
+	}
+	if got := gitRun(t, dir, "status", "--porcelain"); got != "?? prod-creds.env" {
+		t.Errorf("status after CommitPaths:\n%s", got)
+	}
+	if _, err := CommitPaths(dir, "again", Signature{}, "new.yaml"); !errors.Is(err, ErrNothingToCommit) {
+		t.Errorf("CommitPaths of an unchanged file = %v, want ErrNothingToCommit", err)
+	}
+	if _, err := CommitPaths(dir, "outside", Signature{}, filepath.Join(t.TempDir(), "x")); err == nil {
+		t.Error("CommitPaths of a path outside the library succeeded")
+	}
+}
+
+// The maintainer removes a published commit with a force-push: a clone that
+// had synced to it keeps it (and its own work) on a branch, moves to the
+// remote head and never pushes the removed commit back.
+func TestGitSyncRewoundRemoteIsNotPushedBack(t *testing.T) {
+	isolateGitEnv(t)
+	srv := startGitDaemon(t)
+	url := srv.NewRepo(t, "lib")
+	gitSeedLibrary(t, url, map[string]string{"hello.yaml": "v1\n"})
+	good := srv.Head(t, "lib")
+	a := gitClone(t, url)
+	b := gitClone(t, url)
+
+	gitWriteFile(t, filepath.Join(a, "leak.env"), "TOKEN=x\n")
+	bad := gitCommit(t, a, "A leaks a token")
+	gitSync(t, a, GitOptions{})
+	gitSync(t, b, GitOptions{}) // b now has the bad commit
+	gitWriteFile(t, filepath.Join(b, "b.yaml"), "b\n")
+	mine := gitCommit(t, b, "B adds b.yaml")
+
+	// The maintainer removes the bad commit.
+	gitRun(t, srv.Base, "--git-dir=lib.git", "update-ref", "refs/heads/main", good)
+
+	now := func() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) }
+	res := gitSync(t, b, GitOptions{Now: now})
+	const saved = "cscript/local-20240102-030405"
+	want := &SyncResult{
+		Dir: b, URL: url, Branch: "main", Before: mine, After: good,
+		Rewound: true, RewoundFrom: bad, SavedBranch: saved, LocalCommits: []string{bad, mine},
+		subjects: []string{"A leaks a token", "B adds b.yaml"},
+	}
+	if diff := cmp.Diff(res, want, cmp.AllowUnexported(SyncResult{})); diff != "" {
+		t.Fatalf("Sync(B) (-got +want):\n%s", diff)
+	}
+	if got := srv.Head(t, "lib"); got != good {
+		t.Fatalf("the removed commit was pushed back: remote head %s, want %s", got, good)
+	}
+	if got := gitHead(t, b); got != good {
+		t.Errorf("B head = %s, want %s", got, good)
+	}
+	if got := gitRun(t, b, "rev-parse", saved); got != mine {
+		t.Errorf("%s = %s, want %s", saved, got, mine)
+	}
+	msg := res.Message()
+	for _, s := range []string{"rewound", bad[:7], saved, "nothing was pushed", "cherry-pick main.." + saved, "deliberately"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("Message() lacks %q:\n%s", s, msg)
+		}
+	}
+	// The next sync (and the one after) does not push it back either.
+	for i := 0; i < 2; i++ {
+		if res := gitSync(t, b, GitOptions{}); !res.UpToDate || res.Pushed {
+			t.Errorf("sync after the rewind = %+v, want up to date", res)
+		}
+	}
+	// A, whose own branch still holds the bad commit, does not push it back.
+	res = gitSync(t, a, GitOptions{Now: now})
+	if !res.Rewound || srv.Head(t, "lib") != good {
+		t.Errorf("A's sync after the rewind = %+v, remote head %s", res, srv.Head(t, "lib"))
+	}
+
+	// A deleted remote branch is not recreated.
+	gitRun(t, srv.Base, "--git-dir=lib.git", "update-ref", "-d", "refs/heads/main")
+	_, err := Sync(context.Background(), b, GitOptions{})
+	var re *RewoundError
+	if !errors.As(err, &re) || re.New != "" || !strings.Contains(err.Error(), "gone") {
+		t.Fatalf("Sync after the branch was deleted = %v, want *RewoundError", err)
+	}
+	if out := gitRun(t, srv.Base, "--git-dir=lib.git", "branch", "--list"); out != "" {
+		t.Errorf("the deleted branch was pushed back: %q", out)
 	}
 }
