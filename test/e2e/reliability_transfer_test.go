@@ -451,7 +451,8 @@ func TestReliabilityAgentPlacement(t *testing.T) {
 		if err := ex.Exec(context.Background(), []string{"ls", "-a", "/work"}, nil, &out, io.Discard); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(out.String(), ".cscript-agent-") {
+		// The agent's private directory (.cscript-XXXXXX) is in /work.
+		if !strings.Contains(out.String(), ".cscript-") {
 			t.Errorf("the agent is not in the working directory: %q", out.String())
 		}
 		back := filepath.Join(dir, "ro-back.bin")
