@@ -158,7 +158,8 @@ func (e dyingExec) Exec(ctx context.Context, cmd []string, stdin io.Reader, stdo
 		// A connection that is gone is gone both ways: the process's stdin
 		// ends at the cut too.
 		r, pw := io.Pipe()
-		go func() { _, err := io.Copy(pw, stdin); pw.CloseWithError(err) }()
+		in := stdin // the goroutine must not read stdin, which is r from the next line on
+		go func() { _, err := io.Copy(pw, in); pw.CloseWithError(err) }()
 		w.onCut = func() { pw.Close() }
 		stdin = r
 	}
@@ -364,13 +365,4 @@ func listAll(t testing.TB, root string) []string {
 		return nil
 	})
 	return out
-}
-
-func hasPrefixAny(s string, prefixes ...string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }
