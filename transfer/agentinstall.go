@@ -34,7 +34,7 @@ type agentState struct {
 // it on to the next when the first does not let it run, and prints
 // `agent<TAB>PATH<TAB>SIZE SHA256` (the agent's own `sum` of itself) or
 // `noagent<TAB>REASON`. The shell runs commands after cat, so it stays the
-// session's process and stdin arrives whole (see FINDINGS.md).
+// session's process and stdin arrives whole (see docs/exec-stdin.md).
 const installAgentFunc = `ia() {
 n=$1; shift
 if ! command -v cat >/dev/null 2>&1; then printf 'noagent\tthe image has no cat\0'; return 0; fi
