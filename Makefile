@@ -42,7 +42,23 @@ staticcheck: $(STATICCHECK)
 RACE_PKGS := history internal/tailbuf lifecycle redact runner transfer
 MODULE := $(shell $(GO) list -m)
 
-unit: agent staticcheck
+# Every platform .goreleaser.yaml releases for builds, so that a platform break is red the day
+# it lands; windows/amd64 and darwin/amd64 are vetted too (test files included; linux/amd64 is
+# vetted by unit). Vetting all six would take as long again for little more.
+CROSS_GOOS := $(shell sed -n 's/^ *goos: *\[\(.*\)\]/\1/p' .goreleaser.yaml | tr -d ,)
+CROSS_GOARCH := $(shell sed -n 's/^ *goarch: *\[\(.*\)\]/\1/p' .goreleaser.yaml | tr -d ,)
+CROSS_VET := windows/amd64 darwin/amd64
+
+cross: agent
+	@test -n "$(CROSS_GOOS)" -a -n "$(CROSS_GOARCH)" || { echo "cross: no goos/goarch in .goreleaser.yaml" >&2; exit 1; }
+	@set -e; for os in $(CROSS_GOOS); do for arch in $(CROSS_GOARCH); do \
+		echo "build $$os/$$arch"; GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -o /dev/null . ; \
+	done; done
+	@set -e; for t in $(CROSS_VET); do \
+		echo "vet $$t"; GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) vet ./... ; \
+	done
+
+unit: agent staticcheck cross
 	$(GO) vet ./...
 	$(GO) test -count=1 $$($(GO) list ./... | grep -vxE '$(MODULE)/($(subst $(eval) ,|,$(RACE_PKGS)))')
 	$(GO) test -race -count=1 $(addprefix ./,$(RACE_PKGS))
