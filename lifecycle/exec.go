@@ -142,17 +142,19 @@ func (p *ProcessExecutor) Run(ctx context.Context, req ExecRequest) (*ExecResult
 		w = &lockedWriter{w: io.MultiWriter(&out, p.Stream)}
 	}
 	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", prog, err)
 	}
+	group := groupOf(cmd)
+	defer group.release()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	var err error
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		group.kill()
 		<-done
 		return &ExecResult{Output: out.String(), ExitCode: -1}, fmt.Errorf("script stopped: %w", context.Cause(ctx))
 	}

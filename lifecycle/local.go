@@ -11,14 +11,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // DirStore keeps each resource of a deck in Dir/<name>.json, for Docker
 // decks: $XDG_STATE_HOME/cscript/resources/<deck>/ (see LocalDir). Writes
 // are atomic (a temp file renamed over the old one) and carry a generation
-// that Update checks, like a resourceVersion; Lock takes an flock on
-// Dir/<name>.lock for the length of an event.
+// that Update checks, like a resourceVersion; Lock takes a lock (see
+// lockFile) on Dir/<name>.lock for the length of an event.
 type DirStore struct {
 	Dir  string
 	Deck string
@@ -179,9 +178,12 @@ func (s *DirStore) write(r *Resource, gen int64, create bool) error {
 	return nil
 }
 
+// errLocked is lockFile's error for a lock held elsewhere.
+var errLocked = errors.New("locked")
+
 // writeLock serialises the read-compare-write of Create and Update between
-// processes (and goroutines): a blocking flock on Dir/.<name>.write.lock,
-// held only for the write.
+// processes (and goroutines): a blocking lock on Dir/.<name>.write.lock (see
+// lockFile), held only for the write.
 func (s *DirStore) writeLock(name string) (func(), error) {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("record resource %s: %w", name, err)
@@ -190,19 +192,19 @@ func (s *DirStore) writeLock(name string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("record resource %s: %w", name, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := lockFile(f, true); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("record resource %s: %w", name, err)
 	}
 	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		unlockFile(f)
 		f.Close()
 	}, nil
 }
 
-// Lock takes an exclusive flock on Dir/<name>.lock without waiting: a lock
-// another process holds is a *BusyError. The lock goes with the process,
-// so a killed cscript never leaves it behind.
+// Lock takes an exclusive lock on Dir/<name>.lock (see lockFile) without
+// waiting: a lock another process holds is a *BusyError. The lock goes with
+// the process, so a killed cscript never leaves it behind.
 func (s *DirStore) Lock(_ context.Context, name string) (func(), error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
@@ -214,15 +216,15 @@ func (s *DirStore) Lock(_ context.Context, name string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock resource %s: %w", name, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockFile(f, false); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, &BusyError{Name: name}
 		}
 		return nil, fmt.Errorf("lock resource %s: %w", name, err)
 	}
 	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		unlockFile(f)
 		f.Close()
 	}, nil
 }

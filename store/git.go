@@ -314,7 +314,7 @@ func CloneLibrary(ctx context.Context, url, dir string, opts GitOptions) error {
 	switch {
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):
 		// An empty remote is a valid new library: set it up so the first sync pushes.
-		if r, err = initEmptyClone(tmp, url, opts.Branch); err != nil {
+		if err := initEmptyClone(tmp, url, opts.Branch); err != nil {
 			return fmt.Errorf("clone %s: %w", url, err)
 		}
 	case err != nil:
@@ -340,7 +340,10 @@ func CloneLibrary(ctx context.Context, url, dir string, opts GitOptions) error {
 	return nil
 }
 
-func initEmptyClone(dir, url, branch string) (*git.Repository, error) {
+// initEmptyClone sets dir up as the clone of an empty remote: a new
+// repository on branch (DefaultBranch when empty) that tracks url, so the
+// first sync pushes.
+func initEmptyClone(dir, url, branch string) error {
 	if branch == "" {
 		branch = DefaultBranch
 	}
@@ -348,13 +351,12 @@ func initEmptyClone(dir, url, branch string) (*git.Repository, error) {
 		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(branch)},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := r.CreateRemote(&config.RemoteConfig{Name: gitRemoteName, URLs: []string{url}}); err != nil {
-		return nil, err
+		return err
 	}
-	err = r.CreateBranch(&config.Branch{Name: branch, Remote: gitRemoteName, Merge: plumbing.NewBranchReferenceName(branch)})
-	return r, err
+	return r.CreateBranch(&config.Branch{Name: branch, Remote: gitRemoteName, Merge: plumbing.NewBranchReferenceName(branch)})
 }
 
 // InitLibraryRepo makes dir a git repository on branch DefaultBranch and

@@ -40,7 +40,8 @@ func agentBinary(t testing.TB) []byte {
 		}
 		defer os.RemoveAll(dir)
 		out := filepath.Join(dir, "cscript-agent")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, "../cmd/cscript-agent")
+		// go test puts the go command that runs it first in PATH.
+		cmd := exec.Command("go", "build", "-o", out, "../cmd/cscript-agent")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			agentBuild.err = errors.New(string(msg))
@@ -563,8 +564,12 @@ func TestBlockWriterAllocates(t *testing.T) {
 	if bw.made != 1 || cap(bw.free) != maxEncoders+1 {
 		t.Errorf("a 5-byte stream made %d blocks of at most %d; want 1 of %d", bw.made, cap(bw.free), maxEncoders+1)
 	}
-	// A slow link: every block is in use before the first is written.
-	bw = newBlockWriter(slowWriter{20 * time.Millisecond}, 64)
+	// A slow link: every block is in use before the first is written. The
+	// link's first write waits until that is so (a wait of a fixed time was
+	// not always long enough on a loaded machine).
+	link := &stalledWriter{}
+	bw = newBlockWriter(link, 64)
+	link.bw = bw
 	if _, err := bw.Write(make([]byte, 8*s2Block)); err != nil {
 		t.Fatal(err)
 	}
@@ -574,10 +579,21 @@ func TestBlockWriterAllocates(t *testing.T) {
 	}
 }
 
-type slowWriter struct{ d time.Duration }
+// stalledWriter is the link of a blockWriter whose first write waits until
+// every other block is queued behind it (at most a minute): the writer then
+// has made all the blocks it may.
+type stalledWriter struct {
+	bw    *blockWriter
+	wrote bool
+}
 
-func (s slowWriter) Write(p []byte) (int, error) {
-	time.Sleep(s.d)
+func (s *stalledWriter) Write(p []byte) (int, error) {
+	if !s.wrote {
+		s.wrote = true
+		for deadline := time.Now().Add(time.Minute); len(s.bw.queue) < cap(s.bw.queue)-1 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	return len(p), nil
 }
 

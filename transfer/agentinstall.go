@@ -50,7 +50,7 @@ type installedAgent struct {
 // run, it copies it on to a directory of its own in the next candidate.
 // It prints `agent<TAB>PATH<TAB>SIZE SHA256` (the agent's own `sum` of
 // itself) or `noagent<TAB>REASON`. The shell runs commands after cat, so
-// it stays the session's process and stdin arrives whole (see the package comment).
+// it stays the session's process and stdin arrives whole (see the package comment and docs/exec-stdin.md).
 const installAgentFunc = `ia() {
 n=$1 rnd=$2; shift 2
 if ! command -v cat >/dev/null 2>&1; then printf 'noagent\tthe image has no cat\0'; return 0; fi

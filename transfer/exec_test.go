@@ -366,12 +366,3 @@ func listAll(t testing.TB, root string) []string {
 	})
 	return out
 }
-
-func hasPrefixAny(s string, prefixes ...string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -229,8 +228,7 @@ func TestExtractTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	umask := syscall.Umask(0)
-	syscall.Umask(umask)
+	umask := currentUmask()
 	if got, want := fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky), fs.FileMode(0o755&^umask); got != want {
 		t.Errorf("mode of a setuid entry = %v, want %v", got, want)
 	}

@@ -5,12 +5,12 @@
 //
 // Stdin of an exec session is not reliable: containerd's CRI stream server
 // closes the client's stdin as soon as the exec'd process's stdout reaches EOF,
-// and the process still exits 0 (see FINDINGS.md, "Exec stdin loses data
-// through the CRI"). So an exit status proves nothing. Every remote command
-// this package runs is a small POSIX sh script whose shell stays alive, keeping
-// stdout open until stdin has been consumed, and which then prints a report on
-// stdout; the local side compares that report with what it sent or received
-// and fails with a *VerifyError on any difference or on a missing report.
+// and the process still exits 0 (see docs/exec-stdin.md). So an exit status
+// proves nothing. Every remote command this package runs is a small POSIX sh
+// script whose shell stays alive, keeping stdout open until stdin has been
+// consumed, and which then prints a report on stdout; the local side compares
+// that report with what it sent or received and fails with a *VerifyError on
+// any difference or on a missing report.
 //
 // # The report
 //

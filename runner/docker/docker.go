@@ -258,14 +258,12 @@ func Config(spec Spec) (*container.Config, *container.HostConfig) {
 
 // run is the state of one Run.
 type run struct {
-	eng    Engine
-	spec   Spec
-	res    *Result
-	id     string
-	phase  string
-	tail   *runner.TailBuffer
-	stdout io.Writer
-	stderr io.Writer
+	eng   Engine
+	spec  Spec
+	res   *Result
+	id    string
+	phase string
+	tail  *runner.TailBuffer
 }
 
 // Run runs spec in a new container of the engine: create (pulling the image

@@ -191,7 +191,6 @@ type jobHarness struct {
 	t       *testing.T
 	cs      *fake.Clientset
 	runner  *Runner
-	out     bytes.Buffer
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
 	watched chan string // resources the runner started watching

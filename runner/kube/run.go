@@ -345,7 +345,7 @@ const createTimeout = 30 * time.Second
 // setupScript finds the interpreter (the first of "$@" the image has),
 // writes the script from stdin to ScriptPath and reports what it got. The
 // shell stays alive after cat, so the exec's stdin is read to the end (see
-// FINDINGS.md: the CRI cuts stdin once the process's stdout closes).
+// docs/exec-stdin.md: the CRI cuts stdin once the process's stdout closes).
 const setupScript = `i=
 for c in "$@"; do
   if p=$(command -v "$c" 2>/dev/null); then i=$p; break; fi

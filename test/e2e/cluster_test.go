@@ -217,7 +217,7 @@ func TestClusterExec(t *testing.T) {
 	})
 	t.Run("stdin", func(t *testing.T) {
 		// The shell stays the session's process until stdin is consumed, so
-		// the CRI stream is not cut early (see FINDINGS: "Exec stdin loses data").
+		// the CRI stream is not cut early (see docs/exec-stdin.md).
 		in := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 		stdout, _, err := execIn(ctx, cfg, cs, ns, pod.Name, in, "sh", "-c", "cat > /tmp/in; wc -c < /tmp/in")
 		if err != nil {

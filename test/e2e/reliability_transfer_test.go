@@ -31,7 +31,7 @@ import (
 )
 
 // Fault 4 and bad input 5 of the reliability suite: uploads whose stdin is
-// cut (what containerd's exec stream does, see FINDINGS.md) are detected
+// cut (what containerd's exec stream does, see docs/exec-stdin.md) are detected
 // every time, real uploads arrive whole on two images, and the hostile
 // image's malicious archives write nothing outside the destination.
 
@@ -134,7 +134,7 @@ func remoteSHA256(t *testing.T, ex transfer.Executor, path string) string {
 }
 
 // TestReliabilityTruncatedUploads uploads through executors that cut stdin
-// short (at the sizes FINDINGS.md measured, among others) or flip a byte:
+// short (at the sizes docs/exec-stdin.md lists, among others) or flip a byte:
 // every one of them is an error, on busybox and on Debian, with tar and with
 // the cat fallback. Real 1 MB+ uploads through the same paths arrive whole,
 // every time.
@@ -185,7 +185,8 @@ func TestReliabilityTruncatedUploads(t *testing.T) {
 					}
 				}
 				// Cut at nothing, the first 32 KiB chunk (the CRI's usual
-				// cut), the sizes FINDINGS.md saw arrive, and one byte short.
+				// cut), the other sizes docs/exec-stdin.md saw arrive, and
+				// one byte short.
 				for _, limit := range []int64{0, 32 << 10, 32 << 10, 32 << 10, 98304, 196608, size - 1} {
 					dst := fmt.Sprintf("/work/cut-%d.bin", limit)
 					res, err := transfer.Upload(context.Background(), cutStdin{ex, limit}, transfer.LocalPath(src), transfer.RemotePath(dst), p.opts)

@@ -1,5 +1,9 @@
+//go:build unix
+
 // Command bench measures cscript against kubectl (and git) on the project's
 // test cluster, side by side in one run, and writes docs/benchmarks.md.
+// It runs where the cluster does, on Linux (it reads /proc and the Pod's
+// cgroup); it builds on any unix, and not on Windows.
 //
 // It is run by tools/bench/run.sh (`make bench`), which starts the cluster and
 // builds bin/cscript first. Every process it times runs on this machine and

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -188,7 +190,7 @@ func writeMethod(w *bytes.Buffer, res *Results) {
 		"through `kube.PodExecutor` (the code `cscript run` uses, including its probe exec and both-side sha256 verification) into a running "+
 		"busybox Pod with an emptyDir at /data. The references are whole kubectl processes against the same Pod: `kubectl cp` and the raw exec "+
 		"stream (`kubectl exec POD -- cat FILE > local`; upload `kubectl exec -i POD -- sh -c 'cat > FILE; true' < local`, the `; true` because "+
-		"exec stdin loses data otherwise, see FINDINGS.md). Each contender writes to a fresh directory; after every round the size of what "+
+		"exec stdin loses data otherwise, see [docs/exec-stdin.md](exec-stdin.md)). Each contender writes to a fresh directory; after every round the size of what "+
 		"arrived is checked (untimed) and cscript's result must say sha256-verified with the expected checksum. Throughput is bytes ÷ median wall "+
 		"time, in MB/s (10^6 bytes).\n", c.Size, c.Size)
 	p("- **Peak memory**: `cscript run big --deck bench`, whose definition uploads a %d-byte random file to /work, checks its size in the Pod and "+

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -154,7 +156,7 @@ func (b *bench) uploaders(p *payload, which contenders) []Contender {
 			Prepare: fresh("raw"),
 			Run: func(ctx context.Context, _ int) (*Timed, error) {
 				// "; true" keeps the shell alive until cat has read all of
-				// stdin (FINDINGS.md: exec stdin loses data otherwise).
+				// stdin (docs/exec-stdin.md: exec stdin loses data otherwise).
 				c := b.kubectl("exec", "-i", "-n", b.cfg.Namespace, transferPod, "-c", transferCtr, "--", "sh", "-c", `cat > "$1"; true`, "sh", dest("raw")+"/"+p.name)
 				c.Stdin = p.local
 				return timeCommand(ctx, c)
