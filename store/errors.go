@@ -158,7 +158,7 @@ func suggest(name string, candidates []string) []string {
 	}
 	var out []scored
 	for _, c := range candidates {
-		d := levenshtein(name, c)
+		d := EditDistance(name, c)
 		max := len(name) / 3
 		if max < 2 {
 			max = 2
@@ -183,7 +183,9 @@ func suggest(name string, candidates []string) []string {
 	return res
 }
 
-func levenshtein(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in runes: what
+// "did you mean" suggestions rank by.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)

@@ -113,7 +113,7 @@ func unknownFunc(name string, funcs map[string]any) string {
 	msg := fmt.Sprintf("function %q is not defined", name)
 	best, bestD := "", 3
 	for _, n := range append(sortedKeys(funcs), builtinFuncs...) {
-		if d := levenshtein(name, n); d < bestD || (d == bestD && best != "" && n < best) {
+		if d := store.EditDistance(name, n); d < bestD || (d == bestD && best != "" && n < best) {
 			best, bestD = n, d
 		}
 	}
@@ -382,26 +382,6 @@ func scalarAt(n *yaml.Node, lines []string) func(int, int) (int, int) {
 	}
 }
 
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
 
 // ValuesRefs is what the templates of s read of .Values: the field chains
 // after .Values (.Values.db.host is [db host], also inside range and with
