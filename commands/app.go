@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cscript-dev/cscript/action"
 	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/runner/kube"
@@ -37,8 +38,8 @@ type app struct {
 	secrets *redact.Redactor
 	// restoreLog undoes the routing of the Kubernetes client's log.
 	restoreLog func()
-	// team is what this process remembers about team history (team.go).
-	team teamState
+	// act is the application layer the commands call.
+	act *action.Configuration
 	// target is the cluster the command talks to, once it is known (for
 	// the message of an API server that cannot be reached).
 	target *kube.Target
@@ -83,13 +84,25 @@ func New(info BuildInfo, stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 }
 
 func newApp(info BuildInfo, stdin io.Reader, stdout, stderr io.Writer) *app {
-	return &app{
+	a := &app{
 		info:    info,
 		io:      streams{In: stdin, Out: stdout, Err: stderr, getenv: os.Getenv},
 		now:     time.Now,
 		paths:   store.DefaultPaths,
 		secrets: redact.New(),
 	}
+	// Through a: tests replace a.now, a.paths and a.io.getenv after newApp.
+	a.act = &action.Configuration{
+		Paths:    func() store.Paths { return a.paths() },
+		Now:      func() time.Time { return a.now() },
+		Secrets:  a.secrets,
+		Getenv:   func(k string) string { return a.io.getenv(k) },
+		Stdin:    stdin,
+		Force:    info.Force,
+		Prompter: terminal{a},
+		Log:      terminal{a},
+	}
+	return a
 }
 
 func (a *app) cli() *cli.App {
@@ -185,7 +198,7 @@ func unknownCommand(cmds []*cli.Command, parent, word string) error {
 			continue
 		}
 		for _, n := range c.Names() {
-			if d := editDistance(word, n); d < bestD {
+			if d := store.EditDistance(word, n); d < bestD {
 				best, bestD = n, d
 			}
 		}

@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/cscript-dev/cscript/internal/gitserver"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cscript-dev/cscript/internal/gitserver"
 
 	"github.com/google/go-cmp/cmp"
 )

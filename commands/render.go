@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cscript-dev/cscript/action"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/templates"
 )
@@ -24,17 +25,15 @@ func (a *app) renderCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			r, err := a.resolve(c, ref)
-			if err != nil {
-				return err
-			}
-			out, err := a.render(r, templates.RunData{ID: "render", User: userName(r.lib)})
+			rd, err := a.act.Render(c.Context, action.RenderOptions{Ref: ref, Values: valuesOf(c), Pod: c.Bool(flagPod.Name)})
 			if err != nil {
 				return err
 			}
 			if c.Bool(flagPod.Name) {
-				return a.printPod(c, r, out)
+				_, err := a.io.Out.Write(rd.PodYAML)
+				return err
 			}
+			out := rd.Out
 			show := c.Bool(flagShowSecrets.Name)
 			red := redact.New(out.Secrets...)
 			if show {

@@ -1,25 +1,19 @@
 package commands
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/cscript-dev/cscript/history"
+	"github.com/cscript-dev/cscript/action"
 	"github.com/cscript-dev/cscript/lifecycle"
-	"github.com/cscript-dev/cscript/runner"
-	"github.com/cscript-dev/cscript/runner/docker"
-	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/store"
 	"github.com/cscript-dev/cscript/templates"
 )
@@ -75,46 +69,21 @@ func (a *app) resourceCommandWith(deps resourceDeps) *cli.Command {
 	}
 }
 
-// resourceEnv is what every resource command needs: the catalog, the
-// lifecycle definitions, the deck and its state store.
-type resourceEnv struct {
-	cat    *store.Catalog
-	lcat   *lifecycle.Catalog
-	deck   *store.Deck
-	states lifecycle.StateStore
-	target *kube.Target // nil for a docker deck
-}
-
-func isDocker(d *store.Deck) bool { return d != nil && d.Backend == store.BackendDocker }
-
-func (a *app) resourceSetup(c *cli.Context, deps resourceDeps) (*resourceEnv, error) {
-	ref := c.String(flagDeck.Name)
-	if ref == "" {
-		return nil, usageErrorf("resource commands need --deck: resources are kept per deck")
-	}
-	cat, _, err := a.catalog()
-	if err != nil {
-		return nil, err
-	}
-	deck, err := cat.Deck(ref)
-	if err != nil {
-		return nil, err
-	}
-	env := &resourceEnv{cat: cat, lcat: lifecycle.Load(cat), deck: deck}
+func (a *app) resourceSetup(c *cli.Context, deps resourceDeps) (*action.Resources, error) {
+	o := action.ResourceOptions{Deck: c.String(flagDeck.Name), Target: targetOf(c)}
 	if deps.states != nil {
-		env.states, err = deps.states(c, deck)
-		return env, err
+		o.States = func(d *store.Deck) (lifecycle.StateStore, error) { return deps.states(c, d) }
 	}
-	if isDocker(deck) {
-		env.states = &lifecycle.DirStore{Dir: lifecycle.LocalDir(a.paths().StateDir, deck.Name), Deck: deck.Name}
-		return env, nil
-	}
-	env.target, err = kube.LoadTarget(a.targetOptions(c, deck))
+	env, err := a.act.OpenResources(o)
 	if err != nil {
 		return nil, err
 	}
-	a.target = env.target
-	env.states = &lifecycle.ConfigMapStore{Client: env.target.Client, Namespace: env.target.Namespace, Deck: deck.Name}
+	if env.Target != nil {
+		a.target = env.Target
+	}
+	if deps.executor != nil {
+		env.Executor = func(d *store.Deck, out io.Writer) (lifecycle.Executor, error) { return deps.executor(c, d, out) }
+	}
 	return env, nil
 }
 
@@ -181,298 +150,13 @@ func (a *app) resourceEvent(c *cli.Context, deps resourceDeps, ev lifecycle.Even
 	if err != nil {
 		return err
 	}
-	if ev == lifecycle.EventCreate {
-		o.Definition, err = env.lcat.Find(c.String(flagLifecycle.Name))
-	} else {
-		o.Definition, err = a.definitionOf(c.Context, env, name)
-	}
-	if err != nil {
-		return err
-	}
-	if !o.DryRun && ev != lifecycle.EventPull {
-		a.lastTeamRun(c, env.target, env.deck, o.Definition.Scripts[ev])
-		if err := a.confirmProtected(c, env.deck, a.displayTarget(env)); err != nil {
-			return err
-		}
-	}
-	return a.runEvent(c, deps, env, o)
+	return a.runEvent(c, env, action.EventOptions{Order: o, Lifecycle: c.String(flagLifecycle.Name), Yes: c.Bool(flagYes.Name)})
 }
 
-// definitionOf finds the lifecycle a recorded resource belongs to.
-func (a *app) definitionOf(ctx context.Context, env *resourceEnv, name string) (*lifecycle.Definition, error) {
-	r, err := env.states.Get(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return env.lcat.Find(r.Lifecycle)
-}
-
-func (a *app) displayTarget(env *resourceEnv) *kube.Target {
-	if env.target != nil {
-		return env.target
-	}
-	return &kube.Target{Context: "docker", Namespace: "-"}
-}
-
-// runEvent renders the event's script, runs it through the lifecycle
-// manager and prints the outcome.
-func (a *app) runEvent(c *cli.Context, deps resourceDeps, env *resourceEnv, o lifecycle.Order) error {
-	def := o.Definition
-	lib, err := env.cat.Library(def.Library)
-	if err != nil {
-		return err
-	}
-	if err := lib.SharedErr(); err != nil {
-		return err
-	}
-	now := a.now()
-	runID := history.NewRunID(now)
-	o.RunID = runID
-	o.Deck = env.deck.Name
-	sig := store.GitIdentity(lib.Library.Root)
-	o.Identity = lifecycle.Identity{
-		ProjectName: env.deck.Name, ProjectUUID: lifecycle.StableUUID("deck", env.deck.Source.Library, env.deck.Name),
-		CustomerName: lib.Library.Name, CustomerUUID: lifecycle.StableUUID("library", lib.Library.Name),
-		CreatorUsername: sig.Name, CreatorEmail: sig.Email,
-	}
-	o.Values = templates.Layers(lib.Values, env.deck.Values, nil, nil)
-
-	var exec lifecycle.Executor
-	if ref, ok := def.Scripts[o.Event]; ok {
-		if !strings.Contains(ref, "/") {
-			ref = def.Library + "/" + ref
-		}
-		r, err := a.resolveIn(c, env.cat, ref)
-		if err != nil {
-			return err
-		}
-		out, err := a.render(r, templates.RunData{ID: runID, User: userName(r.lib)})
-		if err != nil {
-			return err
-		}
-		spec, err := a.buildSpec(c, r, out, runID, userName(r.lib), true)
-		if err != nil {
-			return err
-		}
-		o.Values = r.values
-		req := execRequest(spec)
-		o.Script = &req
-		live := &switchWriter{w: a.io.Err}
-		if deps.executor != nil {
-			exec, err = deps.executor(c, env.deck, live)
-		} else {
-			exec, err = a.defaultExecutor(env, live)
-		}
-		if err != nil {
-			return err
-		}
-		if exec, err = a.recordRuns(c, env, spec, o.DryRun, exec, live); err != nil {
-			return err
-		}
-	}
-	m := &lifecycle.Manager{States: env.states, Exec: exec, Now: a.now, Host: hostName()}
-	outcome, err := m.Run(c.Context, o)
-	return a.printOutcome(o, outcome, err)
-}
-
-// execRequest carries a rendered runner.Spec over to the lifecycle package.
-func execRequest(spec runner.Spec) lifecycle.ExecRequest {
-	req := lifecycle.ExecRequest{
-		Script: spec.Script, Library: spec.Library, Deck: spec.Deck, User: spec.User,
-		Image: spec.Image, Interpreter: spec.Interpreter, ServiceAccount: spec.ServiceAccount, Body: spec.Body,
-		Env: maps.Clone(spec.Env), Timeout: spec.Timeout, Redact: spec.Redact, Native: spec,
-	}
-	for _, cr := range spec.Credentials {
-		if cr.SecretRef != nil {
-			req.SecretRefs = append(req.SecretRefs, lifecycle.SecretRef{Env: cr.Name, Secret: cr.SecretRef.Name, Key: cr.SecretRef.Key})
-			continue
-		}
-		if req.SecretEnv == nil {
-			req.SecretEnv = map[string]string{}
-		}
-		req.SecretEnv[cr.Name] = cr.Value
-	}
-	for p, v := range spec.SecretParams {
-		if req.SecretEnv == nil {
-			req.SecretEnv = map[string]string{}
-		}
-		req.SecretEnv[runner.SecretParamEnv(p)] = v
-	}
-	return req
-}
-
-// defaultExecutor runs lifecycle scripts in Docker or as Jobs, with their
-// output to out as it comes.
-func (a *app) defaultExecutor(env *resourceEnv, out io.Writer) (lifecycle.Executor, error) {
-	if isDocker(env.deck) {
-		eng, err := docker.NewClient()
-		if err != nil {
-			return nil, err
-		}
-		return &dockerExecutor{eng: eng, out: out}, nil
-	}
-	rn := &kube.Runner{Client: env.target.Client, Config: env.target.Config, Namespace: env.target.Namespace,
-		Force: a.info.Force, Host: hostName(), Now: a.now}
-	return &jobExecutor{runner: rn, out: out}, nil
-}
-
-// recordRuns wraps exec so that every lifecycle script it runs gets a run
-// record like `cscript run`'s: `cscript runs`, `runs logs` and `trace` show
-// them too. live is where exec writes the script's output as it comes.
-func (a *app) recordRuns(c *cli.Context, env *resourceEnv, spec runner.Spec, dryRun bool, exec lifecycle.Executor, live *switchWriter) (lifecycle.Executor, error) {
-	hist, err := a.history(c)
-	if err != nil {
-		return nil, err
-	}
-	// The record, its output and its artifacts are redacted like run's.
-	a.secrets.Add(spec.Redact...)
-	hist.Redactor = a.secrets
-	base := history.Record{Deck: env.deck.Name, LibraryCommit: spec.LibraryCommit, DryRun: dryRun,
-		Backend: history.BackendKubernetes, Mode: history.ModeJob}
-	if isDocker(env.deck) {
-		base.Backend, base.Mode = history.BackendDocker, history.ModeDocker
-	} else if env.target != nil {
-		base.Context, base.Namespace = env.target.Context, env.target.Namespace
-	}
-	team, err := a.teamHistory(c, env.target, env.deck) // before the manager touches the resource's state
-	if err != nil {
-		return nil, err
-	}
-	return &recordedExecutor{inner: exec, a: a, hist: hist, base: base, live: live, team: team}, nil
-}
-
-// recordedExecutor keeps a run record of each script it runs.
-type recordedExecutor struct {
-	inner lifecycle.Executor
-	a     *app
-	hist  *history.Store
-	base  history.Record // what the records of one command share
-	live  *switchWriter
-	team  *teamRun // the record in the namespace; nil on Docker
-}
-
-var _ lifecycle.Executor = (*recordedExecutor)(nil)
-
-func (r *recordedExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (*lifecycle.ExecResult, error) {
-	rec := r.base
-	rec.ID, rec.Script, rec.Library, rec.User, rec.Image = req.RunID, req.Script, req.Library, req.User, req.Image
-	rec.Event, rec.Resource, rec.Start = string(req.Event), req.Resource, r.a.now()
-	head := fmt.Sprintf("%s %s %s: script %s in %s", r.a.io.paint("1", "▶"), req.Event, req.Resource, req.Script, rec.Deck)
-	hrun, err := r.hist.Begin(&rec)
-	if err != nil {
-		// No record: no run id to look it up by.
-		fmt.Fprintf(r.a.io.Err, "%s\nwarning: this run has no record: %v\n", head, err)
-		return r.inner.Run(ctx, req)
-	}
-	fmt.Fprintf(r.a.io.Err, "%s, run %s\n", head, req.RunID)
-	_ = hrun.SaveArtifact(history.ArtifactScript, []byte(req.Body))
-	if err := r.team.begin(ctx, hrun, &rec, req.Body); err != nil {
-		return nil, err
-	}
-	// Job and Docker runs give stdout and stderr as one stream: the record
-	// keeps it as stderr, whose last lines make the trace of a failure.
-	r.live.set(io.MultiWriter(r.a.io.Err, hrun.Stderr()))
-	res, err := r.inner.Run(ctx, req)
-	r.live.set(r.a.io.Err)
-	o := outcome{end: r.a.now()}
-	if res != nil {
-		o.exitCode = res.ExitCode
-	}
-	r.a.finishRecord(hrun, &rec, o, err)
-	r.team.finish(ctx, &rec)
-	return res, err
-}
-
-// switchWriter writes to a writer that can be changed between runs.
-type switchWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *switchWriter) set(w io.Writer) {
-	s.mu.Lock()
-	s.w = w
-	s.mu.Unlock()
-}
-
-func (s *switchWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-// jobExecutor runs lifecycle scripts as Kubernetes Jobs (kube.RunJob).
-type jobExecutor struct {
-	runner *kube.Runner
-	out    io.Writer // live output
-}
-
-var _ lifecycle.Executor = (*jobExecutor)(nil)
-
-func (j *jobExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (*lifecycle.ExecResult, error) {
-	spec, _ := req.Native.(runner.Spec)
-	spec.RunID, spec.Env, spec.Timeout = req.RunID, req.Env, req.Timeout
-	if spec.Body == "" {
-		spec.Script, spec.Library, spec.Deck, spec.User = req.Script, req.Library, req.Deck, req.User
-		spec.Image, spec.Interpreter, spec.Body, spec.Redact = req.Image, req.Interpreter, req.Body, req.Redact
-	}
-	res, err := j.runner.RunJob(ctx, spec, kube.JobOptions{CombinedOutput: j.out})
-	if res == nil {
-		return nil, err
-	}
-	return scriptResult(res.Output, res.ExitCode, res.RunID, err)
-}
-
-// dockerExecutor runs lifecycle scripts in Docker containers (docker.Run).
-type dockerExecutor struct {
-	eng docker.Engine
-	out io.Writer
-}
-
-var _ lifecycle.Executor = (*dockerExecutor)(nil)
-
-func (d *dockerExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (*lifecycle.ExecResult, error) {
-	if len(req.SecretRefs) > 0 {
-		return nil, fmt.Errorf("credential %s comes from a Kubernetes Secret, which a docker deck cannot read: give the deck a local source for it (fromEnv, fromFile, fromCommand)", req.SecretRefs[0].Env)
-	}
-	env := maps.Clone(req.Env)
-	if env == nil {
-		env = map[string]string{}
-	}
-	maps.Copy(env, req.SecretEnv)
-	memory, err := (runner.Spec{Resources: runner.Resources{Limits: req.Limits}}).MemoryLimit()
-	if err != nil {
-		return nil, fmt.Errorf("script %s: %w", req.Script, err)
-	}
-	spec := docker.Spec{RunID: req.RunID, Script: req.Script, Image: req.Image, Interpreter: req.Interpreter, Body: req.Body,
-		Env: env, Memory: memory, Timeout: req.Timeout, Redact: req.Redact,
-		Labels: map[string]string{lifecycle.LabelResource: req.Resource, "cscript.dev/event": string(req.Event)}}
-	if spec.Timeout == 0 {
-		spec.Timeout = lifecycle.DefaultTimeout
-	}
-	res, err := docker.Run(ctx, d.eng, spec, d.out, d.out)
-	if res == nil {
-		return nil, err
-	}
-	return scriptResult(res.Output, res.ExitCode, req.RunID, err)
-}
-
-// scriptResult turns a runner's answer into an executor's: a script that
-// exited (with any code) is a result; a deadline is a timeout; anything
-// else is an error that comes with the output so far.
-func scriptResult(output string, code int, runID string, err error) (*lifecycle.ExecResult, error) {
-	res := &lifecycle.ExecResult{Output: output, ExitCode: code, RunID: runID}
-	var se *runner.ScriptError
-	switch {
-	case err == nil:
-		return res, nil
-	case errors.As(err, &se) && se.Reason == runner.ReasonDeadlineExceeded:
-		return res, fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
-	case errors.As(err, &se):
-		res.ExitCode = se.Code
-		return res, nil
-	}
-	return res, err
+// runEvent runs a lifecycle event and prints the outcome.
+func (a *app) runEvent(c *cli.Context, env *action.Resources, eo action.EventOptions) error {
+	out, err := a.act.RunEvent(c.Context, env, eo, &runProgress{a: a})
+	return a.printOutcome(eo.Order, out, err)
 }
 
 func (a *app) printOutcome(o lifecycle.Order, out *lifecycle.Outcome, err error) error {
@@ -535,7 +219,7 @@ func (a *app) resourcePull(c *cli.Context, deps resourceDeps) error {
 		return err
 	}
 	for {
-		err := a.pullOnce(c, deps, env, name)
+		err := a.pullOnce(c, env, name)
 		if every == 0 {
 			return err
 		}
@@ -554,10 +238,10 @@ func (a *app) resourcePull(c *cli.Context, deps resourceDeps) error {
 }
 
 // pullOnce pulls one resource, or every live one when name is "".
-func (a *app) pullOnce(c *cli.Context, deps resourceDeps, env *resourceEnv, name string) error {
+func (a *app) pullOnce(c *cli.Context, env *action.Resources, name string) error {
 	names := []string{name}
 	if name == "" {
-		list, err := env.states.List(c.Context)
+		list, err := env.States.List(c.Context)
 		if err != nil {
 			return err
 		}
@@ -568,7 +252,7 @@ func (a *app) pullOnce(c *cli.Context, deps resourceDeps, env *resourceEnv, name
 			}
 		}
 		if len(names) == 0 {
-			fmt.Fprintf(a.io.Err, "no resources to pull in deck %s\n", env.deck.Name)
+			fmt.Fprintf(a.io.Err, "no resources to pull in deck %s\n", env.Deck.Name)
 			return nil
 		}
 	}
@@ -578,13 +262,13 @@ func (a *app) pullOnce(c *cli.Context, deps resourceDeps, env *resourceEnv, name
 		if c.Context.Err() != nil {
 			return nil
 		}
-		def, err := a.definitionOf(c.Context, env, n)
+		def, err := env.Definition(c.Context, n)
 		if err == nil {
 			if _, ok := def.Scripts[lifecycle.EventPull]; !ok {
 				fmt.Fprintf(a.io.Err, "%s: lifecycle %s has no pull script: skipped\n", n, def.Name)
 				continue
 			}
-			err = a.runEvent(c, deps, env, lifecycle.Order{Event: lifecycle.EventPull, Name: n, Definition: def, DryRun: c.Bool(flagDryRun.Name)})
+			err = a.runEvent(c, env, action.EventOptions{Order: lifecycle.Order{Event: lifecycle.EventPull, Name: n, Definition: def, DryRun: c.Bool(flagDryRun.Name)}})
 		}
 		if err != nil {
 			last = err
@@ -625,7 +309,7 @@ func (a *app) resourceList(c *cli.Context, deps resourceDeps) error {
 	if err != nil {
 		return err
 	}
-	list, err := env.states.List(c.Context)
+	list, err := env.States.List(c.Context)
 	if err != nil {
 		return err
 	}
@@ -654,7 +338,7 @@ func (a *app) resourceShow(c *cli.Context, deps resourceDeps) error {
 	if err != nil {
 		return err
 	}
-	r, err := env.states.Get(c.Context, name)
+	r, err := env.States.Get(c.Context, name)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cscript-dev/cscript/action"
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/runner/kube"
 )
@@ -276,13 +277,9 @@ func (a *app) runsAttach(c *cli.Context) error {
 		return err
 	}
 	out := io.MultiWriter(a.io.Out, hrun.Output())
-	rn := a.newRunner(c, target, out, io.MultiWriter(a.io.Err, hrun.Stderr()), rec.Start)
-	res, runErr := rn.AttachJob(c.Context, rec.ID, kube.JobOptions{CombinedOutput: out})
-	o := outcome{}
-	if res != nil {
-		o = outcome{name: res.JobName, exitCode: res.ExitCode, reason: res.Reason, end: res.End, diag: res.Diagnostics}
-	}
-	a.finishRecord(hrun, rec, o, runErr)
-	a.teamAttached(c, target, rec)
+	rn := a.act.KubeRunner(target, out, io.MultiWriter(a.io.Err, hrun.Stderr()), &runProgress{a: a, verbose: c.Bool(flagVerbose.Name), start: rec.Start})
+	res, runErr := action.AttachJob(c.Context, rn, rec.ID, out)
+	a.act.FinishAttached(hrun, rec, res, runErr)
+	a.act.TeamAttached(c.Context, target, rec)
 	return runExitError(runErr)
 }

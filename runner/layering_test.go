@@ -35,3 +35,32 @@ func TestBackendsStayApart(t *testing.T) {
 		}
 	}
 }
+
+// Only the CLI knows urfave/cli: the application layer (action) and every
+// library below it are what the web UI calls too.
+func TestOnlyTheCLIKnowsUrfave(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Deps \" \"}}", "github.com/cscript-dev/cscript/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	cli := map[string]bool{"github.com/cscript-dev/cscript": true, "github.com/cscript-dev/cscript/commands": true}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || cli[fields[0]] {
+			continue
+		}
+		checked++
+		for _, d := range fields[1:] {
+			if strings.HasPrefix(d, "github.com/urfave/cli") || d == "github.com/cscript-dev/cscript/commands" {
+				t.Errorf("%s links %s", fields[0], d)
+			}
+		}
+		if fields[0] == "github.com/cscript-dev/cscript/action" && !strings.Contains(line, "github.com/cscript-dev/cscript/runner/kube") {
+			t.Errorf("go list listed action without its dependencies: %s", line)
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("go list listed %d packages besides the CLI:\n%s", checked, out)
+	}
+}

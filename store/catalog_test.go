@@ -212,3 +212,25 @@ func TestOpenCatalogMissingLibrary(t *testing.T) {
 		t.Errorf("err = %v, want it to say how to clone again", err)
 	}
 }
+
+// EditDistance is the one distance of every "did you mean": a swap of two
+// neighbours is one edit, as a typo is.
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"run", "run", 0},
+		{"rnu", "run", 1},
+		{"rnu", "rm", 2},
+		{"", "abc", 3},
+		{"kitten", "sitting", 3},
+		{"hlelo", "hello", 1},
+		{"ça", "aç", 1},
+		{"ca", "abc", 3},
+	} {
+		if got := EditDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -183,12 +183,14 @@ func suggest(name string, candidates []string) []string {
 	return res
 }
 
-// EditDistance is the Levenshtein distance between a and b, in runes: what
-// "did you mean" suggestions rank by.
+// EditDistance counts the edits from a to b, in runes: insertions,
+// deletions, substitutions and swaps of two neighbours (rnu → run is one;
+// the optimal string alignment distance). Every "did you mean" of cscript
+// ranks by it: commands, scripts, decks, lifecycles, values keys.
 func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
+	// Three rows: two back (for a swap), the previous one and this one.
+	back, prev, cur := make([]int, len(rb)+1), make([]int, len(rb)+1), make([]int, len(rb)+1)
 	for j := range prev {
 		prev[j] = j
 	}
@@ -200,8 +202,11 @@ func EditDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], back[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		back, prev, cur = prev, cur, back
 	}
 	return prev[len(rb)]
 }

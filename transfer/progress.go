@@ -12,6 +12,7 @@ import (
 // package, and a progress-bar library would pull net/http into it.
 type progress struct {
 	out   io.Writer // nil: draw nothing
+	meter Meter     // told the bytes instead of a bar being drawn
 	label string
 	total int64 // -1: unknown
 	n     int64
@@ -22,9 +23,22 @@ type progress struct {
 
 const progressEvery = 100 * time.Millisecond
 
+// Meter is an Options.Progress that is told the bytes moved so far (at
+// most every 100 ms, and once at the end) instead of a bar being drawn on
+// it: for a caller that shows progress its own way (the web UI).
+type Meter interface {
+	io.Writer
+	// Meter is told the bytes so far and the total (-1: unknown); done
+	// is true once, at the end, with ok false when the transfer failed.
+	Meter(n, total int64, done, ok bool)
+}
+
 // newProgress starts a bar of total bytes (-1: unknown) on out.
 func newProgress(out io.Writer, total int64, label string) *progress {
 	p := &progress{out: out, label: label, total: total, start: time.Now()}
+	if m, ok := out.(Meter); ok {
+		p.meter = m
+	}
 	if out != nil {
 		p.draw(time.Now())
 	}
@@ -53,6 +67,11 @@ func (p *progress) done(ok bool) {
 	if ok && p.total < 0 {
 		p.total = p.n
 	}
+	if p.meter != nil {
+		p.meter.Meter(p.n, p.total, true, ok)
+		p.out = nil
+		return
+	}
 	p.draw(time.Now())
 	_, _ = io.WriteString(p.out, "\n")
 	p.out = nil
@@ -60,6 +79,10 @@ func (p *progress) done(ok bool) {
 
 func (p *progress) draw(now time.Time) {
 	p.last = now
+	if p.meter != nil {
+		p.meter.Meter(p.n, p.total, false, false)
+		return
+	}
 	line := p.line(now.Sub(p.start))
 	pad := p.width - len(line)
 	p.width = len(line)
