@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cscript-dev/cscript/action"
 	"github.com/cscript-dev/cscript/internal/gitserver"
 
 	"github.com/google/go-cmp/cmp"
@@ -137,7 +138,7 @@ func TestInitListRender(t *testing.T) {
 	e.mustRun("init")
 	e.golden("list", e.mustRun("list").out)
 
-	var rows []scriptSummary
+	var rows []action.ScriptSummary
 	if err := json.Unmarshal([]byte(e.mustRun("list", "-o", "json").out), &rows); err != nil {
 		t.Fatalf("list -o json is not JSON: %v", err)
 	}

@@ -23,15 +23,11 @@ func (a *app) deckCommand() *cli.Command {
 				Usage: "list the decks of every library",
 				Flags: []cli.Flag{flagOutput},
 				Action: func(c *cli.Context) error {
-					cat, _, err := a.catalog()
+					decks, err := a.act.ListDecks()
 					if err != nil {
 						return err
 					}
-					decks := cat.Decks()
 					if f := c.String(flagOutput.Name); f != outputTable {
-						if decks == nil {
-							decks = []*store.Deck{}
-						}
 						return writeStructured(a.io.Out, f, decks)
 					}
 					tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)

@@ -8,17 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// scriptSummary is one row of `cscript list`.
-type scriptSummary struct {
-	Name        string   `json:"name" yaml:"name"`
-	Library     string   `json:"library" yaml:"library"`
-	Interpreter string   `json:"interpreter" yaml:"interpreter"`
-	Image       string   `json:"image" yaml:"image"`
-	Description string   `json:"description,omitempty" yaml:"description,omitempty"`
-	Tags        []string `json:"tags,omitempty" yaml:"tags,omitempty"`
-	Path        string   `json:"path" yaml:"path"`
-}
-
 func (a *app) listCommand() *cli.Command {
 	flagTag := &cli.StringFlag{Name: "tag", Usage: "only scripts with this `TAG`"}
 	return &cli.Command{
@@ -27,20 +16,12 @@ func (a *app) listCommand() *cli.Command {
 		Usage:   "list the scripts of every configured library",
 		Flags:   []cli.Flag{flagOutput, flagTag},
 		Action: func(c *cli.Context) error {
-			cat, _, err := a.catalog()
+			list, err := a.act.ListScripts(c.String(flagTag.Name))
 			if err != nil {
 				return err
 			}
-			tag := c.String(flagTag.Name)
-			rows := []scriptSummary{}
-			for _, s := range cat.Scripts() {
-				if tag != "" && !contains(s.Tags, tag) {
-					continue
-				}
-				rows = append(rows, scriptSummary{Name: cat.Ref(s), Library: s.Source.Library, Interpreter: s.Interpreter,
-					Image: s.Image, Description: s.Description, Tags: s.Tags, Path: s.Source.Path})
-			}
-			if ps := cat.Problems(); len(ps) > 0 {
+			rows := list.Scripts
+			if ps := list.Problems; len(ps) > 0 {
 				fmt.Fprintf(a.io.Err, "warning: %d problem(s) in the library; invalid files are not listed (see `cscript validate`)\n", len(ps))
 			}
 			if f := c.String(flagOutput.Name); f != outputTable {
@@ -72,15 +53,6 @@ func (a *app) showCommand() *cli.Command {
 			return writeStructured(a.io.Out, c.String("output"), s)
 		},
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func firstLine(s string) string {

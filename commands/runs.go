@@ -25,18 +25,11 @@ func (a *app) runsCommand() *cli.Command {
 			if c.Bool(flagCluster.Name) {
 				return a.teamRuns(c)
 			}
-			hist, err := a.history(c)
-			if err != nil {
-				return err
-			}
-			recs, err := hist.List(c.Int(flagLimit.Name))
+			recs, err := a.act.ListRuns(c.Int(flagLimit.Name))
 			if err != nil {
 				return err
 			}
 			if f := c.String(flagOutput.Name); f != outputTable {
-				if recs == nil {
-					recs = []history.Record{}
-				}
 				return writeStructured(a.io.Out, f, recs)
 			}
 			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
