@@ -295,3 +295,37 @@ func TestUploadLosesOnlyTheArchiveEnd(t *testing.T) {
 		})
 	}
 }
+
+// meter is a Meter that keeps what it is told.
+type meter struct {
+	calls    int
+	n, total int64
+	done, ok bool
+	after    bool // told something after done
+}
+
+func (m *meter) Write(p []byte) (int, error) { return 0, errors.New("a Meter is never written to") }
+
+func (m *meter) Meter(n, total int64, done, ok bool) {
+	if m.done {
+		m.after = true
+	}
+	m.calls++
+	m.n, m.total, m.done, m.ok = n, total, done, ok
+}
+
+// A Meter as Options.Progress is told the bytes instead of a bar being
+// drawn: the web UI's transfer progress.
+func TestUploadMeter(t *testing.T) {
+	data := randomBytes(1<<20+3, 3)
+	src := filepath.Join(t.TempDir(), "dump.sql")
+	writeFile(t, src, data, 0o640)
+	var m meter
+	_, err := Upload(context.Background(), gnuImage(t), LocalPath(src), RemotePath(filepath.Join(t.TempDir(), "dump.sql")), Options{Progress: &m, Label: "upload"})
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	if m.calls < 2 || !m.done || !m.ok || m.after || m.n != int64(len(data)) || m.total != int64(len(data)) {
+		t.Errorf("meter: %+v, want at least a start and the end with %d of %d bytes", m, len(data), len(data))
+	}
+}
