@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -254,5 +256,49 @@ func TestPlanRunChecks(t *testing.T) {
 		if fail.KindOf(err) != tc.kind || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%s: %v (kind %v), want kind %v with %q", tc.name, err, fail.KindOf(err), tc.kind, tc.msg)
 		}
+	}
+}
+
+// A run's record and files are found by id, prefix or "last"; a name that
+// is no file of a run is refused, not opened.
+func TestGetRun(t *testing.T) {
+	h := newHome(t)
+	if _, err := h.c.GetRun(""); fail.KindOf(err) != fail.NotFound {
+		t.Errorf("GetRun of an empty history: %v, want not found", err)
+	}
+	hist, err := h.c.History(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &history.Record{ID: history.NewRunID(testClock), Script: "hello", Start: testClock}
+	hrun, err := hist.Begin(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hrun.SaveArtifact(history.ArtifactScript, []byte("echo hi\n")); err != nil {
+		t.Fatal(err)
+	}
+	rec.State, rec.ExitCode, rec.End = history.StateFailed, 3, testClock.Add(time.Second) // a failed run keeps its artifacts
+	if err := hrun.Finish(rec); err != nil {
+		t.Fatal(err)
+	}
+	run, err := h.c.GetRun("last")
+	if err != nil || run.Record.ID != rec.ID || run.Record.State != history.StateFailed || run.Dir == "" {
+		t.Fatalf("GetRun(last) = %+v, %v", run, err)
+	}
+	f, err := run.Artifact(history.ArtifactScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(f)
+	f.Close()
+	if string(body) != "echo hi\n" {
+		t.Errorf("the script artifact: %q", body)
+	}
+	if _, err := run.Artifact("../../config.yaml"); fail.KindOf(err) != fail.Invalid {
+		t.Errorf("Artifact(../../config.yaml): %v, want invalid", err)
+	}
+	if _, err := run.Artifact(history.ArtifactPod); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a Pod the run does not have: %v", err)
 	}
 }

@@ -200,11 +200,6 @@ func (b jobRun) run(ctx context.Context, spec runner.Spec, _, _ io.Writer) (outc
 	return jobOutcome(res), err
 }
 
-// AttachJob follows the detached Job of run id with rn (runs attach).
-func AttachJob(ctx context.Context, rn *kube.Runner, id string, out io.Writer) (*kube.JobResult, error) {
-	return rn.AttachJob(ctx, id, kube.JobOptions{CombinedOutput: out})
-}
-
 func jobOutcome(res *kube.JobResult) outcome {
 	if res == nil {
 		return outcome{}
@@ -293,12 +288,6 @@ func (c *Configuration) finishRecord(hrun *history.Run, rec *history.Record, o o
 	if err := hrun.Finish(rec); err != nil {
 		c.warn(fmt.Sprintf("the run record was not saved completely: %v", err))
 	}
-}
-
-// FinishAttached completes the record of a detached Job that `runs
-// attach` followed to its end.
-func (c *Configuration) FinishAttached(hrun *history.Run, rec *history.Record, res *kube.JobResult, runErr error) {
-	c.finishRecord(hrun, rec, jobOutcome(res), runErr)
 }
 
 func transferRecord(from, to string, r *transfer.Result) history.TransferRecord {

@@ -143,9 +143,9 @@ func (c *Configuration) TeamWarn(namespace string, err error) {
 	c.warn(strings.TrimPrefix(err.Error(), "team history: "))
 }
 
-// TeamAttached writes the outcome of a detached run that `runs attach`
+// teamAttached writes the outcome of a detached run that `runs attach`
 // followed into its team record.
-func (c *Configuration) TeamAttached(ctx context.Context, target *kube.Target, rec *history.Record) {
+func (c *Configuration) teamAttached(ctx context.Context, target *kube.Target, rec *history.Record) {
 	// The deck's count, when it can still be found; else prune nothing.
 	keep := store.MaxTeamHistoryKeep
 	if cat, _, err := c.Catalog(""); err == nil {

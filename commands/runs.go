@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -56,11 +55,11 @@ func (a *app) runsCommand() *cli.Command {
 				Flags: append([]cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputYAML, Usage: "yaml or json"},
 					flagCluster, flagDeck}, targetFlags()...),
 				Action: func(c *cli.Context) error {
-					hist, rec, err := a.runRecord(c)
+					run, rec, err := a.runRecord(c)
 					if err != nil || c.Bool(flagCluster.Name) {
 						return a.teamShow(c, err) // someone else's run, in the namespace
 					}
-					fmt.Fprintf(a.io.Err, "# %s\n", hist.Dir(rec.ID))
+					fmt.Fprintf(a.io.Err, "# %s\n", run.Dir)
 					return writeStructured(a.io.Out, c.String("output"), rec)
 				},
 			},
@@ -76,11 +75,11 @@ func (a *app) runsCommand() *cli.Command {
 				Usage:     "print a run's output (stdout and stderr as they came, redacted)",
 				ArgsUsage: "ID|last",
 				Action: func(c *cli.Context) error {
-					hist, rec, err := a.runRecord(c)
+					run, rec, err := a.runRecord(c)
 					if err != nil {
 						return err
 					}
-					if err := copyFile(a.io.Out, hist.LogPath(rec.ID)); err != nil {
+					if err := copyArtifact(a.io.Out, run, history.LogFile); err != nil {
 						return err
 					}
 					if rec.State == history.StateRunning && rec.Detached {
@@ -99,7 +98,7 @@ func (a *app) traceCommand() *cli.Command {
 		Usage:     "print the failure trace of a run (default: the last run)",
 		ArgsUsage: "[ID|last]",
 		Action: func(c *cli.Context) error {
-			hist, rec, err := a.runRecord(c)
+			run, rec, err := a.runRecord(c)
 			if err != nil {
 				return err
 			}
@@ -116,34 +115,27 @@ func (a *app) traceCommand() *cli.Command {
 				return nil
 			}
 			fmt.Fprintln(a.io.Out, "")
-			if err := copyFile(a.io.Out, hist.TracePath(rec.ID)); err != nil {
+			if err := copyArtifact(a.io.Out, run, history.ArtifactTrace); err != nil {
 				fmt.Fprintf(a.io.Out, "(no trace: the script wrote nothing to stderr; see `cscript runs logs %s`)\n", rec.ID)
 			}
-			fmt.Fprintf(a.io.Out, "\nMore in %s (script, pod.yaml, events.txt, containers.txt, output.log)\n", hist.Dir(rec.ID))
+			fmt.Fprintf(a.io.Out, "\nMore in %s (script, pod.yaml, events.txt, containers.txt, output.log)\n", run.Dir)
 			return nil
 		},
 	}
 }
 
-// runRecord opens the history and finds the run named by the first argument (default: last).
-func (a *app) runRecord(c *cli.Context) (*history.Store, *history.Record, error) {
-	hist, err := a.history(c)
+// runRecord finds the run named by the first argument (default: last).
+func (a *app) runRecord(c *cli.Context) (*action.RunInfo, *history.Record, error) {
+	run, err := a.act.GetRun(c.Args().First())
 	if err != nil {
 		return nil, nil, err
 	}
-	id := c.Args().First()
-	if id == "" {
-		id = "last"
-	}
-	rec, err := hist.Get(id)
-	if err != nil {
-		return nil, nil, err
-	}
-	return hist, rec, nil
+	return run, run.Record, nil
 }
 
-func copyFile(w io.Writer, path string) error {
-	f, err := os.Open(path)
+// copyArtifact copies a file of a run to w.
+func copyArtifact(w io.Writer, run *action.RunInfo, name string) error {
+	f, err := run.Artifact(name)
 	if err != nil {
 		return err
 	}
@@ -246,33 +238,7 @@ func (a *app) closeGoneDetachedRuns(c *cli.Context, target *kube.Target, ns stri
 }
 
 func (a *app) runsAttach(c *cli.Context) error {
-	hist, err := a.history(c)
-	if err != nil {
-		return err
-	}
-	// The run's secret values reach a.secrets when the runner reads them
-	// (OnSecrets), before any output: the terminal, output.log, the trace
-	// and run.json are redacted as when the run started.
-	hist.Redactor = a.secrets
-	id := c.Args().First()
-	if id == "" {
-		id = "last"
-	}
-	hrun, rec, err := hist.Resume(id)
-	if err != nil {
-		return err
-	}
-	if rec.Mode != history.ModeJob {
-		return usageErrorf("run %s ran in %s mode: only detached Job runs can be attached", rec.ID, rec.Mode)
-	}
-	target, err := kube.LoadTarget(kube.TargetOptions{Kubeconfig: c.String(flagKubeconfig.Name), Context: rec.Context, Namespace: rec.Namespace})
-	if err != nil {
-		return err
-	}
-	out := io.MultiWriter(a.io.Out, hrun.Output())
-	rn := a.act.KubeRunner(target, out, io.MultiWriter(a.io.Err, hrun.Stderr()), &runProgress{a: a, verbose: c.Bool(flagVerbose.Name), start: rec.Start})
-	res, runErr := action.AttachJob(c.Context, rn, rec.ID, out)
-	a.act.FinishAttached(hrun, rec, res, runErr)
-	a.act.TeamAttached(c.Context, target, rec)
-	return runExitError(runErr)
+	_, err := a.act.AttachRun(c.Context, action.AttachOptions{ID: c.Args().First(), Kubeconfig: c.String(flagKubeconfig.Name), KeepRuns: c.Int(flagKeepRuns.Name)},
+		&runProgress{a: a, verbose: c.Bool(flagVerbose.Name)})
+	return runExitError(err)
 }
