@@ -48,6 +48,9 @@ type Configuration struct {
 	Log Log
 	// Host names this machine in records and Leases; "": os.Hostname.
 	Host string
+	// User is who runs scripts, for .Run.User and run records; "": the
+	// library's git identity, else the login name (UserName).
+	User string
 
 	mu     sync.Mutex
 	warned map[string]bool // team history warnings given (one per problem)
@@ -98,6 +101,13 @@ func (c *Configuration) host() string {
 	}
 	h, _ := os.Hostname()
 	return h
+}
+
+func (c *Configuration) userName(lib *store.Index) string {
+	if c.User != "" {
+		return c.User
+	}
+	return UserName(lib)
 }
 
 func (c *Configuration) warn(msg string) {

@@ -236,6 +236,10 @@ func TestPlanRunChecks(t *testing.T) {
 	if len(p.Spec.Credentials) != 1 || p.Spec.Credentials[0].Value != "s3cr3t-value" {
 		t.Errorf("credentials: %+v", p.Spec.Credentials)
 	}
+	h.c.User = "web:alice"
+	if p, err = h.c.PlanRun(ctx, RunOptions{Ref: "hello", Values: Values{Deck: "dock"}, Yes: true}); err != nil || p.Record.User != "web:alice" || p.Spec.User != "web:alice" {
+		t.Fatalf("Configuration.User: %v, plan %+v", err, p)
+	}
 	if got := h.c.Secrets.String("token s3cr3t-value"); got != "token ***" {
 		t.Errorf("the credential is not redacted after the plan: %q", got)
 	}

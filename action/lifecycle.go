@@ -157,7 +157,7 @@ func (c *Configuration) RunEvent(ctx context.Context, env *Resources, eo EventOp
 		if err != nil {
 			return nil, err
 		}
-		user := UserName(r.Library)
+		user := c.userName(r.Library)
 		out, err := c.render(ctx, r, templates.RunData{ID: runID, User: user})
 		if err != nil {
 			return nil, err

@@ -76,7 +76,7 @@ func (c *Configuration) PlanRun(ctx context.Context, o RunOptions) (*Plan, error
 	}
 	start := c.now()
 	runID := history.NewRunID(start)
-	user := UserName(r.Library)
+	user := c.userName(r.Library)
 	out, err := c.render(ctx, r, templates.RunData{ID: runID, User: user})
 	if err != nil {
 		return nil, err

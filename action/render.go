@@ -48,7 +48,7 @@ func (c *Configuration) Render(ctx context.Context, o RenderOptions) (*Rendering
 	if err != nil {
 		return nil, err
 	}
-	user := UserName(r.Library)
+	user := c.userName(r.Library)
 	out, err := c.render(ctx, r, templates.RunData{ID: "render", User: user})
 	if err != nil {
 		return nil, err
