@@ -11,8 +11,6 @@ import (
 
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/internal/fail"
-	"github.com/cscript-dev/cscript/runner/kube"
-	"github.com/cscript-dev/cscript/store"
 	"github.com/cscript-dev/cscript/transfer"
 )
 
@@ -133,10 +131,6 @@ type hintedError struct {
 
 func (e *hintedError) Error() string { return e.err.Error() + " (" + e.hint + ")" }
 func (e *hintedError) Unwrap() error { return e.err }
-
-func (a *app) targetOptions(c *cli.Context, deck *store.Deck) kube.TargetOptions {
-	return targetOf(c).Options(deck)
-}
 
 // history opens the local run history (--keep-runs records).
 func (a *app) history(c *cli.Context) (*history.Store, error) {

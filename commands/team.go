@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cscript-dev/cscript/action"
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/runner"
@@ -62,53 +63,24 @@ func teamRunsFlags() []cli.Flag {
 // teamTarget is the cluster and namespace of the team history to read: the
 // deck's (--deck), overridden by --context and --namespace.
 func (a *app) teamTarget(c *cli.Context) (*kube.Target, *store.Deck, error) {
-	var deck *store.Deck
-	if name := c.String(flagDeck.Name); name != "" {
-		cat, _, err := a.catalog()
-		if err != nil {
-			return nil, nil, err
-		}
-		if deck, err = cat.Deck(name); err != nil {
-			return nil, nil, err
-		}
-		if deck.Backend == store.BackendDocker {
-			return nil, nil, usageErrorf("deck %s runs in Docker: its runs are recorded only on this machine (cscript runs)", deck.Name)
-		}
-	}
-	target, err := kube.LoadTarget(a.targetOptions(c, deck))
-	return target, deck, err
+	return a.act.TeamTarget(c.String(flagDeck.Name), targetOf(c))
 }
 
 // teamRuns is `cscript runs --cluster`.
 func (a *app) teamRuns(c *cli.Context) error {
-	target, deck, err := a.teamTarget(c)
-	if err != nil {
-		return err
-	}
-	f := kube.TeamFilter{Script: c.String(flagScript.Name), User: c.String(flagUser.Name)}
-	if deck != nil {
-		f.Deck = deck.Name
-	}
+	o := action.TeamOptions{Deck: c.String(flagDeck.Name), Target: targetOf(c), AllNamespaces: c.Bool(flagAllNS.Name),
+		Script: c.String(flagScript.Name), User: c.String(flagUser.Name), Limit: c.Int("limit")}
 	if s := c.String(flagSince.Name); s != "" {
-		if f.Since, err = parseSince(s, a.now()); err != nil {
+		var err error
+		if o.Since, err = parseSince(s, a.now()); err != nil {
 			return err
 		}
 	}
-	ns := target.Namespace
-	if c.Bool(flagAllNS.Name) {
-		ns = ""
-	}
-	recs, err := kube.ListTeamRecords(c.Context, target.Client, ns, f)
+	recs, ns, err := a.act.TeamRuns(c.Context, o)
 	if err != nil {
 		return err
 	}
-	if n := c.Int("limit"); n > 0 && len(recs) > n {
-		recs = recs[:n]
-	}
 	if format := c.String(flagOutput.Name); format != outputTable {
-		if recs == nil {
-			recs = []kube.TeamRecord{}
-		}
 		return writeStructured(a.io.Out, format, recs)
 	}
 	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
