@@ -131,8 +131,3 @@ type hintedError struct {
 
 func (e *hintedError) Error() string { return e.err.Error() + " (" + e.hint + ")" }
 func (e *hintedError) Unwrap() error { return e.err }
-
-// history opens the local run history (--keep-runs records).
-func (a *app) history(c *cli.Context) (*history.Store, error) {
-	return a.act.History(c.Int(flagKeepRuns.Name))
-}

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/cscript-dev/cscript/action"
 	"github.com/cscript-dev/cscript/history"
-	"github.com/cscript-dev/cscript/runner/kube"
 )
 
 func (a *app) runsCommand() *cli.Command {
@@ -153,34 +151,13 @@ func (a *app) gcCommand() *cli.Command {
 		Usage: "remove Pods, Secrets and Leases that cscript left behind (expired, or --older-than); mark team records of killed runs abandoned",
 		Flags: append(targetFlags(), flagDeck, flagOlder, flagDry, flagAll),
 		Action: func(c *cli.Context) error {
-			opts := kube.TargetOptions{Kubeconfig: c.String(flagKubeconfig.Name), Context: c.String(flagContext.Name), Namespace: c.String(flagNamespace.Name)}
-			if name := c.String(flagDeck.Name); name != "" {
-				cat, _, err := a.catalog()
-				if err != nil {
-					return err
-				}
-				d, err := cat.Deck(name)
-				if err != nil {
-					return err
-				}
-				opts.DeckContext, opts.DeckNamespace = d.Context, d.Namespace
-			}
-			target, err := kube.LoadTarget(opts)
-			if err != nil {
+			res, err := a.act.GC(c.Context, action.GCOptions{Deck: c.String(flagDeck.Name), Target: targetOf(c), AllNamespaces: c.Bool(flagAll.Name),
+				OlderThan: c.Duration(flagOlder.Name), DryRun: c.Bool(flagDry.Name)})
+			if res == nil {
 				return err
 			}
-			a.target = target
-			ns := target.Namespace
-			if c.Bool(flagAll.Name) {
-				ns = ""
-			}
-			gone, err := kube.GC(c.Context, target.Client, ns, c.Duration(flagOlder.Name), a.now(), c.Bool(flagDry.Name))
-			jobs, jobErr := kube.GCJobs(c.Context, target.Client, ns, c.Duration(flagOlder.Name), a.now(), c.Bool(flagDry.Name))
-			gone = append(gone, jobs...)
-			closed, closeErr := a.closeGoneDetachedRuns(c, target, ns, c.Bool(flagDry.Name))
-			gone = append(gone, closed...)
-			abandoned, teamErr := a.markAbandonedTeamRuns(c, target, ns, c.Duration(flagOlder.Name), c.Bool(flagDry.Name))
-			err = errors.Join(err, jobErr, closeErr, teamErr)
+			a.target = res.Target
+			gone, abandoned := res.Deleted, res.Abandoned
 			verb := "deleted"
 			if c.Bool(flagDry.Name) {
 				verb = "would delete"
@@ -197,44 +174,6 @@ func (a *app) gcCommand() *cli.Command {
 			return err
 		},
 	}
-}
-
-// closeGoneDetachedRuns closes the local records of detached Job runs on
-// target's context (in namespace ns, or any with "") whose Job is gone: they
-// show as abandoned and retention may remove them. A run whose Job still
-// exists, or cannot be looked up, keeps its record as it is.
-func (a *app) closeGoneDetachedRuns(c *cli.Context, target *kube.Target, ns string, dryRun bool) ([]string, error) {
-	hist, err := a.history(c)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := hist.List(0)
-	if err != nil {
-		return nil, err
-	}
-	var closed []string
-	var errs []error
-	for _, rec := range recs {
-		if rec.State != history.StateRunning || !rec.Detached || rec.Context != target.Context || (ns != "" && rec.Namespace != ns) {
-			continue
-		}
-		gone, err := kube.DetachedJobGone(c.Context, target.Client, rec.Namespace, rec.ID)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !gone {
-			continue
-		}
-		if !dryRun {
-			if err := hist.FinishGone(rec.ID); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-		}
-		closed = append(closed, "run record "+rec.ID+" (its Job is gone)")
-	}
-	return closed, errors.Join(errs...)
 }
 
 func (a *app) runsAttach(c *cli.Context) error {

@@ -18,34 +18,9 @@ import (
 	"github.com/cscript-dev/cscript/action"
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/internal/fail"
-	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/store"
 )
-
-// markAbandonedTeamRuns closes the team records of runs whose cscript was
-// killed (their Pod or Job is gone) and returns a line for each. A user who
-// may not list ConfigMaps has no records to close.
-func (a *app) markAbandonedTeamRuns(c *cli.Context, target *kube.Target, ns string, olderThan time.Duration, dryRun bool) ([]string, error) {
-	grace := kube.TeamAbandonGrace
-	if olderThan > 0 && olderThan < grace {
-		grace = olderThan
-	}
-	closed, err := kube.MarkAbandoned(c.Context, target.Client, ns, grace, a.now(), dryRun)
-	var pe *runner.PermissionError
-	if errors.As(err, &pe) && pe.Verb == "list" {
-		err = nil
-	}
-	verb := "marked"
-	if dryRun {
-		verb = "would mark"
-	}
-	lines := make([]string, len(closed))
-	for i, name := range closed {
-		lines[i] = fmt.Sprintf("%s team record %s abandoned (its Pod or Job is gone, its cscript never finished it)", verb, name)
-	}
-	return lines, err
-}
 
 var (
 	flagCluster = &cli.BoolFlag{Name: "cluster", Usage: "the team history: runs recorded in the namespace (of --deck, or the current context), by everyone"}
