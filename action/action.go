@@ -21,8 +21,8 @@ import (
 )
 
 // Configuration is what every action needs. Build one per process (the
-// CLI) or per server (the web UI); the zero value of each field but
-// Secrets has a default.
+// CLI) or per server (the web UI): actions may run concurrently on one
+// Configuration. Each field's zero value has a default.
 type Configuration struct {
 	// Paths are where cscript keeps its files; nil: store.DefaultPaths.
 	Paths func() store.Paths

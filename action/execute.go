@@ -75,7 +75,7 @@ type RunResult struct {
 // the records finished with the outcome. Cancelling ctx stops the run as
 // Ctrl-C does: the backend cleans up on a context of its own, and the
 // records say the run was interrupted. The result is nil when the run
-// never started.
+// never started. A Plan runs once (its run id is its record's).
 func (c *Configuration) ExecuteRun(ctx context.Context, p *Plan, prog Progress) (*RunResult, error) {
 	team, err := c.teamHistory(ctx, p.Target, p.Deck) // nil on Docker
 	if err != nil {
