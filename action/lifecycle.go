@@ -36,6 +36,8 @@ type Resources struct {
 	Executor func(deck *store.Deck, out io.Writer) (lifecycle.Executor, error)
 	// KeepRuns is how many local run records to keep.
 	KeepRuns int
+
+	deckRef string // as the user named the deck (NAME or LIB/NAME)
 }
 
 // ResourceOptions say which deck's resources to open.
@@ -61,7 +63,7 @@ func (c *Configuration) OpenResources(o ResourceOptions) (*Resources, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &Resources{Catalog: cat, Lifecycles: lifecycle.Load(cat), Deck: deck}
+	env := &Resources{Catalog: cat, Lifecycles: lifecycle.Load(cat), Deck: deck, deckRef: o.Deck}
 	if o.States != nil {
 		env.States, err = o.States(deck)
 		return env, err
@@ -153,7 +155,12 @@ func (c *Configuration) RunEvent(ctx context.Context, env *Resources, eo EventOp
 		if !strings.Contains(ref, "/") {
 			ref = def.Library + "/" + ref
 		}
-		r, err := c.ResolveIn(env.Catalog, ref, Values{})
+		// The script is rendered for the deck: its values, its credentials.
+		deckRef := env.deckRef
+		if deckRef == "" {
+			deckRef = env.Deck.Source.Library + "/" + env.Deck.Name
+		}
+		r, err := c.ResolveIn(env.Catalog, ref, Values{Deck: deckRef})
 		if err != nil {
 			return nil, err
 		}

@@ -36,7 +36,12 @@ func (r *recorder) Transfer(string) io.Writer { return nil }
 func TestRunEvent(t *testing.T) {
 	h := newHome(t)
 	ctx := context.Background()
-	h.file("decks/dock.yaml", "backend: docker\nvalues: {region: eu}\n")
+	h.file("decks/dock.yaml", "backend: docker\nvalues: {region: eu}\ncredentials:\n  - name: DECK_TOKEN\n    fromEnv: TEST_DECK_TOKEN\n")
+	h.env["TEST_DECK_TOKEN"] = "deck-s3cr3t"
+	// The event's script is rendered for the deck: its values, its .Deck, its credentials.
+	h.file("deck-id-create.yaml", "name: deck-id-create\nimage: shell\ninterpreter: sh\n"+
+		"script: |\n  echo \"region {{ .Values.region }} on deck {{ .Deck.Name }}, token $DECK_TOKEN\"\n  echo id-1\n")
+	h.file("deck-id.yaml", "kind: Lifecycle\nname: deck-id\nscripts:\n  create: deck-id-create\n")
 	env, err := h.c.OpenResources(ResourceOptions{Deck: "dock"})
 	if err != nil {
 		t.Fatal(err)
@@ -63,10 +68,36 @@ func TestRunEvent(t *testing.T) {
 	if err != nil || got.State != lifecycle.StateOK {
 		t.Errorf("the stored state: %+v, %v", got, err)
 	}
+	out, err = h.c.RunEvent(ctx, env, EventOptions{Lifecycle: "deck-id", Order: lifecycle.Order{Event: lifecycle.EventCreate, Name: "id1"}}, &rec)
+	if err != nil || out.Resource.BackendID != "id-1" {
+		t.Fatalf("create id1: %v, %+v", err, out)
+	}
+	if !strings.Contains(rec.out.String(), "region eu on deck dock, token ") {
+		t.Errorf("the script was not rendered for the deck: %q", rec.out.String())
+	}
+	// The record keeps the output redacted (the local process executor
+	// of this test streams it as it is; the backends redact it).
+	run, err := h.c.GetRun(rec.starts[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := run.Artifact(history.LogFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _ := io.ReadAll(f)
+	f.Close()
+	if !strings.Contains(string(log), "region eu on deck dock, token ***") || strings.Contains(string(log), "deck-s3cr3t") {
+		t.Errorf("the event's output log: %q", log)
+	}
 	runs, err := h.c.ListRuns(0)
-	if err != nil || len(runs) != 1 || runs[0].ID != rec.starts[0].ID || runs[0].Event != "create" || runs[0].State != history.StateSucceeded ||
-		runs[0].Backend != history.BackendDocker {
-		t.Errorf("the event's run record: %+v, %v", runs, err)
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("ListRuns: %+v, %v", runs, err)
+	}
+	for _, r := range runs {
+		if (r.ID != rec.starts[0].ID && r.ID != rec.starts[1].ID) || r.Event != "create" || r.State != history.StateSucceeded || r.Backend != history.BackendDocker {
+			t.Errorf("an event's run record: %+v", r)
+		}
 	}
 
 	h.file("decks/dock.yaml", "backend: docker\nprotected: true\n")
