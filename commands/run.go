@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cscript-dev/cscript/action"
-	"github.com/cscript-dev/cscript/runner"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/cscript-dev/cscript/action"
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/internal/fail"
+	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/transfer"
 )
 
