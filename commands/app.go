@@ -51,7 +51,15 @@ func Main(ctx context.Context, info BuildInfo, args []string, stdin io.Reader, s
 }
 
 func (a *app) main(ctx context.Context, args []string) int {
-	return a.runCLI(ctx, a.cli(), args)
+	cliApp := a.cli()
+	if isKubectlPlugin(args) {
+		cliApp.Name = "kubectl cscript"
+		var err error
+		if args, err = pluginArgs(cliApp, args); err != nil {
+			return a.report(err)
+		}
+	}
+	return a.runCLI(ctx, cliApp, args)
 }
 
 // runCLI runs the command tree cliApp (a.cli(), or in tests one with a
