@@ -168,6 +168,8 @@ func (a *app) cli() *cli.App {
 			a.completionCommand(),
 			a.completeCommand(),
 			a.aliasCommand(),
+			a.schemaCommand(),
+			a.explainCommand(),
 			versionCommand(info),
 		},
 	}

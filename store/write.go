@@ -146,7 +146,7 @@ func NewScript(lib Library, name, author string, now time.Time) (string, error) 
 		return "", err
 	}
 	ts := now.UTC().Format(time.RFC3339)
-	body := fmt.Sprintf(scriptScaffold, name, yamlScalar(author), ts, ts)
+	body := SchemaModeline("script") + "\n" + fmt.Sprintf(scriptScaffold, name, yamlScalar(author), ts, ts)
 	path := filepath.Join(lib.Root, name+".yaml")
 	if err := createFileAtomic(path, []byte(body), 0o644); err != nil {
 		return "", fmt.Errorf("new script %q: %w", name, err)
@@ -189,7 +189,7 @@ func NewDeck(lib Library, name string) (string, error) {
 		return "", fmt.Errorf("new deck %q: %w", name, err)
 	}
 	path := filepath.Join(dir, name+".yaml")
-	if err := createFileAtomic(path, []byte(fmt.Sprintf(deckScaffold, name)), 0o644); err != nil {
+	if err := createFileAtomic(path, []byte(SchemaModeline("deck")+"\n"+fmt.Sprintf(deckScaffold, name)), 0o644); err != nil {
 		return "", fmt.Errorf("new deck %q: %w", name, err)
 	}
 	return path, nil
