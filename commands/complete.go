@@ -101,7 +101,7 @@ function __cscript_complete
     set -l out ($tokens[1] __complete $tokens[2..-1] 2>/dev/null)
     if test "$out[1]" = ":files"
         set -l cur (commandline -ct)
-        set -l pre (string match -r '^.*=' -- $cur)
+        set -l pre (string replace -r '[^=]*$' '' -- $cur)
         for f in (__fish_complete_path (string replace -r '^.*=' '' -- $cur))
             echo $pre$f
         end
