@@ -63,7 +63,7 @@ func (a *app) runsCommand() *cli.Command {
 			},
 			{
 				Name:      "attach",
-				Usage:     "follow a detached Job run (--mode job --detach) to its end, then clean up",
+				Usage:     "follow a detached run (--mode job --detach, or --detach on a Docker deck) to its end, then clean up",
 				ArgsUsage: "ID|last",
 				Flags:     []cli.Flag{flagKubeconfig},
 				Action:    a.runsAttach,
@@ -81,7 +81,7 @@ func (a *app) runsCommand() *cli.Command {
 						return err
 					}
 					if rec.State == history.StateRunning && rec.Detached {
-						fmt.Fprintf(a.io.Err, "run %s is a detached Job still running: the log grows while `cscript runs attach %s` follows it\n", rec.ID, rec.ID)
+						fmt.Fprintf(a.io.Err, "run %s is a detached run still running: the log grows while `cscript runs attach %s` follows it\n", rec.ID, rec.ID)
 					}
 					return nil
 				},

@@ -61,6 +61,9 @@ type Record struct {
 	Context       string    `json:"context,omitempty"`
 	Namespace     string    `json:"namespace,omitempty"`
 	Pod           string    `json:"pod,omitempty"` // Pod, Job or container name
+	// ContainerID is the Docker container's ID (runs attach follows a
+	// detached Docker run by it).
+	ContainerID string `json:"containerID,omitempty"`
 	Image         string    `json:"image,omitempty"`
 	User          string    `json:"user,omitempty"`
 	Start         time.Time `json:"start"`
@@ -71,7 +74,7 @@ type Record struct {
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
 	State   State  `json:"state" redact:"-"`
-	// Detached marks a Job run that cscript left running on purpose
+	// Detached marks a Job or Docker run that cscript left running on purpose
 	// (--detach): no cscript process owns it until `runs attach`.
 	Detached bool `json:"detached,omitempty"`
 	// Event and Resource name the lifecycle event (create, update,

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
@@ -81,6 +82,9 @@ type JobOptions struct {
 	// KeepJob makes AttachJob leave the Job, its Pod and its Secret in
 	// place (for `runs logs`); RunJob ignores it.
 	KeepJob bool
+	// Labels are added to the Job's and its Pod's (a lifecycle event's
+	// resource and event); cscript's own labels are kept.
+	Labels map[string]string
 }
 
 // JobResult describes a Job-mode run, finished or not. RunJob and AttachJob
@@ -170,6 +174,12 @@ func BuildJob(spec runner.Spec, ns string, now time.Time, suffix string, opts Jo
 		return nil, nil, fmt.Errorf("script %s: env var %s clashes with the script's key in the run secret", spec.Script, jobScriptKey)
 	}
 	secret.Data[jobScriptKey] = []byte(spec.Body)
+
+	for k, v := range opts.Labels {
+		if _, ours := pod.Labels[k]; !ours && len(validation.IsQualifiedName(k)) == 0 {
+			pod.Labels[k] = labelValue(v)
+		}
+	}
 
 	ps := *pod.Spec.DeepCopy()
 	ps.ActiveDeadlineSeconds = nil // the Job's deadline governs
