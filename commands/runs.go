@@ -148,7 +148,7 @@ func (a *app) gcCommand() *cli.Command {
 	flagAll := &cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "look in every namespace"}
 	return &cli.Command{
 		Name:  "gc",
-		Usage: "remove Pods, Secrets and Leases that cscript left behind (expired, or --older-than); mark team records of killed runs abandoned",
+		Usage: "remove Pods, Jobs, Secrets and Leases (on a Docker deck: containers) that cscript left behind (expired, or --older-than); mark team records of killed runs abandoned",
 		Flags: append(targetFlags(), flagDeck, flagOlder, flagDry, flagAll),
 		Action: func(c *cli.Context) error {
 			res, err := a.act.GC(c.Context, action.GCOptions{Deck: c.String(flagDeck.Name), Target: targetOf(c), AllNamespaces: c.Bool(flagAll.Name),

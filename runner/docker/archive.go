@@ -22,12 +22,13 @@ import (
 	"github.com/cscript-dev/cscript/transfer"
 )
 
-// copyScript writes the script into the working directory, read-only like
-// the Pod's: mode 0444 and owned by nobody (65534), so that even root in the
-// container, which has no capabilities (CAP_FOWNER, CAP_DAC_OVERRIDE), can
-// neither write it nor make it writable. The working directory is created
-// (mode 1777: a non-root user of the image can work in it, and the sticky
-// bit keeps the script from being replaced) when the image has none.
+// copyScript writes the script to .cscript/script in the working directory
+// (where pod mode has it), read-only: the file (0444) and its directory
+// (0555) are owned by nobody (65534), so that even root in the container,
+// which has no capabilities (CAP_FOWNER, CAP_DAC_OVERRIDE), can neither
+// write, replace nor remove it, nor make it writable. The working directory
+// is created (mode 0777, so a non-root user of the image can work in it)
+// when the image has none.
 // scriptOwner owns the script in the container: nobody.
 const scriptOwner = 65534
 
@@ -41,14 +42,18 @@ func (st *run) copyScript(ctx context.Context) error {
 		_, err := st.eng.ContainerStatPath(ctx, st.id, client.ContainerStatPathOptions{Path: wd})
 		switch {
 		case cerrdefs.IsNotFound(err):
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel + "/", Mode: 0o1777, ModTime: now}); err != nil {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel + "/", Mode: 0o777, ModTime: now}); err != nil {
 				return err
 			}
 		case err != nil:
 			return fmt.Errorf("stat %s: %w", wd, err)
 		}
 	}
-	name := path.Join(rel, ScriptName)
+	dir := path.Join(rel, ScriptDir)
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: 0o555, Uid: scriptOwner, Gid: scriptOwner, ModTime: now}); err != nil {
+		return err
+	}
+	name := path.Join(dir, ScriptName)
 	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o444, Uid: scriptOwner, Gid: scriptOwner, Size: int64(len(st.spec.Body)), ModTime: now}); err != nil {
 		return err
 	}

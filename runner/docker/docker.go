@@ -8,8 +8,9 @@
 // through CopyFromContainer after it has exited (the archive API works on
 // stopped containers). A bind mount would only work when the engine runs on
 // this machine; the archive API works with a remote DOCKER_HOST too. So the
-// script is not a read-only mount but a file of mode 0444 owned by nobody at
-// /work/script; the container is hardened like the Pod (every capability
+// script is not a read-only mount but a file of mode 0444 owned by nobody,
+// in a directory of mode 0555 of its own, at /work/.cscript/script (as in
+// pod mode); the container is hardened like the Pod (every capability
 // dropped, no-new-privileges), so even root in it cannot change the script.
 //
 // Spec.Stdin reaches the script through the container's own stdin (the
@@ -54,7 +55,9 @@ const (
 	DefaultTimeout = runner.DefaultTimeout
 	// MaxOutput caps Result.Output; the end of the output is kept.
 	MaxOutput = runner.MaxOutput
-	// ScriptName is the script's file name in the working directory.
+	// ScriptDir and ScriptName are where the script is in the working
+	// directory: .cscript/script, as in pod mode.
+	ScriptDir  = ".cscript"
 	ScriptName = "script"
 )
 
@@ -215,6 +218,12 @@ func (s Spec) timeout() time.Duration {
 	return DefaultTimeout
 }
 
+// ScriptPath is where the script is in a container whose working directory
+// is workDir ("": DefaultWorkDir).
+func ScriptPath(workDir string) string {
+	return path.Join(Spec{WorkDir: workDir}.workDir(), ScriptDir, ScriptName)
+}
+
 func (s Spec) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
@@ -286,7 +295,7 @@ func Config(spec Spec) (*container.Config, *container.HostConfig) {
 	}
 	cfg := &container.Config{
 		Image:        spec.Image,
-		Cmd:          runner.InterpreterCommand(spec.Interpreter, path.Join(spec.workDir(), ScriptName)),
+		Cmd:          runner.InterpreterCommand(spec.Interpreter, ScriptPath(spec.WorkDir)),
 		Entrypoint:   []string{}, // the image's entrypoint would wrap the interpreter
 		WorkingDir:   spec.workDir(),
 		Env:          env,
@@ -477,20 +486,22 @@ func (st *run) script(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 	}
 
+	if stdin {
+		// The container's own stdin, as `docker run -i` gives it: what the
+		// reader gives from the moment of the attach (the engine holds it
+		// until the script reads), then its end (StdinOnce closes the
+		// script's stdin). Not waited for: a terminal's stdin may never
+		// end.
+		go func() {
+			_, _ = io.Copy(att.Conn, st.spec.Stdin)
+			_ = att.CloseWrite()
+		}()
+	}
 	if _, err := st.eng.ContainerStart(ctx, st.id, client.ContainerStartOptions{}); err != nil {
 		att.Close()
 		<-copied
 		flush()
 		return startError(err, st.spec)
-	}
-	if stdin {
-		// The container's own stdin: what the reader gives, then its end
-		// (StdinOnce closes the script's stdin). Not waited for: a
-		// terminal's stdin may never end.
-		go func() {
-			_, _ = io.Copy(att.Conn, st.spec.Stdin)
-			_ = att.CloseWrite()
-		}()
 	}
 	return st.wait(ctx, func() { att.Close() }, copied, flush)
 }

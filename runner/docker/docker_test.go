@@ -32,7 +32,7 @@ func TestConfig(t *testing.T) {
 		{
 			name:       "defaults",
 			spec:       Spec{Script: "hello", RunID: "r1", Image: "busybox", Interpreter: "sh", Env: map[string]string{"B": "2", "A": "1=x"}},
-			wantCmd:    runner.InterpreterCommand("sh", "/work/script"),
+			wantCmd:    runner.InterpreterCommand("sh", "/work/.cscript/script"),
 			wantDir:    "/work",
 			wantMemory: 512 << 20,
 			wantEnv:    []string{"A=1=x", "B=2"},
@@ -41,7 +41,7 @@ func TestConfig(t *testing.T) {
 		{
 			name:       "python, own dir and memory, extra labels",
 			spec:       Spec{Script: "p", Image: "python", Interpreter: "python", WorkDir: "/srv/job/", Memory: 64 << 20, Labels: map[string]string{"x": "y", LabelManagedBy: "someone"}},
-			wantCmd:    runner.InterpreterCommand("python", "/srv/job/script"),
+			wantCmd:    runner.InterpreterCommand("python", "/srv/job/.cscript/script"),
 			wantDir:    "/srv/job",
 			wantMemory: 64 << 20,
 			wantEnv:    []string{},
@@ -50,7 +50,7 @@ func TestConfig(t *testing.T) {
 		{
 			name:       "no memory limit",
 			spec:       Spec{Image: "debian", Interpreter: "bash", Memory: -1},
-			wantCmd:    runner.InterpreterCommand("bash", "/work/script"),
+			wantCmd:    runner.InterpreterCommand("bash", "/work/.cscript/script"),
 			wantDir:    "/work",
 			wantEnv:    []string{},
 			wantLabels: map[string]string{LabelManagedBy: ManagedByValue},
