@@ -284,10 +284,16 @@ func TestCompletion(t *testing.T) {
 			t.Errorf("completion %s does not complete dynamically:\n%s", sh, r.out)
 		}
 	}
-	if r := e.mustRun("__complete", "scripts"); r.out != "db-dump\ndb-restore\ndemo-id-create\ndemo-vm-create\ndemo-vm-pull\ndemo-vm-terminate\ndemo-vm-update\nhello\npy-fail\n" {
-		t.Errorf("__complete scripts = %q", r.out)
+	r := e.mustRun("__complete", "run", "")
+	var words []string
+	for _, l := range strings.Split(strings.TrimSpace(r.out), "\n")[1:] {
+		w, _, _ := strings.Cut(l, "\t")
+		words = append(words, w)
 	}
-	if r := e.mustRun("__complete", "decks"); r.out != "local\nstaging\n" {
+	if strings.Join(words, " ") != "db-dump db-restore demo-id-create demo-vm-create demo-vm-pull demo-vm-terminate demo-vm-update hello py-fail" {
+		t.Errorf("__complete run '' = %q", r.out)
+	}
+	if r := e.mustRun("__complete", "run", "hello", "--deck", ""); r.out != ":default\nlocal\tThe local test cluster (test/cluster up).\nstaging\tShared staging. Runs ask you to type the deck name first.\n" {
 		t.Errorf("__complete decks = %q", r.out)
 	}
 }
