@@ -25,7 +25,8 @@ var (
 func (t terminal) CanAsk() bool { return t.a.io.interactive() }
 
 func (t terminal) ConfirmDeck(_ context.Context, c action.DeckConfirmation) (string, error) {
-	return t.a.io.ask(fmt.Sprintf("Deck %s is protected (context %s, namespace %s). Type the deck's name to run: ", c.Deck, orDash(c.Context), orDash(c.Namespace)))
+	answer, err := t.a.io.ask(fmt.Sprintf("Deck %s is protected (context %s, namespace %s). Type the deck's name to run: ", c.Deck, orDash(c.Context), orDash(c.Namespace)))
+	return answer, noAnswer(err, fmt.Sprintf("deck %s not confirmed, nothing was run; pass --yes to run without asking", c.Deck))
 }
 
 func (t terminal) Param(_ context.Context, p store.Param, problem error) (string, error) {
@@ -43,7 +44,8 @@ func (t terminal) Param(_ context.Context, p store.Param, problem error) (string
 	if p.Secret {
 		ask = t.a.io.askSecret
 	}
-	return ask(q + ": ")
+	answer, err := ask(q + ": ")
+	return answer, noAnswer(err, fmt.Sprintf("param %s has no value; pass --set %s=…", p.Name, p.Name))
 }
 
 func (t terminal) Warn(msg string) { fmt.Fprintf(t.a.io.Err, "warning: %s\n", msg) }
