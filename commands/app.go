@@ -155,7 +155,7 @@ func (a *app) cli() *cli.App {
 			a.runsCommand(),
 			a.traceCommand(),
 			a.gcCommand(),
-			a.deckCommand(),
+			a.withDeckUse(a.deckCommand()),
 			a.libraryCommand(),
 			a.syncCommand(),
 			a.completionCommand(),

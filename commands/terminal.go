@@ -58,13 +58,20 @@ type runProgress struct {
 	a       *app
 	verbose bool
 	start   time.Time // phases are timed from it
+	// defaultDeck: the deck is the default chosen with `deck use`, and the
+	// run's line says so.
+	defaultDeck bool
 }
 
 var _ action.Progress = (*runProgress)(nil)
 
 func (p *runProgress) Started(s action.RunStart) {
 	if s.Event == "" {
-		fmt.Fprintf(p.a.io.Err, "%s %s in %s (%s), run %s\n", p.a.io.paint("1", "▶"), s.Script, s.Deck, s.Where, s.ID)
+		deck := s.Deck
+		if p.defaultDeck {
+			deck = "deck " + deck + " " + defaultDeckNote
+		}
+		fmt.Fprintf(p.a.io.Err, "%s %s in %s (%s), run %s\n", p.a.io.paint("1", "▶"), s.Script, deck, s.Where, s.ID)
 		return
 	}
 	head := fmt.Sprintf("%s %s %s: script %s in %s", p.a.io.paint("1", "▶"), s.Event, s.Resource, s.Script, s.Deck)
