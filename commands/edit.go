@@ -178,7 +178,7 @@ func (a *app) rmCommand() *cli.Command {
 				}
 				answer, err := a.io.ask(fmt.Sprintf("Remove %s? [y/N] ", s.Source.Path))
 				if err != nil {
-					return err
+					return noAnswer(err, "not removed; pass --yes to remove without asking")
 				}
 				if !strings.HasPrefix(strings.ToLower(answer), "y") {
 					return &refusedError{msg: "not removed"}
