@@ -147,6 +147,7 @@ func (a *app) cli() *cli.App {
 			a.newCommand(),
 			a.editCommand(),
 			a.rmCommand(),
+			a.mvCommand(),
 			a.validateCommand(),
 			a.renderCommand(),
 			a.runCommand(),
