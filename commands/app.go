@@ -152,6 +152,7 @@ func (a *app) cli() *cli.App {
 			a.renderCommand(),
 			a.runCommand(),
 			a.resourceCommand(),
+			a.lifecycleCommand(),
 			a.runsCommand(),
 			a.traceCommand(),
 			a.gcCommand(),

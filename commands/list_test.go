@@ -32,3 +32,20 @@ func TestListLibraryColumnFilterAndInvalid(t *testing.T) {
 	r := e.mustRun("list", "broken")
 	e.golden("list-invalid", r.out+"--- stderr\n"+r.err)
 }
+
+func TestLifecycleListAndShow(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	e.golden("lifecycle-list", e.mustRun("lifecycle", "list").out)
+	r := e.mustRun("lifecycle", "show", "demo-vm")
+	e.golden("lifecycle-show", r.out)
+	if !strings.Contains(r.err, filepath.Join(e.lib(), "lifecycle", "demo-vm.yaml")) {
+		t.Errorf("show names no file: %q", r.err)
+	}
+	if r := e.run("", "lifecycle", "show", "demo-vn"); r.code != ExitNotFound || !strings.Contains(r.err, "demo-vm") {
+		t.Errorf("show of an unknown lifecycle: exit %d %q", r.code, r.err)
+	}
+	if out := e.mustRun("lifecycle", "list", "-o", "json", "id").out; !strings.Contains(out, `"name": "demo-id"`) || strings.Contains(out, `"demo-vm"`) {
+		t.Errorf("lifecycle list -o json id:\n%s", out)
+	}
+}
