@@ -3,6 +3,7 @@ package commands
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -47,24 +48,51 @@ func TestLibraryAddSyncBothWaysAndDivergence(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Both commit: Bob's sync diverges, keeps his work on a branch, exits 5 and says how to get it back.
+	// Both commit, to different files: Bob's sync puts his commit on top of
+	// Alice's and pushes; no branch, nothing disappears from list.
 	alice.mustRun("new", "alice-only", "-l", "team")
 	alice.mustRun("sync")
 	bob.mustRun("new", "bob-only", "-l", "team")
-	r := bob.run("", "sync")
-	if r.code != ExitConflict || !strings.Contains(r.out, "cscript/local-") {
-		t.Fatalf("diverged sync: exit %d\nstdout %q\nstderr %q", r.code, r.out, r.err)
+	r := bob.mustRun("sync")
+	if !strings.Contains(r.out, "on top of") {
+		t.Fatalf("sync after both committed: %q", r.out)
 	}
-	if out := bob.mustRun("list").out; !strings.Contains(out, "alice-only") || strings.Contains(out, "bob-only") {
-		t.Errorf("after divergence bob should be on the remote head:\n%s", out)
+	if out := bob.mustRun("list").out; !strings.Contains(out, "alice-only") || !strings.Contains(out, "bob-only") {
+		t.Errorf("after the rebase bob should list both scripts:\n%s", out)
+	}
+	alice.mustRun("sync")
+	if out := alice.mustRun("list").out; !strings.Contains(out, "bob-only") {
+		t.Errorf("alice does not get bob's script:\n%s", out)
+	}
+	if got := gitserver.Git(t, bobLib, "branch", "--list", "cscript/local-*"); got != "" {
+		t.Errorf("a branch was kept: %s", got)
+	}
+
+	// Both change the same line of a script: a real conflict keeps Bob's
+	// work on a branch, exits 5 and says which file and how to get it back.
+	editorScript(t, alice, `sed -i 's/^description: .*/description: Alice was here./' "$1"`)
+	alice.mustRun("edit", "team/hello")
+	alice.mustRun("sync")
+	editorScript(t, bob, `sed -i 's/^description: .*/description: Bob was here./' "$1"`)
+	bob.mustRun("edit", "team/hello")
+	r = bob.run("", "sync")
+	if r.code != ExitConflict {
+		t.Fatalf("conflicting sync: exit %d\nstdout %q\nstderr %q", r.code, r.out, r.err)
+	}
+	norm := regexp.MustCompile(`cscript/local-[0-9-]+`).ReplaceAllString(r.out+"--- stderr\n"+r.err, "cscript/local-$$TIME")
+	norm = regexp.MustCompile(`\b[0-9a-f]{7}\b`).ReplaceAllString(norm, "$$HASH")
+	norm = strings.ReplaceAll(norm, url, "$URL")
+	bob.golden("sync-conflict", norm)
+	if out := bob.mustRun("show", "team/hello").out; !strings.Contains(out, "Alice was here.") {
+		t.Errorf("after the conflict bob should be on the remote head:\n%s", out)
 	}
 	branches := gitserver.Git(t, bobLib, "branch", "--list", "cscript/local-*")
 	saved := strings.TrimSpace(strings.TrimPrefix(branches, "*"))
 	if saved == "" {
 		t.Fatalf("no saved branch in %s", bobLib)
 	}
-	if files := gitserver.Git(t, bobLib, "ls-tree", "--name-only", saved); !strings.Contains(files, "bob-only.yaml") {
-		t.Errorf("bob's commit is not on %s: %s", saved, files)
+	if got := gitserver.Git(t, bobLib, "show", saved+":hello.yaml"); !strings.Contains(got, "Bob was here.") {
+		t.Errorf("bob's commit is not on %s:\n%s", saved, got)
 	}
 }
 
