@@ -33,6 +33,7 @@ func (a *app) libraryCommand() *cli.Command {
 				Flags:     []cli.Flag{flagBranch, flagVerify, flagKeyring, flagSSHKey, flagTokenEnv},
 				Action:    a.libraryAdd,
 			},
+			a.libraryRemoteCommand(),
 			{
 				Name:      "trust",
 				Usage:     "review and trust what a shared library asks to do on this machine (local credential commands, files and variables; local paths)",
@@ -152,9 +153,15 @@ func (a *app) libraryAdd(c *cli.Context) error {
 	} else {
 		ref.URL = src
 		ref.Path = a.paths().LibraryDir(name)
-		fmt.Fprintf(a.io.Err, "Cloning %s into %s …\n", src, ref.Path)
-		if err := store.CloneLibrary(c.Context, src, ref.Path, gitOptions(c, ref)); err != nil {
+		reuse, err := a.reuseOrMoveAside(ref.Path, src, ref.VerifySignatures)
+		if err != nil {
 			return err
+		}
+		if !reuse {
+			fmt.Fprintf(a.io.Err, "Cloning %s into %s …\n", src, ref.Path)
+			if err := store.CloneLibrary(c.Context, src, ref.Path, gitOptions(c, ref)); err != nil {
+				return err
+			}
 		}
 	}
 	cfg.Libraries = append(cfg.Libraries, ref)

@@ -126,3 +126,61 @@ func TestSyncRewoundRemoteExitsConflictWithoutPushing(t *testing.T) {
 		t.Errorf("the removed script is still listed:\n%s", out)
 	}
 }
+
+// A library made with init gets a remote and is shared without raw git;
+// `library rm` then `library add` with the same name works, whether the
+// clone left behind is of the same remote (reused) or of another (moved
+// aside, said where).
+func TestInitRemoteSyncAndReAddSameName(t *testing.T) {
+	srv := gitserver.Start(t)
+	url := srv.NewRepo(t, "team")
+	alice := newEnv(t)
+	alice.mustRun("init")
+	if r := alice.run("", "library", "remote", "nope", url); r.code != ExitNotFound {
+		t.Errorf("remote of an unknown library: exit %d %q", r.code, r.err)
+	}
+	r := alice.mustRun("library", "remote", "local", url)
+	alice.golden("library-remote", strings.ReplaceAll(r.out, url, "$URL"))
+	if out := alice.mustRun("library", "list").out; !strings.Contains(out, url) {
+		t.Errorf("library list lacks the URL:\n%s", out)
+	}
+	if r := alice.mustRun("sync"); !strings.Contains(r.out, "pushed") {
+		t.Fatalf("first sync: %q", r.out)
+	}
+	if got, want := srv.Head(t, "team"), gitserver.Git(t, alice.lib(), "rev-parse", "HEAD"); got != want {
+		t.Fatalf("remote head %s, alice's %s", got, want)
+	}
+
+	bob := newEnv(t)
+	bob.mustRun("library", "add", "team", url)
+	bob.mustRun("library", "rm", "team")
+	r = bob.mustRun("library", "add", "team", url)
+	if !strings.Contains(r.err, "Using the clone") {
+		t.Errorf("re-add of the same remote: %q", r.err)
+	}
+	if out := bob.mustRun("list", "hello").out; !strings.Contains(out, "team") {
+		t.Errorf("bob's list:\n%s", out)
+	}
+	bob.mustRun("new", "bobs", "-l", "team")
+	bob.mustRun("sync")
+	alice.mustRun("sync")
+	if out := alice.mustRun("list", "bobs").out; !strings.Contains(out, "bobs") {
+		t.Errorf("alice does not get bob's script:\n%s", out)
+	}
+
+	// The same name for another remote: the old clone is moved aside, kept.
+	other := srv.NewRepo(t, "other")
+	seed := filepath.Join(bob.root, "seed")
+	bob.mustRun("init", seed, "--name", "seed", "--empty")
+	bob.mustRun("new", "other-only", "-l", "seed")
+	gitserver.Git(t, seed, "push", "--quiet", other, "main:main")
+	bob.mustRun("library", "rm", "team")
+	r = bob.mustRun("library", "add", "team", other)
+	aside := regexpFind(t, `to (\S+\.old-\d{8}-\d{6})`, r.err)
+	if _, err := os.Stat(filepath.Join(aside, "bobs.yaml")); err != nil {
+		t.Errorf("the old clone was not kept at %s: %v", aside, err)
+	}
+	if out := bob.mustRun("list", "team/").out; !strings.Contains(out, "other-only") || strings.Contains(out, "bobs") {
+		t.Errorf("bob's team library after the re-add:\n%s", out)
+	}
+}
