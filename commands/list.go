@@ -32,6 +32,7 @@ func (a *app) listCommand() *cli.Command {
 				}
 			}
 			warnInvalid(a.io.Err, list.Problems)
+			a.warnSavedBranches()
 			if f := c.String(flagOutput.Name); f != outputTable {
 				return writeStructured(a.io.Out, f, rows)
 			}
@@ -84,6 +85,22 @@ func warnInvalid(w io.Writer, ps []store.Problem) {
 		}
 		seen[p.File] = true
 		fmt.Fprintf(w, "warning: not listed, invalid: %s (see `cscript validate`)\n", p.String())
+	}
+}
+
+// warnSavedBranches names the branches where sync kept local commits that
+// are not in a library (after a conflict), so that a script on one is
+// never silently missing from a listing.
+func (a *app) warnSavedBranches() {
+	cfg, err := a.config()
+	if err != nil {
+		return
+	}
+	for _, l := range cfg.Libraries {
+		for _, b := range store.SavedBranches(l.Path) {
+			fmt.Fprintf(a.io.Err, "warning: library %s keeps local commits on branch %s, not listed here: see them with git -C %s log --stat HEAD..%s; delete the branch when done (git -C %s branch -D %s)\n",
+				l.Name, b, l.Path, b, l.Path, b)
+		}
 	}
 }
 

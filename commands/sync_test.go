@@ -94,6 +94,9 @@ func TestLibraryAddSyncBothWaysAndDivergence(t *testing.T) {
 	if got := gitserver.Git(t, bobLib, "show", saved+":hello.yaml"); !strings.Contains(got, "Bob was here.") {
 		t.Errorf("bob's commit is not on %s:\n%s", saved, got)
 	}
+	if r := bob.mustRun("list"); !strings.Contains(r.err, "keeps local commits on branch "+saved) {
+		t.Errorf("list does not say where bob's work is: %q", r.err)
+	}
 }
 
 // The maintainer force-pushes a published commit away: a user who had synced

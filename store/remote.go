@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
@@ -90,4 +91,27 @@ func SetRemote(dir, url string) (string, error) {
 		return "", fmt.Errorf("library %s: %w", dir, err)
 	}
 	return branch, nil
+}
+
+// SavedBranches lists the branches Sync kept local commits on
+// (SavedBranchPrefix…) in the library at dir, sorted; none when dir is not
+// a git repository.
+func SavedBranches(dir string) []string {
+	r, err := git.PlainOpen(dir)
+	if err != nil {
+		return nil
+	}
+	iter, err := r.Branches()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	_ = iter.ForEach(func(ref *plumbing.Reference) error {
+		if n := ref.Name().Short(); strings.HasPrefix(n, SavedBranchPrefix) {
+			out = append(out, n)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
 }
