@@ -3,30 +3,34 @@ package commands
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/cscript-dev/cscript/store"
 )
 
-// deckFromArg finds the deck named by the one argument, and its library.
-func (a *app) deckFromArg(c *cli.Context) (*store.Deck, *store.Index, error) {
+// deckFile is the deck named by the one argument: its library and file,
+// and, for an invalid deck, its problems.
+func (a *app) deckFile(c *cli.Context) (lib *store.Index, rel string, d *store.Deck, ps []store.Problem, err error) {
 	if c.NArg() != 1 {
-		return nil, nil, usageErrorf("deck %s needs exactly one deck name (NAME or LIB/NAME), got %d arguments", c.Command.Name, c.NArg())
+		return nil, "", nil, nil, usageErrorf("deck %s needs exactly one deck name (NAME or LIB/NAME), got %d arguments", c.Command.Name, c.NArg())
 	}
 	cat, _, err := a.catalog()
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, nil, err
 	}
-	d, err := cat.Deck(c.Args().First())
+	d, err = cat.Deck(c.Args().First())
+	if lib, rel, ps, ok := a.invalidFile(cat, err); ok {
+		return lib, rel, nil, ps, nil
+	}
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, nil, err
 	}
-	lib, err := cat.Library(d.Source.Library)
-	if err != nil {
-		return nil, nil, err
+	if lib, err = cat.Library(d.Source.Library); err != nil {
+		return nil, "", nil, nil, err
 	}
-	return d, lib, nil
+	return lib, d.Source.RelPath, d, nil, nil
 }
 
 func (a *app) deckEditCommand() *cli.Command {
@@ -36,15 +40,16 @@ func (a *app) deckEditCommand() *cli.Command {
 		ArgsUsage:    "NAME",
 		BashComplete: a.completeDecks,
 		Action: func(c *cli.Context) error {
-			d, lib, err := a.deckFromArg(c)
+			lib, rel, _, ps, err := a.deckFile(c)
 			if err != nil {
 				return err
 			}
 			editor := a.editor()
 			if editor == "" {
-				return usageErrorf("deck edit needs a terminal, or an editor in $VISUAL or $EDITOR: edit %s directly, then run `cscript validate`", d.Source.Path)
+				return usageErrorf("deck edit needs a terminal, or an editor in $VISUAL or $EDITOR: edit %s directly, then run `cscript validate`",
+					filepath.Join(lib.Library.Root, filepath.FromSlash(rel)))
 			}
-			return a.editFile(c.Context, editor, lib, d.Source.RelPath, "deck "+d.Name, a.deckCheck(lib, d.Source.RelPath), false)
+			return a.editFile(c.Context, editor, lib, rel, "deck "+c.Args().First(), a.deckCheck(lib, rel), false, ps)
 		},
 	}
 }
@@ -58,24 +63,25 @@ func (a *app) deckRmCommand() *cli.Command {
 		Flags:        []cli.Flag{flagYes},
 		BashComplete: a.completeDecks,
 		Action: func(c *cli.Context) error {
-			d, lib, err := a.deckFromArg(c)
+			lib, rel, d, _, err := a.deckFile(c)
 			if err != nil {
 				return err
 			}
-			question := fmt.Sprintf("Remove deck %s (%s)?", d.Name, d.Source.Path)
-			if d.Protected {
-				question = fmt.Sprintf("Remove the protected deck %s (%s)?", d.Name, d.Source.Path)
+			name, path := c.Args().First(), filepath.Join(lib.Library.Root, filepath.FromSlash(rel))
+			question := fmt.Sprintf("Remove deck %s (%s)?", name, path)
+			if d != nil && d.Protected {
+				question = fmt.Sprintf("Remove the protected deck %s (%s)?", name, path)
 			}
-			if err := a.confirm(c.Bool(flagYes.Name), question, d.Source.Path); err != nil {
+			if err := a.confirm(c.Bool(flagYes.Name), question, path); err != nil {
 				return err
 			}
-			if err := os.Remove(d.Source.Path); err != nil {
-				return fmt.Errorf("remove deck %q: %w", d.Name, err)
+			if err := os.Remove(path); err != nil {
+				return fmt.Errorf("remove deck %q: %w", name, err)
 			}
-			if err := a.commitIfGit(lib, "cscript: remove deck "+d.Name, d.Source.Path); err != nil {
+			if err := a.commitIfGit(lib, "cscript: remove deck "+name, path); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.io.Out, "Removed %s\n", d.Source.Path)
+			fmt.Fprintf(a.io.Out, "Removed %s\n", path)
 			return nil
 		},
 	}

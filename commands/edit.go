@@ -59,7 +59,7 @@ func (a *app) newCommand() *cli.Command {
 			body := initial
 			if editor := a.editor(); editor != "" && !c.Bool(flagNoEdit.Name) {
 				var changed bool
-				body, changed, err = a.editCopy(c.Context, editor, "script "+name, libPath, initial, check)
+				body, changed, err = a.editCopy(c.Context, editor, "script "+name, libPath, initial, check, nil)
 				if err != nil {
 					return err
 				}
@@ -123,18 +123,22 @@ func (a *app) editCommand() *cli.Command {
 		BashComplete: a.completeScripts,
 		Action: func(c *cli.Context) error {
 			cat, s, err := a.scriptFromArg(c)
-			if err != nil {
+			lib, rel, ps, invalid := a.invalidFile(cat, err)
+			if err != nil && !invalid {
 				return err
+			}
+			if !invalid {
+				if lib, err = cat.Library(s.Source.Library); err != nil {
+					return err
+				}
+				rel = s.Source.RelPath
 			}
 			editor := a.editor()
 			if editor == "" {
-				return usageErrorf("edit needs a terminal, or an editor in $VISUAL or $EDITOR: edit %s directly, then run `cscript validate`", s.Source.Path)
+				return usageErrorf("edit needs a terminal, or an editor in $VISUAL or $EDITOR: edit %s directly, then run `cscript validate`",
+					filepath.Join(lib.Library.Root, filepath.FromSlash(rel)))
 			}
-			lib, err := cat.Library(s.Source.Library)
-			if err != nil {
-				return err
-			}
-			return a.editFile(c.Context, editor, lib, s.Source.RelPath, "script "+s.Name, a.scriptCheck(lib, s.Source.RelPath), true)
+			return a.editFile(c.Context, editor, lib, rel, "script "+c.Args().First(), a.scriptCheck(lib, rel), true, ps)
 		},
 	}
 }
@@ -142,7 +146,9 @@ func (a *app) editCommand() *cli.Command {
 // editFile edits the library file rel through a temporary copy and, when
 // the copy was changed and is valid, writes it back (with `modified`
 // updated when touch) and commits only that file.
-func (a *app) editFile(ctx context.Context, editor string, lib *store.Index, rel, what string, check func([]byte) ([]store.Problem, error), touch bool) error {
+//
+// An invalid file (problems, as found) is opened with its problems on top.
+func (a *app) editFile(ctx context.Context, editor string, lib *store.Index, rel, what string, check func([]byte) ([]store.Problem, error), touch bool, problems []store.Problem) error {
 	libPath := filepath.Join(lib.Library.Root, filepath.FromSlash(rel))
 	before, err := os.ReadFile(libPath)
 	if err != nil {
@@ -152,7 +158,7 @@ func (a *app) editFile(ctx context.Context, editor string, lib *store.Index, rel
 	if err != nil {
 		return err
 	}
-	body, changed, err := a.editCopy(ctx, editor, what, libPath, before, check)
+	body, changed, err := a.editCopy(ctx, editor, what, libPath, before, check, problems)
 	if err != nil {
 		return err
 	}
@@ -249,15 +255,20 @@ const problemMark = "# cscript edit: "
 // editor session that changes nothing returns changed false. Giving up
 // after problems (quitting the editor without a change, or answering no)
 // keeps the attempt in its temporary file and returns an error that names
-// it; the library is never touched here.
-func (a *app) editCopy(ctx context.Context, editor, what, libPath string, initial []byte, check func([]byte) ([]store.Problem, error)) ([]byte, bool, error) {
+// it; the library is never touched here. Problems initial already has
+// (an invalid file being fixed) are shown on top from the start.
+func (a *app) editCopy(ctx context.Context, editor, what, libPath string, initial []byte, check func([]byte) ([]store.Problem, error), start []store.Problem) ([]byte, bool, error) {
 	base := strings.TrimSuffix(filepath.Base(libPath), filepath.Ext(libPath))
 	f, err := os.CreateTemp("", "cscript-"+base+"-*.yaml")
 	if err != nil {
 		return nil, false, fmt.Errorf("edit %s: %w", what, err)
 	}
 	tmp := f.Name()
-	_, err = f.Write(initial)
+	shown := initial
+	if len(start) > 0 {
+		shown = withProblems(what, start, initial)
+	}
+	_, err = f.Write(shown)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -265,7 +276,6 @@ func (a *app) editCopy(ctx context.Context, editor, what, libPath string, initia
 		os.Remove(tmp)
 		return nil, false, fmt.Errorf("edit %s: %w", what, err)
 	}
-	shown := initial
 	var problems []store.Problem
 	for {
 		if err := a.openEditor(ctx, editor, tmp); err != nil {
@@ -392,21 +402,37 @@ func (a *app) rmCommand() *cli.Command {
 		BashComplete: a.completeScripts,
 		Action: func(c *cli.Context) error {
 			cat, s, err := a.scriptFromArg(c)
-			if err != nil {
+			badLib, rel, _, invalid := a.invalidFile(cat, err)
+			if err != nil && !invalid {
 				return err
 			}
-			lib, err := cat.Library(s.Source.Library)
-			if err != nil {
-				return err
+			var lib *store.Index
+			var removed []string
+			name := c.Args().First()
+			if invalid {
+				// An invalid definition: its one file goes.
+				lib = badLib
+				path := filepath.Join(lib.Library.Root, filepath.FromSlash(rel))
+				if err := a.confirm(c.Bool(flagYes.Name), fmt.Sprintf("Remove %s (invalid)?", path), path); err != nil {
+					return err
+				}
+				if err := os.Remove(path); err != nil {
+					return fmt.Errorf("remove script %q: %w", name, err)
+				}
+				removed = []string{path}
+			} else {
+				if lib, err = cat.Library(s.Source.Library); err != nil {
+					return err
+				}
+				if err := a.confirm(c.Bool(flagYes.Name), fmt.Sprintf("Remove %s?", s.Source.Path), s.Source.Path); err != nil {
+					return err
+				}
+				if removed, err = store.Remove(lib, s); err != nil {
+					return err
+				}
+				name = s.Name
 			}
-			if err := a.confirm(c.Bool(flagYes.Name), fmt.Sprintf("Remove %s?", s.Source.Path), s.Source.Path); err != nil {
-				return err
-			}
-			removed, err := store.Remove(lib, s)
-			if err != nil {
-				return err
-			}
-			if err := a.commitIfGit(lib, "cscript: remove script "+s.Name, removed...); err != nil {
+			if err := a.commitIfGit(lib, "cscript: remove script "+name, removed...); err != nil {
 				return err
 			}
 			for _, p := range removed {
@@ -531,6 +557,29 @@ func (a *app) checkRename(cat *store.Catalog, lib *store.Index, overlay map[stri
 		return &store.ValidationError{What: "not renamed (nothing was changed): the library would have these problems; fix them first", Problems: added}
 	}
 	return nil
+}
+
+// invalidFile is the one library file that makes a lookup fail with err
+// (a *store.ValidationError of an invalid script or deck), so that it can
+// be edited or removed; ok is false for any other error.
+func (a *app) invalidFile(cat *store.Catalog, err error) (lib *store.Index, rel string, ps []store.Problem, ok bool) {
+	var ve *store.ValidationError
+	if cat == nil || !errors.As(err, &ve) || len(ve.Problems) == 0 {
+		return nil, "", nil, false
+	}
+	file := ve.Problems[0].File
+	for _, p := range ve.Problems {
+		if p.File != file {
+			return nil, "", nil, false
+		}
+	}
+	for _, ix := range cat.Libraries() {
+		r, err := filepath.Rel(ix.Library.Root, file)
+		if err == nil && r != "." && !strings.HasPrefix(r, "..") {
+			return ix, filepath.ToSlash(r), ve.Problems, true
+		}
+	}
+	return nil, "", nil, false
 }
 
 // refusedError is a confirmation that was not given.

@@ -247,3 +247,39 @@ func headCommit(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// A definition that is already invalid (written by hand) can still be
+// edited, opened with its problems on top, and removed.
+func TestEditAndRmAnInvalidDefinition(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	writeFiles(t, e.lib(), map[string]string{
+		"broken.yaml":      "name: broken\nimage: debian\ninterpreter: ruby\nscript: echo hi\n",
+		"gone.yaml":        "name: gone\nimage: debian\ninterpreter: ruby\nscript: echo hi\n",
+		"decks/bad.yaml":   "namespace: Bad_NS\n",
+		"decks/worse.yaml": "namespace: [\n",
+	})
+	gitserver.Git(t, e.lib(), "add", ".")
+	gitserver.Git(t, e.lib(), "commit", "-qm", "by hand")
+	editorScript(t, e, `sed -i 's/interpreter: ruby/interpreter: sh/' "$1"`)
+	e.mustRun("edit", "broken")
+	if !strings.HasPrefix(e.read(filepath.Join(e.root, "seen-1")), "# cscript edit: script broken is not saved") {
+		t.Errorf("the invalid file was not opened with its problems:\n%s", e.read(filepath.Join(e.root, "seen-1")))
+	}
+	if got := e.read(filepath.Join(e.lib(), "broken.yaml")); !strings.HasPrefix(got, "name: broken\n") || !strings.Contains(got, "interpreter: sh") {
+		t.Errorf("broken.yaml:\n%s", got)
+	}
+	e.mustRun("show", "broken")
+	e.mustRun("rm", "gone", "--yes")
+	if _, err := os.Stat(filepath.Join(e.lib(), "gone.yaml")); err == nil {
+		t.Error("gone.yaml was not removed")
+	}
+	editorScript(t, e, `sed -i 's/Bad_NS/team-b/' "$1"`)
+	e.mustRun("deck", "edit", "bad")
+	e.mustRun("deck", "show", "bad")
+	e.mustRun("deck", "rm", "worse", "--yes")
+	if got := headCommit(t, e.lib()); got != "cscript: remove deck worse\nD\tdecks/worse.yaml\n" {
+		t.Errorf("the commit: %q", got)
+	}
+	e.mustRun("validate")
+}
