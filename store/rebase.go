@@ -220,11 +220,60 @@ func merge3(base, a, b []string) ([]string, bool) {
 		case equalLines(ot, ob), equalLines(oa, ot):
 			out = append(out, oa...)
 		default:
-			return nil, false
+			m, ok := laterModified(ob, oa, ot)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, m...)
 		}
 		lo, ao, bo = l, ae, be
 	}
 	return out, true
+}
+
+// laterModified resolves the one conflict every two edits of a script
+// have: both set its `modified:` line (to the time of each edit), and the
+// later time wins, so that edits of different parts of a script merge.
+// It takes chunks of as many lines on each side, line by line: each line
+// must be changed on one side only, or be that `modified:` line, which
+// must be among them.
+func laterModified(base, a, b []string) ([]string, bool) {
+	if len(a) != len(base) || len(b) != len(base) {
+		return nil, false
+	}
+	out := make([]string, len(base))
+	stamped := false
+	for i := range base {
+		switch {
+		case a[i] == base[i]:
+			out[i] = b[i]
+		case b[i] == base[i] || a[i] == b[i]:
+			out[i] = a[i]
+		default:
+			ta, okA := modifiedTime(a[i])
+			tb, okB := modifiedTime(b[i])
+			if _, okBase := modifiedTime(base[i]); !okA || !okB || !okBase {
+				return nil, false
+			}
+			out[i] = a[i]
+			if tb.After(ta) {
+				out[i] = b[i]
+			}
+			stamped = true
+		}
+	}
+	// Without the `modified:` line the chunk is adjacent changes, a conflict as for git.
+	return out, stamped
+}
+
+// modifiedTime is the time of a top-level `modified:` line.
+func modifiedTime(line string) (time.Time, bool) {
+	v, ok := strings.CutPrefix(line, "modified: ")
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, strings.Trim(strings.TrimSpace(v), `"'`))
+	return t, err == nil
 }
 
 func equalLines(a, b []string) bool {

@@ -83,6 +83,9 @@ func TestMerge3(t *testing.T) {
 		{"both append", "1\n", "1\n2\n", "1\n3\n", "", false},
 		{"insert and delete apart", "1\n2\n3\n4\n5\n", "0\n1\n2\n3\n4\n5\n", "1\n2\n3\n4\n", "0\n1\n2\n3\n4\n", true},
 		{"one side unchanged", "1\n", "1\n", "2\n", "2\n", true},
+		{"modified, the later wins", "name: x\nmodified: 2026-01-01T00:00:00Z\nd: 1\ne: 1\n", "name: x\nmodified: 2026-01-03T00:00:00Z\nd: 2\ne: 1\n",
+			"name: x\nmodified: 2026-01-02T00:00:00Z\nd: 1\ne: 1\nf: 1\n", "name: x\nmodified: 2026-01-03T00:00:00Z\nd: 2\ne: 1\nf: 1\n", true},
+		{"other lines are no timestamps", "x: 1\n", "x: 2\n", "x: 3\n", "", false},
 	}
 	for _, tt := range tests {
 		got, ok := merge3(l(tt.base), l(tt.a), l(tt.b))
