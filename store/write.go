@@ -267,7 +267,11 @@ func SetFields(file string, data []byte, fields [][2]string) ([]byte, error) {
 		if root == nil {
 			return nil, problemsErr(d.problems)
 		}
-		out, ok := setFieldText(data, root, f[0], yamlScalar(f[1]), []string{"name"})
+		text := yamlScalar(f[1])
+		if _, err := time.Parse(time.RFC3339, f[1]); err == nil {
+			text = f[1] // a timestamp, as Touch writes it
+		}
+		out, ok := setFieldText(data, root, f[0], text, []string{"name"})
 		if !ok {
 			var err error
 			if out, err = setFieldNode(root, f[0], f[1]); err != nil {
