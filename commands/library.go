@@ -175,7 +175,7 @@ func (a *app) libraryAdd(c *cli.Context) error {
 func (a *app) syncCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sync",
-		Usage:     "fetch and fast-forward git libraries, push local commits; diverged local work, and local commits a rewound remote dropped, are kept on a branch",
+		Usage:     "fetch git libraries and push local commits, put on top of the remote's new ones; local work that changed the same lines as the remote, and local commits a rewound remote dropped, are kept on a branch (exit 5)",
 		ArgsUsage: "[LIB]",
 		Flags:     []cli.Flag{flagSSHKey, flagTokenEnv},
 		Action: func(c *cli.Context) error {
