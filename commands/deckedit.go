@@ -49,7 +49,7 @@ func (a *app) deckEditCommand() *cli.Command {
 				return usageErrorf("deck edit needs a terminal, or an editor in $VISUAL or $EDITOR: edit %s directly, then run `cscript validate`",
 					filepath.Join(lib.Library.Root, filepath.FromSlash(rel)))
 			}
-			return a.editFile(c.Context, editor, lib, rel, "deck "+c.Args().First(), a.deckCheck(lib, rel), false, ps)
+			return a.editFile(c.Context, editor, lib, rel, "deck "+deckName(c), a.deckCheck(lib, rel), false, ps)
 		},
 	}
 }
@@ -67,7 +67,7 @@ func (a *app) deckRmCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			name, path := c.Args().First(), filepath.Join(lib.Library.Root, filepath.FromSlash(rel))
+			name, path := deckName(c), filepath.Join(lib.Library.Root, filepath.FromSlash(rel))
 			question := fmt.Sprintf("Remove deck %s (%s)?", name, path)
 			if d != nil && d.Protected {
 				question = fmt.Sprintf("Remove the protected deck %s (%s)?", name, path)
@@ -85,4 +85,10 @@ func (a *app) deckRmCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// deckName is the name part of the deck argument (NAME or LIB/NAME).
+func deckName(c *cli.Context) string {
+	_, name := store.SplitRef(c.Args().First())
+	return name
 }

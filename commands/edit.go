@@ -138,7 +138,8 @@ func (a *app) editCommand() *cli.Command {
 				return usageErrorf("edit needs a terminal, or an editor in $VISUAL or $EDITOR: edit %s directly, then run `cscript validate`",
 					filepath.Join(lib.Library.Root, filepath.FromSlash(rel)))
 			}
-			return a.editFile(c.Context, editor, lib, rel, "script "+c.Args().First(), a.scriptCheck(lib, rel), true, ps)
+			_, name := store.SplitRef(c.Args().First())
+			return a.editFile(c.Context, editor, lib, rel, "script "+name, a.scriptCheck(lib, rel), true, ps)
 		},
 	}
 }
@@ -247,6 +248,10 @@ func (a *app) editor() string {
 // an invalid save; they are removed before the text is checked again.
 const problemMark = "# cscript edit: "
 
+// maxUnattendedRounds is how many invalid saves editCopy takes without a
+// terminal before it gives up.
+const maxUnattendedRounds = 10
+
 // editCopy lets the user edit a temporary copy of initial, the future
 // contents of the library file libPath, until check finds no problem.
 // After an invalid save the editor opens again with the problems as
@@ -277,6 +282,7 @@ func (a *app) editCopy(ctx context.Context, editor, what, libPath string, initia
 		return nil, false, fmt.Errorf("edit %s: %w", what, err)
 	}
 	var problems []store.Problem
+	rounds := 0
 	for {
 		if err := a.openEditor(ctx, editor, tmp); err != nil {
 			after, rerr := os.ReadFile(tmp)
@@ -322,6 +328,10 @@ func (a *app) editCopy(ctx context.Context, editor, what, libPath string, initia
 			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(answer)), "n") {
 				return nil, false, notSaved(what, tmp, problems)
 			}
+		} else if rounds++; rounds >= maxUnattendedRounds {
+			// Without a terminal nobody may be there to give up: an editor
+			// that always changes something and never fixes it ends here.
+			return nil, false, notSaved(fmt.Sprintf("%s (still invalid after %d saves)", what, rounds), tmp, problems)
 		} else {
 			fmt.Fprintf(a.io.Err, "%s is invalid: opening the editor again (quit it without a change to give up)\n", what)
 		}
@@ -408,7 +418,7 @@ func (a *app) rmCommand() *cli.Command {
 			}
 			var lib *store.Index
 			var removed []string
-			name := c.Args().First()
+			_, name := store.SplitRef(c.Args().First())
 			if invalid {
 				// An invalid definition: its one file goes.
 				lib = badLib

@@ -34,6 +34,12 @@ func editorScript(t *testing.T, e *env, steps ...string) string {
 		t.Fatal(err)
 	}
 	t.Setenv("EDITOR", path)
+	// Temporary copies and kept attempts go under the test's directory.
+	tmp := filepath.Join(e.root, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp)
 	os.Remove(filepath.Join(e.root, "count"))
 	os.Remove(filepath.Join(e.root, "paths"))
 	return path
@@ -282,4 +288,20 @@ func TestEditAndRmAnInvalidDefinition(t *testing.T) {
 		t.Errorf("the commit: %q", got)
 	}
 	e.mustRun("validate")
+}
+
+// Without a terminal, an editor that changes something on every call but
+// never fixes the problem does not loop forever.
+func TestEditWithoutATerminalGivesUpAfterTenInvalidSaves(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("init")
+	editorScript(t, e, `sed -i 's/interpreter: bash/interpreter: ruby/' "$1"; echo "# $n" >> "$1"`)
+	r := e.run("", "edit", "hello")
+	if r.code != ExitInvalid || !strings.Contains(r.err, "still invalid after 10 saves") {
+		t.Fatalf("edit: exit %d\nstderr %s", r.code, r.err)
+	}
+	if n := strings.TrimSpace(e.read(filepath.Join(e.root, "count"))); n != "10" {
+		t.Errorf("the editor ran %s times", n)
+	}
+	os.Remove(regexpFind(t, `kept in (\S+)\)`, r.err))
 }
