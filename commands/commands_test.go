@@ -34,6 +34,9 @@ func newEnv(t *testing.T) *env {
 	for k := range e.vars() {
 		t.Setenv(k, "") // restored after the test
 	}
+	// No editor of the machine's user: tests that edit set their own.
+	t.Setenv("EDITOR", "")
+	t.Setenv("VISUAL", "")
 	e.activate()
 	if err := os.WriteFile(filepath.Join(root, ".gitconfig"), []byte("[user]\n\tname = Test User\n\temail = test@example.com\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -21,16 +21,6 @@ import (
 
 // TestMain lets a test run this test binary as cscript itself (main.go's
 // main: real signal handling) on a pseudo-terminal: see runOnPTY.
-func TestMain(m *testing.M) {
-	if os.Getenv("CSCRIPT_TEST_AS_CSCRIPT") == "1" {
-		ctx, force, stop := HandleSignals(context.Background())
-		code := Main(ctx, BuildInfo{Version: "test", Force: force}, os.Args, os.Stdin, os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
-	}
-	os.Exit(m.Run())
-}
-
 // ptyRun is cscript running on a pseudo-terminal as its controlling
 // terminal: keys typed on the master side reach it as a user's would
 // (Ctrl-C is a SIGINT from the terminal, Ctrl-D the end of input).
