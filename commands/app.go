@@ -65,6 +65,7 @@ func (a *app) main(ctx context.Context, args []string) int {
 // runCLI runs the command tree cliApp (a.cli(), or in tests one with a
 // command added) with args and returns the process exit code.
 func (a *app) runCLI(ctx context.Context, cliApp *cli.App, args []string) int {
+	a.io.ctx = ctx // Ctrl-C stops a question at once
 	err := cliApp.RunContext(ctx, interspersed(cliApp, args))
 	var ec cli.ExitCoder
 	if _, ok := fail.Of(err); !ok && errors.As(err, &ec) {
@@ -155,14 +156,16 @@ func (a *app) cli() *cli.App {
 			a.newCommand(),
 			a.editCommand(),
 			a.rmCommand(),
+			a.mvCommand(),
 			a.validateCommand(),
 			a.renderCommand(),
 			a.runCommand(),
 			a.resourceCommand(),
+			a.lifecycleCommand(),
 			a.runsCommand(),
 			a.traceCommand(),
 			a.gcCommand(),
-			a.deckCommand(),
+			a.withDeckUse(a.deckCommand()),
 			a.libraryCommand(),
 			a.syncCommand(),
 			a.completionCommand(),

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,13 +16,6 @@ import (
 // (TestMain below), on a library made by init.
 
 // TestMain lets the test binary stand in for cscript when the shells call it.
-func TestMain(m *testing.M) {
-	if os.Getenv("CSCRIPT_TEST_AS_CLI") == "1" {
-		os.Exit(Main(context.Background(), BuildInfo{Version: "test"}, os.Args, os.Stdin, os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
-
 // needProgram finds a program the test needs; in CI a missing one fails
 // (make deps installs it).
 func needProgram(t *testing.T, name string) string {

@@ -81,11 +81,11 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 	}{
 		{id: "store.ErrNotFound", err: store.ErrNotFound, code: 4, run: 125},
 		{id: "store.NotFoundError", err: &store.NotFoundError{What: "script", Name: "nope"}, code: 4, run: 125,
-			cmd: []string{"render", "nope"}, runCmd: []string{"run", "nope"}, msg: `script "nope" not found`},
+			cmd: []string{"render", "nope"}, runCmd: []string{"run", "nope", "--deck", "local"}, msg: `script "nope" not found`},
 		{id: "store.AmbiguousError", err: &store.AmbiguousError{What: "script", Name: "twin", Libraries: []string{"local", "team"}}, code: 4, run: 125,
-			cmd: []string{"render", "twin"}, runCmd: []string{"run", "twin"}, msg: "use LIB/NAME"},
+			cmd: []string{"render", "twin"}, runCmd: []string{"run", "twin", "--deck", "local"}, msg: "use LIB/NAME"},
 		{id: "store.ValidationError", err: &store.ValidationError{Problems: []store.Problem{{File: "x.yaml", Message: "bad"}}}, code: 3, run: 125,
-			cmd: []string{"render", "broken"}, runCmd: []string{"run", "broken"}, msg: `interpreter "ruby" is not supported`},
+			cmd: []string{"render", "broken"}, runCmd: []string{"run", "broken", "--deck", "local"}, msg: `interpreter "ruby" is not supported`},
 		{id: "store.RemoteError", err: &store.RemoteError{Op: "fetch", URL: "git://x", Err: plain}, code: 7, run: 125,
 			cmd: []string{"library", "add", "far", "git://127.0.0.1:1/none.git"}, msg: "connection refused"},
 		{id: "store.DirtyTreeError", err: &store.DirtyTreeError{Dir: "/lib", Files: []string{"a.yaml"}}, code: 5, run: 125},
@@ -106,7 +106,7 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 		{id: "templates.MissingParamsError", err: &templates.MissingParamsError{Names: []string{"dump"}}, code: 3, run: 125,
 			cmd: []string{"render", "db-restore", "--deck", "local"}, runCmd: []string{"run", "db-restore", "--deck", "local"}, msg: "missing required param dump"},
 		{id: "templates.SetError", err: &templates.SetError{Flag: "--set", Expr: "=x", Message: "bad"}, code: 3, run: 125,
-			cmd: []string{"render", "hello", "--set", "=x"}, runCmd: []string{"run", "hello", "--set", "=x"}, msg: `--set "=x"`},
+			cmd: []string{"render", "hello", "--set", "=x"}, runCmd: []string{"run", "hello", "--deck", "local", "--set", "=x"}, msg: `--set "=x"`},
 
 		{id: "credentials.SourceError", err: &credentials.SourceError{Credential: "TOKEN", Source: "fromEnv X", Message: "unset"}, code: 3, run: 125,
 			runCmd: []string{"run", "credtest", "--deck", "local"}, msg: "credential TOKEN (fromEnv CSCRIPT_TEST_UNSET_TOKEN)"},

@@ -59,16 +59,22 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return usageErrorf("--max-download %q: %v", c.String(flagMaxDownload.Name), err)
 	}
+	deck, fromDefault, err := a.requireDeck(c)
+	if err != nil {
+		return err
+	}
+	values := valuesOf(c)
+	values.Deck = deck
 	plan, err := a.act.PlanRun(c.Context, action.RunOptions{
-		Ref: ref, Values: valuesOf(c), Target: targetOf(c),
+		Ref: ref, Values: values, Target: targetOf(c),
 		Mode: c.String(flagMode.Name), ModeSet: c.IsSet(flagMode.Name),
 		Yes: c.Bool(flagYes.Name), Interactive: c.Bool(flagInteractive.Name), Compress: c.Bool(flagCompress.Name),
 		Detach: c.Bool(flagDetach.Name), MaxDownload: maxDownload, KeepRuns: c.Int(flagKeepRuns.Name),
 	})
 	if err != nil {
-		return err
+		return defaultDeckHint(err, deck, fromDefault)
 	}
-	prog := &runProgress{a: a, verbose: c.Bool(flagVerbose.Name), start: plan.Start()}
+	prog := &runProgress{a: a, verbose: c.Bool(flagVerbose.Name), start: plan.Start(), defaultDeck: fromDefault}
 	res, runErr := a.act.ExecuteRun(c.Context, plan, prog)
 	if runErr != nil {
 		if res != nil && res.Record.State != history.StateSucceeded {
