@@ -157,6 +157,7 @@ func (a *app) cli() *cli.App {
 			a.deckCommand(),
 			a.libraryCommand(),
 			a.syncCommand(),
+			a.uiCommand(),
 			a.completionCommand(),
 			a.completeCommand(),
 			a.aliasCommand(),
