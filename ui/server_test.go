@@ -227,7 +227,7 @@ func TestStrictCSPAndNoInlineScript(t *testing.T) {
 		if !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe") {
 			t.Errorf("%s: Content-Security-Policy %q", p, csp)
 		}
-		if resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		if resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("Referrer-Policy") != "same-origin" {
 			t.Errorf("%s: missing frame or referrer headers", p)
 		}
 		if m := inlineScript.FindString(b); m != "" {
