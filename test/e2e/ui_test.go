@@ -167,7 +167,7 @@ func (u *uiProc) shot(name string) {
 		dir = filepath.Join(moduleRoot(), dir)
 	}
 	var png []byte
-	u.run(chromedp.FullScreenshot(&png, 100) // 100: PNG)
+	u.run(chromedp.FullScreenshot(&png, 100)) // quality 100: PNG
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		u.t.Fatal(err)
 	}
