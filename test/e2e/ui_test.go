@@ -541,4 +541,3 @@ func TestUILifecycleCreate(t *testing.T) {
 		t.Errorf("the CLI does not see the resource the UI created: %s", show.Stdout)
 	}
 }
-
