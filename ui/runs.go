@@ -61,6 +61,8 @@ type traceback struct {
 	Exception string
 }
 
+var excRE = regexp.MustCompile(`^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning|Failure)(:\s.*)?$|^[A-Za-z_][\w.]*:\s.*$`)
+
 var frameRE = regexp.MustCompile(`^\s*File "([^"]*)", line (\d+)(?:, in (.*))?$`)
 
 // findTraceback finds the last Python traceback in text.
@@ -87,7 +89,9 @@ func findTraceback(text string) *traceback {
 			}
 			continue
 		}
-		if strings.TrimSpace(l) != "" {
+		// The exception ends it; other lines (stdout flushed at exit)
+		// may come between.
+		if excRE.MatchString(strings.TrimSpace(l)) {
 			tb.Exception = strings.TrimSpace(l)
 			break
 		}
@@ -147,9 +151,10 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		d.Script = s.readArtifact(info.Artifact, history.ArtifactScript)
 		d.Pod = s.readArtifact(info.Artifact, history.ArtifactPod)
 		d.Events = s.readArtifact(info.Artifact, history.ArtifactEvents)
-		d.Traceback = findTraceback(d.Output)
+		// The trace holds stderr alone; the output has stdout in between.
+		d.Traceback = findTraceback(d.Trace)
 		if d.Traceback == nil {
-			d.Traceback = findTraceback(d.Trace)
+			d.Traceback = findTraceback(d.Output)
 		}
 		for i, t := range info.Record.Downloads {
 			d.Downloads = append(d.Downloads, download{N: i, TransferRecord: t, Name: filepath.Base(t.To)})
