@@ -68,22 +68,26 @@ type page struct {
 
 // render writes a page; the body is built first so that a template error
 // is an error page, not half a page.
-func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	var buf bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&buf, name, p); err != nil {
 		s.logf("page %s: %v", name, err)
 		http.Error(w, "page error: "+s.cfg.Secrets.String(err.Error()), http.StatusInternalServerError)
 		return
 	}
+	out := s.cfg.Secrets.Bytes(buf.Bytes())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if start, ok := r.Context().Value(startKey{}).(time.Time); ok {
+		w.Header().Set("Server-Timing", fmt.Sprintf("app;dur=%.2f", float64(time.Since(start))/float64(time.Millisecond)))
+	}
 	w.WriteHeader(status)
-	_, _ = w.Write(s.cfg.Secrets.Bytes(buf.Bytes()))
+	_, _ = w.Write(out)
 }
 
 // fail shows an error page with the error's message (redacted) and the
 // HTTP status of its kind.
-func (s *Server) fail(w http.ResponseWriter, title string, err error) {
-	s.render(w, statusOf(err), "error", page{Title: title, Error: err.Error()})
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, title string, err error) {
+	s.render(w, r, statusOf(err), "error", page{Title: title, Error: err.Error()})
 }
 
 func (s *Server) routes(mux *http.ServeMux) {
@@ -138,7 +142,7 @@ func (s *Server) scriptsPage(w http.ResponseWriter, r *http.Request) {
 	act := s.act(nil, nil, nil)
 	list, err := act.ListScripts("")
 	if err != nil {
-		s.fail(w, "Scripts", err)
+		s.fail(w, r, "Scripts", err)
 		return
 	}
 	recs, _ := act.ListRuns(0)
@@ -186,7 +190,7 @@ func (s *Server) scriptsPage(w http.ResponseWriter, r *http.Request) {
 			d.Libraries = append(d.Libraries, st)
 		}
 	}
-	s.render(w, http.StatusOK, "scripts", page{Title: "Scripts", Nav: "scripts", Data: d})
+	s.render(w, r, http.StatusOK, "scripts", page{Title: "Scripts", Nav: "scripts", Data: d})
 }
 
 func lastName(ref string) string {
@@ -245,17 +249,17 @@ func (s *Server) scriptPage(w http.ResponseWriter, r *http.Request) {
 	act := s.act(nil, nil, nil)
 	cat, _, err := act.Catalog(ref)
 	if err != nil {
-		s.fail(w, "Script", err)
+		s.fail(w, r, "Script", err)
 		return
 	}
 	sc, err := cat.Script(ref)
 	if err != nil {
-		s.fail(w, "Script "+ref, err)
+		s.fail(w, r, "Script "+ref, err)
 		return
 	}
 	def, err := os.ReadFile(sc.Source.Path)
 	if err != nil {
-		s.fail(w, "Script "+ref, err)
+		s.fail(w, r, "Script "+ref, err)
 		return
 	}
 	d := scriptData{Ref: cat.Ref(sc), Script: sc, Definition: string(def), Decks: decksFor(cat)}
@@ -269,7 +273,7 @@ func (s *Server) scriptPage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	s.render(w, http.StatusOK, "script", page{Title: "Script " + d.Ref, Nav: "scripts", Data: d})
+	s.render(w, r, http.StatusOK, "script", page{Title: "Script " + d.Ref, Nav: "scripts", Data: d})
 }
 
 // --- the render and run form ---
@@ -348,7 +352,7 @@ func (s *Server) formPage(w http.ResponseWriter, r *http.Request) {
 	if from := q.Get("from"); from != "" {
 		v, err := s.loadValues(from)
 		if err != nil {
-			s.fail(w, "Run again", err)
+			s.fail(w, r, "Run again", err)
 			return
 		}
 		ref, deck, given = v.Ref, v.Deck, v.Values
@@ -368,11 +372,11 @@ func (s *Server) formPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := s.formFor(ref, deck, given)
 	if err != nil {
-		s.fail(w, "Run "+ref, err)
+		s.fail(w, r, "Run "+ref, err)
 		return
 	}
 	d.FromRun, d.Note = q.Get("from"), note
-	s.render(w, http.StatusOK, "form", page{Title: "Render and run " + d.Ref, Nav: "scripts", Data: d})
+	s.render(w, r, http.StatusOK, "form", page{Title: "Render and run " + d.Ref, Nav: "scripts", Data: d})
 }
 
 // submitted is a render or run form as posted: the values of the params
@@ -450,24 +454,24 @@ func (s *Server) readForm(r *http.Request, dir string) (*submitted, error) {
 func (s *Server) renderPreview(w http.ResponseWriter, r *http.Request) {
 	sub, err := s.readForm(r, "")
 	if err != nil {
-		s.fail(w, "Render", err)
+		s.fail(w, r, "Render", err)
 		return
 	}
 	d, ferr := s.formFor(sub.Ref, sub.Deck, sub.Shown)
 	if ferr != nil {
-		s.fail(w, "Render", ferr)
+		s.fail(w, r, "Render", ferr)
 		return
 	}
 	act := s.act(nil, nil, nil)
 	rd, err := act.Render(r.Context(), action.RenderOptions{Ref: sub.Ref, Values: action.Values{Deck: sub.Deck, Maps: []map[string]any{sub.Values}}, Pod: true})
 	if err != nil {
-		s.render(w, http.StatusBadRequest, "form", page{Title: "Render " + d.Ref, Nav: "scripts", Error: err.Error(), Data: d})
+		s.render(w, r, http.StatusBadRequest, "form", page{Title: "Render " + d.Ref, Nav: "scripts", Error: err.Error(), Data: d})
 		return
 	}
 	s.cfg.Secrets.Add(rd.Out.Secrets...)
 	d.Rendered = s.cfg.Secrets.String(rd.Out.Body)
 	d.PodYAML = s.cfg.Secrets.String(string(rd.PodYAML))
-	s.render(w, http.StatusOK, "form", page{Title: "Render " + d.Ref, Nav: "scripts", Data: d})
+	s.render(w, r, http.StatusOK, "form", page{Title: "Render " + d.Ref, Nav: "scripts", Data: d})
 }
 
 // formPrompter answers the actions' questions from a submitted form: the
@@ -495,13 +499,13 @@ func (l *pendingLog) Note(m string) { l.msgs = append(l.msgs, event{Kind: "note"
 func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
 	dir, err := os.MkdirTemp("", "cscript-ui-upload-")
 	if err != nil {
-		s.fail(w, "Run", err)
+		s.fail(w, r, "Run", err)
 		return
 	}
 	sub, err := s.readForm(r, dir)
 	if err != nil {
 		os.RemoveAll(dir)
-		s.fail(w, "Run", err)
+		s.fail(w, r, "Run", err)
 		return
 	}
 	log := &pendingLog{}
@@ -512,10 +516,10 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
 		os.RemoveAll(dir)
 		d, ferr := s.formFor(sub.Ref, sub.Deck, sub.Shown)
 		if ferr != nil {
-			s.fail(w, "Run", err)
+			s.fail(w, r, "Run", err)
 			return
 		}
-		s.render(w, statusOf(err), "form", page{Title: "Run " + d.Ref, Nav: "scripts", Error: err.Error(), Data: d})
+		s.render(w, r, statusOf(err), "form", page{Title: "Run " + d.Ref, Nav: "scripts", Error: err.Error(), Data: d})
 		return
 	}
 	id := plan.Record.ID

@@ -34,27 +34,27 @@ func (s *Server) resourcesPage(w http.ResponseWriter, r *http.Request) {
 	d := resourcesData{Deck: deck}
 	cat, _, err := s.act(nil, nil, nil).Catalog("")
 	if err != nil {
-		s.fail(w, "Resources", err)
+		s.fail(w, r, "Resources", err)
 		return
 	}
 	d.Decks = decksFor(cat)
 	if deck == "" {
-		s.render(w, http.StatusOK, "resources", page{Title: "Resources", Nav: "resources", Data: d})
+		s.render(w, r, http.StatusOK, "resources", page{Title: "Resources", Nav: "resources", Data: d})
 		return
 	}
 	_, env, err := s.openResources(deck, nil)
 	if err != nil {
-		s.render(w, statusOf(err), "resources", page{Title: "Resources on " + deck, Nav: "resources", Error: err.Error(), Data: d})
+		s.render(w, r, statusOf(err), "resources", page{Title: "Resources on " + deck, Nav: "resources", Error: err.Error(), Data: d})
 		return
 	}
 	d.Protected = env.Deck.Protected
 	d.Lifecycles = env.Lifecycles.Definitions()
 	if d.Resources, err = env.States.List(r.Context()); err != nil {
-		s.render(w, statusOf(err), "resources", page{Title: "Resources on " + deck, Nav: "resources", Error: err.Error(), Data: d})
+		s.render(w, r, statusOf(err), "resources", page{Title: "Resources on " + deck, Nav: "resources", Error: err.Error(), Data: d})
 		return
 	}
 	sort.Slice(d.Resources, func(i, j int) bool { return d.Resources[i].Name < d.Resources[j].Name })
-	s.render(w, http.StatusOK, "resources", page{Title: "Resources on " + deck, Nav: "resources", Data: d})
+	s.render(w, r, http.StatusOK, "resources", page{Title: "Resources on " + deck, Nav: "resources", Data: d})
 }
 
 type resourceData struct {
@@ -73,12 +73,12 @@ func (s *Server) resourcePage(w http.ResponseWriter, r *http.Request) {
 	deck, name := q.Get("deck"), q.Get("name")
 	_, env, err := s.openResources(deck, nil)
 	if err != nil {
-		s.fail(w, "Resource "+name, err)
+		s.fail(w, r, "Resource "+name, err)
 		return
 	}
 	res, err := env.States.Get(r.Context(), name)
 	if err != nil {
-		s.fail(w, "Resource "+name, err)
+		s.fail(w, r, "Resource "+name, err)
 		return
 	}
 	d := resourceData{Deck: deck, Protected: env.Deck.Protected, Resource: res}
@@ -92,7 +92,7 @@ func (s *Server) resourcePage(w http.ResponseWriter, r *http.Request) {
 	d.Metadata = jsonText(res.BackendMetadata)
 	d.Limits = jsonText(res.Limits)
 	d.Attrs = jsonText(res.Attributes)
-	s.render(w, http.StatusOK, "resource", page{Title: "Resource " + name, Nav: "resources", Data: d})
+	s.render(w, r, http.StatusOK, "resource", page{Title: "Resource " + name, Nav: "resources", Data: d})
 }
 
 func jsonText(v any) string {
@@ -107,7 +107,7 @@ func jsonText(v any) string {
 // through action.RunEvent, as a live run of this server.
 func (s *Server) resourceEvent(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, "Resource", fail.Wrap(fail.Usage, err))
+		s.fail(w, r, "Resource", fail.Wrap(fail.Usage, err))
 		return
 	}
 	f := r.PostForm
@@ -115,11 +115,11 @@ func (s *Server) resourceEvent(w http.ResponseWriter, r *http.Request) {
 	switch ev {
 	case lifecycle.EventCreate, lifecycle.EventUpdate, lifecycle.EventPull, lifecycle.EventTerminate:
 	default:
-		s.fail(w, "Resource", fail.Errorf(fail.Usage, "event %q: use create, update, pull or terminate", ev))
+		s.fail(w, r, "Resource", fail.Errorf(fail.Usage, "event %q: use create, update, pull or terminate", ev))
 		return
 	}
 	if err := lifecycle.ValidateName(name); err != nil {
-		s.fail(w, "Resource", fail.Wrap(fail.Usage, err))
+		s.fail(w, r, "Resource", fail.Wrap(fail.Usage, err))
 		return
 	}
 	o := lifecycle.Order{Event: ev, Name: name, DryRun: f.Get("dryrun") != ""}
@@ -127,13 +127,13 @@ func (s *Server) resourceEvent(w http.ResponseWriter, r *http.Request) {
 	if ev == lifecycle.EventCreate || ev == lifecycle.EventUpdate {
 		o.Plan = f.Get("plan")
 		if o.Limits, err = parseLimits(f.Get("limits")); err != nil {
-			s.fail(w, "Resource", err)
+			s.fail(w, r, "Resource", err)
 			return
 		}
 	}
 	if ev == lifecycle.EventCreate {
 		if f.Get("lifecycle") == "" {
-			s.fail(w, "Resource", fail.New(fail.Usage, "choose the lifecycle of the resource to create"))
+			s.fail(w, r, "Resource", fail.New(fail.Usage, "choose the lifecycle of the resource to create"))
 			return
 		}
 		o.Attributes = map[string]any{}
@@ -142,7 +142,7 @@ func (s *Server) resourceEvent(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			if err := templates.ParseSet(o.Attributes, line); err != nil {
-				s.fail(w, "Resource", err)
+				s.fail(w, r, "Resource", err)
 				return
 			}
 		}
@@ -152,13 +152,13 @@ func (s *Server) resourceEvent(w http.ResponseWriter, r *http.Request) {
 	act := s.act(formPrompter{confirm: f.Get("confirm")}, log, force)
 	env, err := act.OpenResources(action.ResourceOptions{Deck: deck})
 	if err != nil {
-		s.fail(w, "Resource", err)
+		s.fail(w, r, "Resource", err)
 		return
 	}
 	// A protected deck is confirmed before anything starts (RunEvent asks
 	// again, through the same answer, for the event that runs).
 	if env.Deck.Protected && !o.DryRun && ev != lifecycle.EventPull && strings.TrimSpace(f.Get("confirm")) != env.Deck.Name {
-		s.fail(w, "Resource "+name, fail.Errorf(fail.Refused, "deck %s is protected: type its name in the confirmation field to %s %s; nothing was run", env.Deck.Name, ev, name))
+		s.fail(w, r, "Resource "+name, fail.Errorf(fail.Refused, "deck %s is protected: type its name in the confirmation field to %s %s; nothing was run", env.Deck.Name, ev, name))
 		return
 	}
 	id := "event-" + randomHex(6)

@@ -167,14 +167,14 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 			d.Ref = info.Record.Library + "/" + info.Record.Script
 		}
 	case d.Live == nil:
-		s.fail(w, "Run "+id, err)
+		s.fail(w, r, "Run "+id, err)
 		return
 	}
 	title := "Run " + d.ID
 	if d.Live != nil {
 		title = d.Live.Title + " - run " + d.ID
 	}
-	s.render(w, http.StatusOK, "run", page{Title: title, Nav: "runs", Data: d})
+	s.render(w, r, http.StatusOK, "run", page{Title: title, Nav: "runs", Data: d})
 }
 
 func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) {
@@ -202,7 +202,7 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	info, err := s.act(nil, nil, nil).GetRun(r.URL.Query().Get("id"))
 	if err != nil {
-		s.fail(w, "Download", err)
+		s.fail(w, r, "Download", err)
 		return
 	}
 	n, err := strconv.Atoi(r.URL.Query().Get("n"))
@@ -217,7 +217,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := os.Open(t.To)
 	if err != nil {
-		s.fail(w, "Download", err)
+		s.fail(w, r, "Download", err)
 		return
 	}
 	defer f.Close()
@@ -244,7 +244,7 @@ type runsData struct {
 func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) {
 	recs, err := s.act(nil, nil, nil).ListRuns(0)
 	if err != nil {
-		s.fail(w, "Runs", err)
+		s.fail(w, r, "Runs", err)
 		return
 	}
 	q := r.URL.Query()
@@ -259,5 +259,5 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Runs = append(d.Runs, rec)
 	}
-	s.render(w, http.StatusOK, "runs", page{Title: "Runs", Nav: "runs", Data: d})
+	s.render(w, r, http.StatusOK, "runs", page{Title: "Runs", Nav: "runs", Data: d})
 }

@@ -245,9 +245,13 @@ func (s *Server) Handler() http.Handler {
 			http.Error(w, "refused: no session; open the URL with the token that `cscript ui` printed", http.StatusUnauthorized)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), startKey{}, time.Now())))
 	})
 }
+
+// startKey holds when the server began a request: pages say in a
+// Server-Timing header how long the server took (the benchmark reads it).
+type startKey struct{}
 
 // checkOrigin refuses a request from another site: an Origin header that
 // is not this server, or a request that changes something without an

@@ -36,7 +36,7 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request) {
 	act := s.act(nil, nil, nil)
 	cat, _, err := act.Catalog("")
 	if err != nil {
-		s.fail(w, "Write", err)
+		s.fail(w, r, "Write", err)
 		return
 	}
 	d := writeData{}
@@ -47,12 +47,12 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request) {
 	case q.Get("ref") != "":
 		sc, err := cat.Script(q.Get("ref"))
 		if err != nil {
-			s.fail(w, "Write", err)
+			s.fail(w, r, "Write", err)
 			return
 		}
 		b, err := os.ReadFile(sc.Source.Path)
 		if err != nil {
-			s.fail(w, "Write", err)
+			s.fail(w, r, "Write", err)
 			return
 		}
 		d.Ref, d.Library, d.Path, d.Text, d.Original = cat.Ref(sc), sc.Source.Library, sc.Source.Path, string(b), string(b)
@@ -63,16 +63,16 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request) {
 		}
 		text, path, err := s.newText(cat, d.Library, d.Name, q.Get("from"))
 		if err != nil {
-			s.fail(w, "New script", err)
+			s.fail(w, r, "New script", err)
 			return
 		}
 		d.Text, d.Path = text, path
 	default:
-		s.render(w, http.StatusOK, "write-start", page{Title: "Write a script", Nav: "write", Data: d})
+		s.render(w, r, http.StatusOK, "write-start", page{Title: "Write a script", Nav: "write", Data: d})
 		return
 	}
 	d.Problems = s.check(d.Path, []byte(d.Text))
-	s.render(w, http.StatusOK, "write", page{Title: "Write " + d.Path, Nav: "write", Data: d})
+	s.render(w, r, http.StatusOK, "write", page{Title: "Write " + d.Path, Nav: "write", Data: d})
 }
 
 // newText is the text of a new script called name in library lib: the
@@ -209,57 +209,57 @@ func (s *Server) target(r *http.Request) (*store.Index, string, string, error) {
 
 func (s *Server) writeDiff(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, "Write", fail.Wrap(fail.Usage, err))
+		s.fail(w, r, "Write", fail.Wrap(fail.Usage, err))
 		return
 	}
 	_, path, name, err := s.target(r)
 	if err != nil {
-		s.fail(w, "Write", err)
+		s.fail(w, r, "Write", err)
 		return
 	}
 	text := normalize(r.PostFormValue("text"))
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.fail(w, "Write", err)
+		s.fail(w, r, "Write", err)
 		return
 	}
 	d := writeData{Ref: r.PostFormValue("ref"), Library: r.PostFormValue("library"), Name: r.PostFormValue("name"), Path: path, Text: text, Original: string(old)}
 	d.Diff = lineDiff(string(old), text)
 	d.Problems = s.check(path, []byte(text))
 	title := "Save " + name
-	s.render(w, http.StatusOK, "write-diff", page{Title: title, Nav: "write", Data: d})
+	s.render(w, r, http.StatusOK, "write-diff", page{Title: title, Nav: "write", Data: d})
 }
 
 // writeSave writes the file (atomically) when it has no problem and
 // commits only that file, as `cscript new` and `cscript edit` do.
 func (s *Server) writeSave(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, "Save", fail.Wrap(fail.Usage, err))
+		s.fail(w, r, "Save", fail.Wrap(fail.Usage, err))
 		return
 	}
 	ix, path, name, err := s.target(r)
 	if err != nil {
-		s.fail(w, "Save", err)
+		s.fail(w, r, "Save", err)
 		return
 	}
 	text := normalize(r.PostFormValue("text"))
 	if ps := s.check(path, []byte(text)); len(ps) > 0 {
 		d := writeData{Ref: r.PostFormValue("ref"), Library: r.PostFormValue("library"), Name: r.PostFormValue("name"), Path: path, Text: text, Problems: ps}
-		s.render(w, http.StatusBadRequest, "write", page{Title: "Write " + path, Nav: "write", Error: "not saved: the definition has problems", Data: d})
+		s.render(w, r, http.StatusBadRequest, "write", page{Title: "Write " + path, Nav: "write", Error: "not saved: the definition has problems", Data: d})
 		return
 	}
 	old, err := os.ReadFile(path)
 	isNew := errors.Is(err, fs.ErrNotExist)
 	if err != nil && !isNew {
-		s.fail(w, "Save", err)
+		s.fail(w, r, "Save", err)
 		return
 	}
 	if isNew != (r.PostFormValue("ref") == "") {
-		s.fail(w, "Save", fail.Errorf(fail.Conflict, "%s was created or removed since the editor opened: reload and try again", path))
+		s.fail(w, r, "Save", fail.Errorf(fail.Conflict, "%s was created or removed since the editor opened: reload and try again", path))
 		return
 	}
 	if !isNew && string(old) != r.PostFormValue("original") {
-		s.fail(w, "Save", fail.Errorf(fail.Conflict, "%s changed on disk since the editor opened it: reload it, apply your change again, and save", path))
+		s.fail(w, r, "Save", fail.Errorf(fail.Conflict, "%s changed on disk since the editor opened it: reload it, apply your change again, and save", path))
 		return
 	}
 	if !isNew && string(old) == text {
@@ -267,19 +267,19 @@ func (s *Server) writeSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := store.WriteFileAtomic(path, []byte(text), 0o644); err != nil {
-		s.fail(w, "Save", err)
+		s.fail(w, r, "Save", err)
 		return
 	}
 	msg := "cscript: edit script " + name
 	if isNew {
 		msg = "cscript: new script " + name
 	} else if err := store.Touch(path, s.cfg.Now()); err != nil {
-		s.fail(w, "Save", err)
+		s.fail(w, r, "Save", err)
 		return
 	}
 	if _, err := os.Stat(filepath.Join(ix.Library.Root, ".git")); err == nil {
 		if _, err := store.CommitPaths(ix.Library.Root, msg, store.GitIdentity(ix.Library.Root), path); err != nil && !errors.Is(err, store.ErrNothingToCommit) {
-			s.fail(w, "Save", fmt.Errorf("%s was written but not committed: %w", path, err))
+			s.fail(w, r, "Save", fmt.Errorf("%s was written but not committed: %w", path, err))
 			return
 		}
 	}
@@ -353,21 +353,21 @@ func (s *Server) syncLibrary(w http.ResponseWriter, r *http.Request) {
 	name := r.FormValue("library")
 	cfg, err := s.act(nil, nil, nil).Config()
 	if err != nil {
-		s.fail(w, "Sync", err)
+		s.fail(w, r, "Sync", err)
 		return
 	}
 	ref, ok := cfg.Library(name)
 	if !ok {
-		s.fail(w, "Sync", &store.NotFoundError{What: "library", Name: name, Hint: "see `cscript library list`"})
+		s.fail(w, r, "Sync", &store.NotFoundError{What: "library", Name: name, Hint: "see `cscript library list`"})
 		return
 	}
 	if ref.URL == "" {
-		s.fail(w, "Sync", fail.Errorf(fail.Usage, "library %q is a local directory without a git remote: nothing to sync", name))
+		s.fail(w, r, "Sync", fail.Errorf(fail.Usage, "library %q is a local directory without a git remote: nothing to sync", name))
 		return
 	}
 	res, err := store.Sync(r.Context(), ref.Path, store.GitOptions{Branch: ref.Branch, VerifySignatures: ref.VerifySignatures, Keyring: ref.Keyring, Now: s.cfg.Now})
 	if err != nil {
-		s.fail(w, "Sync "+name, err)
+		s.fail(w, r, "Sync "+name, err)
 		return
 	}
 	d := syncData{Library: name, Message: res.Message(), Diverged: res.Diverged || res.Rewound}
@@ -375,5 +375,5 @@ func (s *Server) syncLibrary(w http.ResponseWriter, r *http.Request) {
 	if d.Diverged {
 		status = http.StatusConflict
 	}
-	s.render(w, status, "sync", page{Title: "Sync " + name, Nav: "scripts", Data: d})
+	s.render(w, r, status, "sync", page{Title: "Sync " + name, Nav: "scripts", Data: d})
 }
