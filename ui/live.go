@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,24 @@ func (l *liveRun) Link() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.link
+}
+
+// Transcript is what the run said (output and notes), for the page of a
+// finished run that has no record of its own (a lifecycle event).
+func (l *liveRun) Transcript() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b strings.Builder
+	for _, e := range l.events {
+		switch e.Kind {
+		case "out":
+			b.WriteString(e.Text)
+		case "phase", "transfer":
+		default:
+			b.WriteString("[" + e.Kind + "] " + e.Text + "\n")
+		}
+	}
+	return b.String()
 }
 
 // State is "running" or how the run ended.

@@ -24,6 +24,7 @@ function liveRun() {
   var id = live.dataset.id, out = $("#output"), phases = $("#phases"), state = $("#runstate");
   var es = new EventSource("/run/events?id=" + encodeURIComponent(id));
   var lastPhase = null;
+  var shown = window.cscriptShown = [];
   function append(text, cls) {
     var atEnd = out.scrollTop + out.clientHeight >= out.scrollHeight - 4;
     var span = document.createElement("span");
@@ -34,10 +35,11 @@ function liveRun() {
   }
   es.onmessage = function (m) {
     var e = JSON.parse(m.data);
-    window.cscriptLastEvent = { seq: e.seq, at: e.at, shown: Date.now() };
     switch (e.kind) {
     case "out":
       append(e.text, e.stream === "stderr" ? "err" : "");
+      // When each chunk was shown (the latency measurement reads it).
+      if (shown.length < 10000) { shown.push([e.text, Date.now()]); }
       break;
     case "phase":
       if (lastPhase) { lastPhase.classList.remove("now"); }
