@@ -174,7 +174,20 @@ func (u *uiProc) shot(name string) {
 		dir = filepath.Join(moduleRoot(), dir)
 	}
 	var png []byte
-	u.run(chromedp.FullScreenshot(&png, 100)) // quality 100: PNG
+	// A page that is still laying out has no width yet: try again.
+	var err error
+	for range 10 {
+		ctx, cancel := context.WithTimeout(u.ctx, 30*time.Second)
+		err = chromedp.Run(ctx, chromedp.WaitReady("body", chromedp.ByQuery), chromedp.FullScreenshot(&png, 100)) // quality 100: PNG
+		cancel()
+		if err == nil {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if err != nil {
+		u.t.Fatalf("screenshot %s: %v", name, err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		u.t.Fatal(err)
 	}
