@@ -51,12 +51,21 @@ func Main(ctx context.Context, info BuildInfo, args []string, stdin io.Reader, s
 }
 
 func (a *app) main(ctx context.Context, args []string) int {
-	return a.runCLI(ctx, a.cli(), args)
+	cliApp := a.cli()
+	if isKubectlPlugin(args) {
+		cliApp.Name = "kubectl cscript"
+		var err error
+		if args, err = pluginArgs(cliApp, args); err != nil {
+			return a.report(err)
+		}
+	}
+	return a.runCLI(ctx, cliApp, args)
 }
 
 // runCLI runs the command tree cliApp (a.cli(), or in tests one with a
 // command added) with args and returns the process exit code.
 func (a *app) runCLI(ctx context.Context, cliApp *cli.App, args []string) int {
+	a.io.ctx = ctx // Ctrl-C stops a question at once
 	err := cliApp.RunContext(ctx, interspersed(cliApp, args))
 	var ec cli.ExitCoder
 	if _, ok := fail.Of(err); !ok && errors.As(err, &ec) {
@@ -147,20 +156,24 @@ func (a *app) cli() *cli.App {
 			a.newCommand(),
 			a.editCommand(),
 			a.rmCommand(),
+			a.mvCommand(),
 			a.validateCommand(),
 			a.renderCommand(),
 			a.runCommand(),
 			a.resourceCommand(),
+			a.lifecycleCommand(),
 			a.runsCommand(),
 			a.traceCommand(),
 			a.gcCommand(),
-			a.deckCommand(),
+			a.withDeckUse(a.deckCommand()),
 			a.libraryCommand(),
 			a.syncCommand(),
 			a.uiCommand(),
 			a.completionCommand(),
 			a.completeCommand(),
 			a.aliasCommand(),
+			a.schemaCommand(),
+			a.explainCommand(),
 			versionCommand(info),
 		},
 	}

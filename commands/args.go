@@ -13,8 +13,8 @@ import (
 // Global flags (the App's own) may come before the command or anywhere after
 // it; they are moved in front of the command, where urfave/cli reads them.
 func interspersed(app *cli.App, args []string) []string {
-	if len(args) < 2 {
-		return args
+	if len(args) < 2 || args[1] == completeName {
+		return args // the completion scripts' words, as typed
 	}
 	globals, args := globalFlags(app, args)
 	out := append([]string{args[0]}, globals...)

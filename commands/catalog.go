@@ -42,7 +42,7 @@ func (a *app) scriptFromArg(c *cli.Context) (*store.Catalog, *store.Script, erro
 	}
 	s, err := cat.Script(ref)
 	if err != nil {
-		return nil, nil, err
+		return cat, nil, err // the catalog, for an invalid script's file
 	}
 	return cat, s, nil
 }

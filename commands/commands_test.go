@@ -34,6 +34,9 @@ func newEnv(t *testing.T) *env {
 	for k := range e.vars() {
 		t.Setenv(k, "") // restored after the test
 	}
+	// No editor of the machine's user: tests that edit set their own.
+	t.Setenv("EDITOR", "")
+	t.Setenv("VISUAL", "")
 	e.activate()
 	if err := os.WriteFile(filepath.Join(root, ".gitconfig"), []byte("[user]\n\tname = Test User\n\temail = test@example.com\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -179,8 +182,8 @@ func TestExitCodes(t *testing.T) {
 		{"no args", []string{"render"}, ExitUsage, "exactly one script name"},
 		{"unknown flag", []string{"list", "--bogus"}, ExitUsage, "bogus"},
 		{"run on protected deck without terminal", []string{"run", "hello", "--deck", "staging"}, ExitRunFailed, "protected"},
-		{"run unknown script", []string{"run", "nope"}, ExitRunFailed, `script "nope" not found`},
-		{"run with a bad --mode", []string{"run", "hello", "--mode", "cron"}, ExitUsage, "--mode"},
+		{"run unknown script", []string{"run", "nope", "--deck", "local"}, ExitRunFailed, `script "nope" not found`},
+		{"run with a bad --mode", []string{"run", "hello", "--deck", "local", "--mode", "cron"}, ExitUsage, "--mode"},
 		{"run without a script", []string{"run"}, ExitUsage, "exactly one script name"},
 		{"unknown command", []string{"bogus"}, ExitUsage, `unknown command "bogus"`},
 		{"unknown command, close to one", []string{"rnu", "hello"}, ExitUsage, `did you mean "run"?`},
@@ -284,10 +287,16 @@ func TestCompletion(t *testing.T) {
 			t.Errorf("completion %s does not complete dynamically:\n%s", sh, r.out)
 		}
 	}
-	if r := e.mustRun("__complete", "scripts"); r.out != "db-dump\ndb-restore\ndemo-id-create\ndemo-vm-create\ndemo-vm-pull\ndemo-vm-terminate\ndemo-vm-update\nhello\npy-fail\n" {
-		t.Errorf("__complete scripts = %q", r.out)
+	r := e.mustRun("__complete", "run", "")
+	var words []string
+	for _, l := range strings.Split(strings.TrimSpace(r.out), "\n")[1:] {
+		w, _, _ := strings.Cut(l, "\t")
+		words = append(words, w)
 	}
-	if r := e.mustRun("__complete", "decks"); r.out != "local\nstaging\n" {
+	if strings.Join(words, " ") != "db-dump db-restore demo-id-create demo-vm-create demo-vm-pull demo-vm-terminate demo-vm-update hello py-fail" {
+		t.Errorf("__complete run '' = %q", r.out)
+	}
+	if r := e.mustRun("__complete", "run", "hello", "--deck", ""); r.out != ":default\nlocal\tThe local test cluster (test/cluster up).\nstaging\tShared staging. Runs ask you to type the deck name first.\n" {
 		t.Errorf("__complete decks = %q", r.out)
 	}
 }
@@ -548,7 +557,7 @@ func TestSetValuesHelmStyle(t *testing.T) {
 		{[]string{"render", "hello", "--set-file", "who=" + filepath.Join(e.root, "nope.txt")}, ExitInvalid, "cannot read"},
 		{[]string{"render", "hello", "--set-json", "who={bad"}, ExitInvalid, "not JSON"},
 		{[]string{"render", "hello", "-f", "-", "-f", "-"}, ExitUsage, "once"},
-		{[]string{"run", "hello", "-i", "-f", "-"}, ExitUsage, "stdin"},
+		{[]string{"run", "hello", "--deck", "local", "-i", "-f", "-"}, ExitUsage, "stdin"},
 	} {
 		if r := e.run("", tt.args...); r.code != tt.code || !strings.Contains(r.err, tt.msg) {
 			t.Errorf("cscript %s: exit %d, stderr %q; want %d and %q", strings.Join(tt.args, " "), r.code, r.err, tt.code, tt.msg)

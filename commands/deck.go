@@ -16,7 +16,7 @@ func (a *app) deckCommand() *cli.Command {
 	flagLib := &cli.StringFlag{Name: "library", Aliases: []string{"l"}, Usage: "the `LIBRARY` to create the deck in (default: the first)"}
 	return &cli.Command{
 		Name:  "deck",
-		Usage: "list, show and create decks (target environments)",
+		Usage: "list, show, create, edit and remove decks (target environments)",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "list",
@@ -84,6 +84,8 @@ func (a *app) deckCommand() *cli.Command {
 					return nil
 				},
 			},
+			a.deckEditCommand(),
+			a.deckRmCommand(),
 		},
 	}
 }

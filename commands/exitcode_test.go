@@ -25,6 +25,7 @@ import (
 	"github.com/cscript-dev/cscript/lifecycle"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/store"
 	"github.com/cscript-dev/cscript/templates"
@@ -80,11 +81,11 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 	}{
 		{id: "store.ErrNotFound", err: store.ErrNotFound, code: 4, run: 125},
 		{id: "store.NotFoundError", err: &store.NotFoundError{What: "script", Name: "nope"}, code: 4, run: 125,
-			cmd: []string{"render", "nope"}, runCmd: []string{"run", "nope"}, msg: `script "nope" not found`},
+			cmd: []string{"render", "nope"}, runCmd: []string{"run", "nope", "--deck", "local"}, msg: `script "nope" not found`},
 		{id: "store.AmbiguousError", err: &store.AmbiguousError{What: "script", Name: "twin", Libraries: []string{"local", "team"}}, code: 4, run: 125,
-			cmd: []string{"render", "twin"}, runCmd: []string{"run", "twin"}, msg: "use LIB/NAME"},
+			cmd: []string{"render", "twin"}, runCmd: []string{"run", "twin", "--deck", "local"}, msg: "use LIB/NAME"},
 		{id: "store.ValidationError", err: &store.ValidationError{Problems: []store.Problem{{File: "x.yaml", Message: "bad"}}}, code: 3, run: 125,
-			cmd: []string{"render", "broken"}, runCmd: []string{"run", "broken"}, msg: `interpreter "ruby" is not supported`},
+			cmd: []string{"render", "broken"}, runCmd: []string{"run", "broken", "--deck", "local"}, msg: `interpreter "ruby" is not supported`},
 		{id: "store.RemoteError", err: &store.RemoteError{Op: "fetch", URL: "git://x", Err: plain}, code: 7, run: 125,
 			cmd: []string{"library", "add", "far", "git://127.0.0.1:1/none.git"}, msg: "connection refused"},
 		{id: "store.DirtyTreeError", err: &store.DirtyTreeError{Dir: "/lib", Files: []string{"a.yaml"}}, code: 5, run: 125},
@@ -105,7 +106,7 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 		{id: "templates.MissingParamsError", err: &templates.MissingParamsError{Names: []string{"dump"}}, code: 3, run: 125,
 			cmd: []string{"render", "db-restore", "--deck", "local"}, runCmd: []string{"run", "db-restore", "--deck", "local"}, msg: "missing required param dump"},
 		{id: "templates.SetError", err: &templates.SetError{Flag: "--set", Expr: "=x", Message: "bad"}, code: 3, run: 125,
-			cmd: []string{"render", "hello", "--set", "=x"}, runCmd: []string{"run", "hello", "--set", "=x"}, msg: `--set "=x"`},
+			cmd: []string{"render", "hello", "--set", "=x"}, runCmd: []string{"run", "hello", "--deck", "local", "--set", "=x"}, msg: `--set "=x"`},
 
 		{id: "credentials.SourceError", err: &credentials.SourceError{Credential: "TOKEN", Source: "fromEnv X", Message: "unset"}, code: 3, run: 125,
 			runCmd: []string{"run", "credtest", "--deck", "local"}, msg: "credential TOKEN (fromEnv CSCRIPT_TEST_UNSET_TOKEN)"},
@@ -127,6 +128,8 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 		{id: "transfer.TooLargeError", err: &transfer.TooLargeError{Limit: 1 << 30}, code: 6, run: 125},
 		{id: "kube.ErrNoTeamRecord", err: kube.ErrNoTeamRecord, code: 4, run: 125},
 		{id: "kube.ErrJobNotFound", err: &runner.RunError{Op: "find job", Err: kube.ErrJobNotFound}, code: 4, run: 125},
+		{id: "docker.ErrContainerNotFound", err: &runner.RunError{Op: "find container", Err: docker.ErrContainerNotFound}, code: 4, run: 125},
+		{id: "runner.CleanupFailedError", err: &runner.CleanupFailedError{Err: &runner.ScriptError{Code: 3}, Cleanup: plain}, code: 3, run: 3},
 		{id: "kube.ConnectionLostError", err: &kube.ConnectionLostError{Op: "preflight", Err: refused}, code: 7, run: 125},
 		{id: "runner.RunError", err: &runner.RunError{Op: "create pod", Err: refused}, code: 7, run: 125},
 
@@ -230,7 +233,7 @@ func isExported(id string, err error) bool {
 	sentinels := map[string]error{
 		"store.ErrNotFound": store.ErrNotFound, "store.ErrExists": store.ErrExists, "store.ErrNotGitRepo": store.ErrNotGitRepo,
 		"store.ErrAlreadyGitRepo": store.ErrAlreadyGitRepo, "store.ErrNothingToCommit": store.ErrNothingToCommit,
-		"store.ErrNoRemote": store.ErrNoRemote, "kube.ErrJobNotFound": kube.ErrJobNotFound, "kube.ErrNoTeamRecord": kube.ErrNoTeamRecord,
+		"store.ErrNoRemote": store.ErrNoRemote, "kube.ErrJobNotFound": kube.ErrJobNotFound, "docker.ErrContainerNotFound": docker.ErrContainerNotFound, "kube.ErrNoTeamRecord": kube.ErrNoTeamRecord,
 		"lifecycle.ErrNotFound": lifecycle.ErrNotFound, "history.ErrNotFound": history.ErrNotFound,
 		"history.ErrAmbiguous": history.ErrAmbiguous, "history.ErrFinished": history.ErrFinished,
 		"transfer.ErrExists": transfer.ErrExists, "redact.ErrClosed": redact.ErrClosed,

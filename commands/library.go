@@ -33,6 +33,7 @@ func (a *app) libraryCommand() *cli.Command {
 				Flags:     []cli.Flag{flagBranch, flagVerify, flagKeyring, flagSSHKey, flagTokenEnv},
 				Action:    a.libraryAdd,
 			},
+			a.libraryRemoteCommand(),
 			{
 				Name:      "trust",
 				Usage:     "review and trust what a shared library asks to do on this machine (local credential commands, files and variables; local paths)",
@@ -152,9 +153,15 @@ func (a *app) libraryAdd(c *cli.Context) error {
 	} else {
 		ref.URL = src
 		ref.Path = a.paths().LibraryDir(name)
-		fmt.Fprintf(a.io.Err, "Cloning %s into %s …\n", src, ref.Path)
-		if err := store.CloneLibrary(c.Context, src, ref.Path, gitOptions(c, ref)); err != nil {
+		reuse, err := a.reuseOrMoveAside(ref.Path, src, ref.VerifySignatures)
+		if err != nil {
 			return err
+		}
+		if !reuse {
+			fmt.Fprintf(a.io.Err, "Cloning %s into %s …\n", src, ref.Path)
+			if err := store.CloneLibrary(c.Context, src, ref.Path, gitOptions(c, ref)); err != nil {
+				return err
+			}
 		}
 	}
 	cfg.Libraries = append(cfg.Libraries, ref)
@@ -168,7 +175,7 @@ func (a *app) libraryAdd(c *cli.Context) error {
 func (a *app) syncCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sync",
-		Usage:     "fetch and fast-forward git libraries, push local commits; diverged local work, and local commits a rewound remote dropped, are kept on a branch",
+		Usage:     "fetch git libraries and push local commits, put on top of the remote's new ones; local work that changed the same lines as the remote, and local commits a rewound remote dropped, are kept on a branch (exit 5)",
 		ArgsUsage: "[LIB]",
 		Flags:     []cli.Flag{flagSSHKey, flagTokenEnv},
 		Action: func(c *cli.Context) error {

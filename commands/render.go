@@ -25,9 +25,18 @@ func (a *app) renderCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			rd, err := a.act.Render(c.Context, action.RenderOptions{Ref: ref, Values: valuesOf(c), Pod: c.Bool(flagPod.Name)})
+			deck, fromDefault, err := a.deckOf(c)
 			if err != nil {
 				return err
+			}
+			if fromDefault {
+				fmt.Fprintf(a.io.Err, "deck %s %s\n", deck, defaultDeckNote)
+			}
+			values := valuesOf(c)
+			values.Deck = deck
+			rd, err := a.act.Render(c.Context, action.RenderOptions{Ref: ref, Values: values, Pod: c.Bool(flagPod.Name)})
+			if err != nil {
+				return defaultDeckHint(err, deck, fromDefault)
 			}
 			if c.Bool(flagPod.Name) {
 				_, err := a.io.Out.Write(rd.PodYAML)

@@ -65,6 +65,7 @@ func (a *app) resourceCommandWith(deps resourceDeps) *cli.Command {
 			{Name: "show", Usage: "show a resource: state, backend id, metadata, endpoints, report, usages, last error", ArgsUsage: "NAME",
 				Flags:  append(append([]cli.Flag(nil), common...), &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputTable, Usage: "output format: text, json or yaml"}),
 				Action: func(c *cli.Context) error { return a.resourceShow(c, deps) }},
+			a.resourceForgetCommand(deps),
 		},
 	}
 }
@@ -155,6 +156,9 @@ func (a *app) resourceEvent(c *cli.Context, deps resourceDeps, ev lifecycle.Even
 
 // runEvent runs a lifecycle event and prints the outcome.
 func (a *app) runEvent(c *cli.Context, env *action.Resources, eo action.EventOptions) error {
+	if eo.Order.Deck == "" && env.Deck != nil {
+		eo.Order.Deck = env.Deck.Name // for the lines printed after it
+	}
 	out, err := a.act.RunEvent(c.Context, env, eo, &runProgress{a: a})
 	return a.printOutcome(eo.Order, out, err)
 }

@@ -23,7 +23,7 @@ var (
 	flagPod         = &cli.BoolFlag{Name: "pod", Usage: "print the Pod (and the run's Secret, data redacted) that a run would create"}
 	flagVerbose     = &cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print each phase of the run on stderr"}
 	flagMode        = &cli.StringFlag{Name: "mode", Value: history.ModePod, Usage: "`pod`: exec the script in a one-off Pod (files in and out); job: run it as a Kubernetes Job"}
-	flagDetach      = &cli.BoolFlag{Name: "detach", Usage: "with --mode job: start the Job, print the run id and return; follow with `cscript runs attach ID`"}
+	flagDetach      = &cli.BoolFlag{Name: "detach", Usage: "with --mode job or on a Docker deck: start the Job or container, print the run id and return; follow with `cscript runs attach ID`"}
 	flagMaxDownload = &cli.StringFlag{Name: "max-download", Value: "10Gi", Usage: "stop a file download larger than `SIZE` (like 500Mi or 20Gi; 0: no limit)"}
 	flagKeepRuns    = &cli.IntFlag{Name: "keep-runs", Value: history.DefaultKeep, Usage: "how many run records to keep", EnvVars: []string{"CSCRIPT_KEEP_RUNS"}}
 )
@@ -59,16 +59,22 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return usageErrorf("--max-download %q: %v", c.String(flagMaxDownload.Name), err)
 	}
+	deck, fromDefault, err := a.requireDeck(c)
+	if err != nil {
+		return err
+	}
+	values := valuesOf(c)
+	values.Deck = deck
 	plan, err := a.act.PlanRun(c.Context, action.RunOptions{
-		Ref: ref, Values: valuesOf(c), Target: targetOf(c),
+		Ref: ref, Values: values, Target: targetOf(c),
 		Mode: c.String(flagMode.Name), ModeSet: c.IsSet(flagMode.Name),
 		Yes: c.Bool(flagYes.Name), Interactive: c.Bool(flagInteractive.Name), Compress: c.Bool(flagCompress.Name),
 		Detach: c.Bool(flagDetach.Name), MaxDownload: maxDownload, KeepRuns: c.Int(flagKeepRuns.Name),
 	})
 	if err != nil {
-		return err
+		return defaultDeckHint(err, deck, fromDefault)
 	}
-	prog := &runProgress{a: a, verbose: c.Bool(flagVerbose.Name), start: plan.Start()}
+	prog := &runProgress{a: a, verbose: c.Bool(flagVerbose.Name), start: plan.Start(), defaultDeck: fromDefault}
 	res, runErr := a.act.ExecuteRun(c.Context, plan, prog)
 	if runErr != nil {
 		if res != nil && res.Record.State != history.StateSucceeded {

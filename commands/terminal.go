@@ -25,7 +25,8 @@ var (
 func (t terminal) CanAsk() bool { return t.a.io.interactive() }
 
 func (t terminal) ConfirmDeck(_ context.Context, c action.DeckConfirmation) (string, error) {
-	return t.a.io.ask(fmt.Sprintf("Deck %s is protected (context %s, namespace %s). Type the deck's name to run: ", c.Deck, orDash(c.Context), orDash(c.Namespace)))
+	answer, err := t.a.io.ask(fmt.Sprintf("Deck %s is protected (context %s, namespace %s). Type the deck's name to run: ", c.Deck, orDash(c.Context), orDash(c.Namespace)))
+	return answer, noAnswer(err, fmt.Sprintf("deck %s not confirmed, nothing was run; pass --yes to run without asking", c.Deck))
 }
 
 func (t terminal) Param(_ context.Context, p store.Param, problem error) (string, error) {
@@ -43,7 +44,8 @@ func (t terminal) Param(_ context.Context, p store.Param, problem error) (string
 	if p.Secret {
 		ask = t.a.io.askSecret
 	}
-	return ask(q + ": ")
+	answer, err := ask(q + ": ")
+	return answer, noAnswer(err, fmt.Sprintf("param %s has no value; pass --set %s=…", p.Name, p.Name))
 }
 
 func (t terminal) Warn(msg string) { fmt.Fprintf(t.a.io.Err, "warning: %s\n", msg) }
@@ -56,13 +58,20 @@ type runProgress struct {
 	a       *app
 	verbose bool
 	start   time.Time // phases are timed from it
+	// defaultDeck: the deck is the default chosen with `deck use`, and the
+	// run's line says so.
+	defaultDeck bool
 }
 
 var _ action.Progress = (*runProgress)(nil)
 
 func (p *runProgress) Started(s action.RunStart) {
 	if s.Event == "" {
-		fmt.Fprintf(p.a.io.Err, "%s %s in %s (%s), run %s\n", p.a.io.paint("1", "▶"), s.Script, s.Deck, s.Where, s.ID)
+		deck := s.Deck
+		if p.defaultDeck {
+			deck = "deck " + deck + " " + defaultDeckNote
+		}
+		fmt.Fprintf(p.a.io.Err, "%s %s in %s (%s), run %s\n", p.a.io.paint("1", "▶"), s.Script, deck, s.Where, s.ID)
 		return
 	}
 	head := fmt.Sprintf("%s %s %s: script %s in %s", p.a.io.paint("1", "▶"), s.Event, s.Resource, s.Script, s.Deck)

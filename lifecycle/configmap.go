@@ -26,6 +26,9 @@ type StateStore interface {
 	Create(ctx context.Context, r *Resource) error
 	Update(ctx context.Context, r *Resource) error
 	Lock(ctx context.Context, name string) (unlock func(), err error)
+	// Delete removes r's state if it is still at the version r was read at
+	// (else a *ConflictError): `resource forget`.
+	Delete(ctx context.Context, r *Resource) error
 }
 
 // Labels and names of the ConfigMaps that hold resource state.
@@ -167,6 +170,23 @@ func (s *ConfigMapStore) Update(ctx context.Context, r *Resource) error {
 		return fmt.Errorf("record resource %s: %w", r.Name, err)
 	}
 	r.version = got.ResourceVersion
+	return nil
+}
+
+// Delete removes r's ConfigMap if it is still at the version r was read at.
+func (s *ConfigMapStore) Delete(ctx context.Context, r *Resource) error {
+	if r.version == "" {
+		return fmt.Errorf("delete resource %s: no version was read (a bug)", r.Name)
+	}
+	err := s.Client.CoreV1().ConfigMaps(s.Namespace).Delete(ctx, ConfigMapName(r.Name), metav1.DeleteOptions{
+		Preconditions: &metav1.Preconditions{ResourceVersion: &r.version},
+	})
+	switch {
+	case apierrors.IsConflict(err), apierrors.IsNotFound(err):
+		return &ConflictError{Name: r.Name}
+	case err != nil:
+		return fmt.Errorf("forget resource %s: %w", r.Name, err)
+	}
 	return nil
 }
 

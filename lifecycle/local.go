@@ -134,6 +134,34 @@ func (s *DirStore) Update(_ context.Context, r *Resource) error {
 	return s.write(r, gen+1, false)
 }
 
+// Delete removes r's file if it is still at the generation r was read at.
+func (s *DirStore) Delete(_ context.Context, r *Resource) error {
+	want, err := strconv.ParseInt(r.version, 10, 64)
+	if err != nil {
+		return fmt.Errorf("delete resource %s: no version was read (a bug)", r.Name)
+	}
+	unlock, err := s.writeLock(r.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, gen, err := s.read(r.Name)
+	if errors.Is(err, ErrNotFound) || (err == nil && gen != want) {
+		return &ConflictError{Name: r.Name}
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(s.path(r.Name)); err != nil {
+		return fmt.Errorf("forget resource %s: %w", r.Name, err)
+	}
+	if d, err := os.Open(s.Dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
 // write replaces the file atomically: a temp file in the same directory,
 // synced, then renamed over it. With create, the rename must not replace an
 // existing file (a hard link is used: it fails when the name exists).

@@ -219,7 +219,16 @@ type SyncResult struct {
 	RewoundFrom string
 	// SavedBranch holds the local commits when Diverged or Rewound.
 	SavedBranch string
-	// LocalCommits are the commits only on SavedBranch, oldest first (full hashes).
+	// Rebased says the local commits (LocalCommits, as they were) were put
+	// on top of the remote's new commits, up to RebasedOnto, and pushed.
+	Rebased     bool
+	RebasedOnto string
+	// ConflictFiles are the files both sides changed in the same lines, the
+	// reason a Diverged sync kept the local commits on a branch.
+	ConflictFiles  []string
+	conflictCommit string
+	// LocalCommits are the commits only on SavedBranch, oldest first (full
+	// hashes); after a rebase, the local commits before it.
 	LocalCommits []string
 	// subjects parallels LocalCommits.
 	subjects []string
@@ -237,6 +246,10 @@ func (r *SyncResult) Message() string {
 				r.URL, r.Branch, gitShortHash(r.After), gitShortHash(r.RewoundFrom))
 			fmt.Fprintf(&b, "nothing was pushed: the %d local commit(s) the remote no longer has, which may have been removed on purpose, are kept on branch %s:\n",
 				len(r.LocalCommits), r.SavedBranch)
+		} else if len(r.ConflictFiles) > 0 {
+			fmt.Fprintf(&b, "the library %s and its remote %s both changed the same lines of %s since the last sync (local commit %q).\n",
+				r.Dir, r.URL, strings.Join(r.ConflictFiles, ", "), r.conflictCommit)
+			fmt.Fprintf(&b, "your %d local commit(s) are kept on branch %s:\n", len(r.LocalCommits), r.SavedBranch)
 		} else {
 			fmt.Fprintf(&b, "the library %s and its remote %s both changed since the last sync.\n", r.Dir, r.URL)
 			fmt.Fprintf(&b, "your %d local commit(s) are kept on branch %s:\n", len(r.LocalCommits), r.SavedBranch)
@@ -261,6 +274,12 @@ func (r *SyncResult) Message() string {
 			fmt.Fprintf(&b, "to publish them deliberately, re-apply them and run cscript sync; check first that they were not removed for a reason; delete the branch when done: git -C %s branch -D %s", dir, r.SavedBranch)
 		} else {
 			fmt.Fprintf(&b, "then run cscript sync to push it; delete the branch when done: git -C %s branch -D %s", dir, r.SavedBranch)
+		}
+	case r.Rebased:
+		fmt.Fprintf(&b, "put your %d local commit(s) on top of the remote's new commits (%s) and pushed %s to %s (%s):",
+			len(r.LocalCommits), gitShortHash(r.RebasedOnto), r.Branch, r.URL, gitShortHash(r.After))
+		for _, s := range r.subjects {
+			fmt.Fprintf(&b, "\n  %s", s)
 		}
 	case r.Pushed && r.Before == "":
 		fmt.Fprintf(&b, "pushed branch %s (%s) to %s", r.Branch, gitShortHash(r.After), r.URL)
@@ -849,6 +868,39 @@ func Sync(ctx context.Context, dir string, opts GitOptions) (_ *SyncResult, retE
 		return nil, err
 	}
 
+	if !behind && !rewound {
+		// Both moved: the local commits go on top of the remote's, unless
+		// both changed the same lines of a file.
+		mine, err := commitObjectsOnlyIn(r, ourCommit, theirCommit)
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: %w", dir, err)
+		}
+		head, conflict, err := rebaseCommits(r, mine, theirCommit, opts.Now)
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: rebase: %w", dir, err)
+		}
+		if conflict == nil {
+			headCommit, err := r.CommitObject(head)
+			if err != nil {
+				return nil, fmt.Errorf("sync %s: %w", dir, err)
+			}
+			if err := checkGitOverwrite(dir, w, ourCommit, headCommit); err != nil {
+				return nil, err
+			}
+			if err := w.Reset(&git.ResetOptions{Commit: head, Mode: git.MergeReset}); err != nil {
+				return nil, fmt.Errorf("sync %s: move %s to %s: %w", dir, branch, gitShortHash(head.String()), err)
+			}
+			res.Rebased, res.RebasedOnto = true, theirs.String()
+			for _, c := range mine {
+				subject, _, _ := strings.Cut(strings.TrimSpace(c.Message), "\n")
+				res.LocalCommits = append(res.LocalCommits, c.Hash.String())
+				res.subjects = append(res.subjects, subject)
+			}
+			local = head
+			return push()
+		}
+		res.ConflictFiles, res.conflictCommit = conflict.files, conflict.commit
+	}
 	if !behind {
 		saved, err := saveGitBranch(r, local, opts.Now)
 		if err != nil {
@@ -959,6 +1011,23 @@ func saveGitBranch(r *git.Repository, at plumbing.Hash, now func() time.Time) (s
 		name = fmt.Sprintf("%s-%d", base, i)
 	}
 	return name, r.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(name), at))
+}
+
+// commitObjectsOnlyIn is commitsOnlyIn as commits.
+func commitObjectsOnlyIn(r *git.Repository, ours, theirs *object.Commit) ([]*object.Commit, error) {
+	hashes, _, err := commitsOnlyIn(ours, theirs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*object.Commit, 0, len(hashes))
+	for _, h := range hashes {
+		c, err := r.CommitObject(plumbing.NewHash(h))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // commitsOnlyIn lists the commits reachable from ours and not from theirs, oldest

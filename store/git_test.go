@@ -231,7 +231,8 @@ func TestGitSyncDivergedKeepsLocalCommits(t *testing.T) {
 	want := &SyncResult{
 		Dir: b, URL: url, Branch: "main", Before: second, After: remoteHead,
 		Diverged: true, SavedBranch: saved, LocalCommits: []string{first, second},
-		subjects: []string{"B edits hello", "B adds b.yaml"},
+		subjects:      []string{"B edits hello", "B adds b.yaml"},
+		ConflictFiles: []string{"hello.yaml"}, conflictCommit: "B edits hello",
 	}
 	if diff := cmp.Diff(res, want, cmp.AllowUnexported(SyncResult{})); diff != "" {
 		t.Fatalf("Sync(B) (-got +want):\n%s", diff)

@@ -136,6 +136,8 @@ type loadJob struct {
 	file    string // for problems
 	abs     string
 	problem string // set when the file is misplaced
+	// data, when set, is the file's contents (LoadOptions.Overlay).
+	data []byte
 }
 
 type loadResult struct {
@@ -176,6 +178,12 @@ type LoadOptions struct {
 	// others are left out of Index.Scripts (lookups that find nothing still
 	// suggest their names). Problems are found as in a full load.
 	Only string
+	// Overlay replaces files of the library for this load: the key is a
+	// path relative to the root (slash-separated), the value the contents
+	// to use instead of the file on disk (a file that is not on disk is
+	// added); a nil value leaves the file out, as if it were removed. An
+	// edit is checked this way before it is written to the library.
+	Overlay map[string][]byte
 }
 
 // LoadLibraryWith is LoadLibrary with options.
@@ -235,35 +243,64 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 		}
 		rel, _ := filepath.Rel(abs, p)
 		rel = filepath.ToSlash(rel)
-		j := loadJob{kind: kindScript, rel: rel, file: filepath.Join(root, filepath.FromSlash(rel)), abs: p}
-		switch {
-		case rel == LibraryConfigFile || rel == "cscript.yml":
-			j.kind = kindConfig
-		case rel == LibraryValuesFile || rel == "values.yml":
-			j.kind = kindValues
-		case strings.HasPrefix(rel, DecksDir+"/"):
-			j.kind = kindDeck
-			if strings.Contains(strings.TrimPrefix(rel, DecksDir+"/"), "/") {
-				j.problem = "decks live directly in decks/ as decks/<name>.yaml: move this file there or out of decks/"
-			}
+		if data, ok := opts.Overlay[rel]; ok && data == nil {
+			return nil // removed by the overlay
 		}
-		if cache != nil && j.kind == kindScript {
-			info := de.Info
-			if de.Type()&fs.ModeSymlink != 0 {
-				info = func() (fs.FileInfo, error) { return os.Stat(p) }
-			}
-			if fi, err := info(); err == nil {
-				j.stamp = stampOf(p, fi)
-				j.cached = cache.lookup(rel, fi)
-			}
-		}
-		jobs = append(jobs, j)
+		jobs = append(jobs, newLoadJob(root, abs, rel, cache, de))
 		return nil
 	})
 	if walkErr != nil {
 		return nil, fmt.Errorf("library %q: %w", name, walkErr)
 	}
+	seenRel := map[string]bool{}
+	for _, j := range jobs {
+		seenRel[j.rel] = true
+	}
+	for _, rel := range sortedKeys(opts.Overlay) {
+		if opts.Overlay[rel] != nil && !seenRel[rel] {
+			jobs = append(jobs, newLoadJob(root, abs, rel, nil, nil))
+		}
+	}
+	for i := range jobs {
+		if data, ok := opts.Overlay[jobs[i].rel]; ok {
+			jobs[i].data, jobs[i].cached, jobs[i].stamp = data, nil, fileStamp{}
+		}
+	}
+	return loadJobs(lib, abs, realRoot, jobs, cache, opts)
+}
 
+// newLoadJob is the job of loading the file rel of the library at abs (given
+// as root); de is its directory entry, nil for a file given by an overlay.
+func newLoadJob(root, abs, rel string, cache *loadCache, de fs.DirEntry) loadJob {
+	p := filepath.Join(abs, filepath.FromSlash(rel))
+	j := loadJob{kind: kindScript, rel: rel, file: filepath.Join(root, filepath.FromSlash(rel)), abs: p}
+	switch {
+	case rel == LibraryConfigFile || rel == "cscript.yml":
+		j.kind = kindConfig
+	case rel == LibraryValuesFile || rel == "values.yml":
+		j.kind = kindValues
+	case strings.HasPrefix(rel, DecksDir+"/"):
+		j.kind = kindDeck
+		if strings.Contains(strings.TrimPrefix(rel, DecksDir+"/"), "/") {
+			j.problem = "decks live directly in decks/ as decks/<name>.yaml: move this file there or out of decks/"
+		}
+	}
+	if cache != nil && de != nil && j.kind == kindScript {
+		info := de.Info
+		if de.Type()&fs.ModeSymlink != 0 {
+			info = func() (fs.FileInfo, error) { return os.Stat(p) }
+		}
+		if fi, err := info(); err == nil {
+			j.stamp = stampOf(p, fi)
+			j.cached = cache.lookup(rel, fi)
+		}
+	}
+	return j
+}
+
+// loadJobs loads the files of jobs into an Index.
+func loadJobs(lib Library, abs, realRoot string, jobs []loadJob, cache *loadCache, opts LoadOptions) (*Index, error) {
+	name := lib.Name
 	results := make([]loadResult, len(jobs))
 	var todo []int
 	for i := range jobs {
@@ -304,7 +341,7 @@ func LoadLibraryWith(name, root string, opts LoadOptions) (*Index, error) {
 			switch {
 			case j.cached != nil:
 				cache.keep(j.rel, j.cached, false)
-			case j.kind == kindScript && results[i].other == nil && !results[i].noCache && j.problem == "" && j.stamp.Exists:
+			case j.kind == kindScript && results[i].other == nil && !results[i].noCache && j.problem == "" && j.stamp.Exists && j.data == nil:
 				cache.keep(j.rel, entryFromResult(&results[i], j.stamp), true)
 			}
 		}
@@ -427,7 +464,10 @@ func loadFile(lib Library, absRoot, realRoot string, j loadJob) loadResult {
 		r.problems = d.problems
 		return r
 	}
-	data, err := os.ReadFile(j.abs)
+	data, err := j.data, error(nil)
+	if data == nil {
+		data, err = os.ReadFile(j.abs)
+	}
 	if err != nil {
 		d.problems = append(d.problems, Problem{File: j.file, Message: fmt.Sprintf("cannot read: %v: fix its permissions", cause(err))})
 		r.problems = d.problems

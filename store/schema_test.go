@@ -219,3 +219,42 @@ func TestSchemaAcceptsScaffolds(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The example lifecycle definitions and values.yaml pass their schemas; a
+// lifecycle definition with a misspelt event or field does not.
+func TestLifecycleAndValuesSchemas(t *testing.T) {
+	lc := compileSchema(t, LifecycleSchema())
+	vs := compileSchema(t, ValuesSchema())
+	ix, err := LoadLibrary("x", "../examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, o := range ix.Other {
+		n++
+		if err := lc.Validate(yamlAsJSON(t, o.Path)); err != nil {
+			t.Errorf("%s: %v", o.Path, err)
+		}
+	}
+	if n < 2 {
+		t.Errorf("validated %d lifecycle definitions", n)
+	}
+	if err := vs.Validate(yamlAsJSON(t, "../examples/values.yaml")); err != nil {
+		t.Errorf("values.yaml: %v", err)
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"event.yaml": "kind: Lifecycle\nname: x\nscripts: {creat: a}\n",
+		"field.yaml": "kind: Lifecycle\nname: x\nscripts: {create: a}\nplanz: {}\n",
+		"kind.yaml":  "kind: Lifecycl\nname: x\nscripts: {create: a}\n",
+		"limit.yaml": "kind: Lifecycle\nname: x\nscripts: {create: a}\nplans: {s: {limits: {cpu: many}}}\n",
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := lc.Validate(yamlAsJSON(t, p)); err == nil {
+			t.Errorf("%s passes the lifecycle schema", name)
+		}
+	}
+}

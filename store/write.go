@@ -32,6 +32,12 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
+// CreateFileAtomic is WriteFileAtomic that refuses to replace an existing
+// file (ErrExists).
+func CreateFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return createFileAtomic(path, data, perm)
+}
+
 // createFileAtomic is WriteFileAtomic that refuses to replace an existing file.
 func createFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if _, err := os.Lstat(path); err == nil {
@@ -134,6 +140,12 @@ script: |
   echo "hello, "{{ .Params.greeting | shellquote }}
 `
 
+// ScriptScaffold is the valid, commented definition NewScript writes.
+func ScriptScaffold(name, author string, now time.Time) []byte {
+	ts := now.UTC().Format(time.RFC3339)
+	return []byte(SchemaModeline("script") + "\n" + fmt.Sprintf(scriptScaffold, name, yamlScalar(author), ts, ts))
+}
+
 // NewScript writes a valid, commented definition for a new script called name
 // to <lib.Root>/<name>.yaml and returns its path. It refuses to overwrite a
 // file (ErrExists); checking that no other file of the library uses the name
@@ -145,10 +157,9 @@ func NewScript(lib Library, name, author string, now time.Time) (string, error) 
 	if err := checkRoot(lib); err != nil {
 		return "", err
 	}
-	ts := now.UTC().Format(time.RFC3339)
-	body := fmt.Sprintf(scriptScaffold, name, yamlScalar(author), ts, ts)
+	body := ScriptScaffold(name, author, now)
 	path := filepath.Join(lib.Root, name+".yaml")
-	if err := createFileAtomic(path, []byte(body), 0o644); err != nil {
+	if err := createFileAtomic(path, body, 0o644); err != nil {
 		return "", fmt.Errorf("new script %q: %w", name, err)
 	}
 	return path, nil
@@ -189,7 +200,7 @@ func NewDeck(lib Library, name string) (string, error) {
 		return "", fmt.Errorf("new deck %q: %w", name, err)
 	}
 	path := filepath.Join(dir, name+".yaml")
-	if err := createFileAtomic(path, []byte(fmt.Sprintf(deckScaffold, name)), 0o644); err != nil {
+	if err := createFileAtomic(path, []byte(SchemaModeline("deck")+"\n"+fmt.Sprintf(deckScaffold, name)), 0o644); err != nil {
 		return "", fmt.Errorf("new deck %q: %w", name, err)
 	}
 	return path, nil
@@ -230,9 +241,9 @@ func Touch(path string, now time.Time) error {
 		return problemsErr(d.problems)
 	}
 	ts := now.UTC().Format(time.RFC3339)
-	out, ok := touchText(data, root, ts)
+	out, ok := setFieldText(data, root, "modified", ts, []string{"created", "author", "name"})
 	if !ok {
-		if out, err = touchNode(root, ts); err != nil {
+		if out, err = setFieldNode(root, "modified", ts); err != nil {
 			return fmt.Errorf("touch %s: %w", path, err)
 		}
 	}
@@ -244,14 +255,44 @@ func singleLineScalar(n *yaml.Node) bool {
 		n.Style&(yaml.LiteralStyle|yaml.FoldedStyle|yaml.FlowStyle) == 0
 }
 
-// touchText edits the source text; ok is false when the layout is not one it handles.
-func touchText(data []byte, root *yaml.Node, ts string) ([]byte, bool) {
+// SetFields sets top-level single-line fields of the definition data to
+// the given values (as YAML scalars), editing the lines in place so that
+// comments and formatting stay; a missing field is added after name. For a
+// layout it cannot edit in place it falls back to a yaml.v3 node round trip.
+// file names data in problems.
+func SetFields(file string, data []byte, fields [][2]string) ([]byte, error) {
+	for _, f := range fields {
+		d := newFileDecoder(file)
+		root := d.parseDocument(data)
+		if root == nil {
+			return nil, problemsErr(d.problems)
+		}
+		text := yamlScalar(f[1])
+		if _, err := time.Parse(time.RFC3339, f[1]); err == nil {
+			text = f[1] // a timestamp, as Touch writes it
+		}
+		out, ok := setFieldText(data, root, f[0], text, []string{"name"})
+		if !ok {
+			var err error
+			if out, err = setFieldNode(root, f[0], f[1]); err != nil {
+				return nil, fmt.Errorf("set %s in %s: %w", f[0], file, err)
+			}
+		}
+		data = out
+	}
+	return data, nil
+}
+
+// setFieldText sets the top-level field key to the scalar text ts in the
+// source text, or adds it after the first of after that is there; ok is
+// false when the layout is not one it handles.
+func setFieldText(data []byte, root *yaml.Node, key, ts string, after []string) ([]byte, bool) {
 	if root.Style&yaml.FlowStyle != 0 {
 		return nil, false
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if hasKey(root, "modified") {
-		v := node(root, "modified")
+	if hasKey(root, key) {
+		v := node(root, key)
 		if !singleLineScalar(v) || v.Line < 1 || v.Line > len(lines) {
 			return nil, false
 		}
@@ -276,7 +317,7 @@ func touchText(data []byte, root *yaml.Node, ts string) ([]byte, bool) {
 		lines[v.Line-1] = []byte(string(line[:start]) + ts + rest[len(old):])
 		return bytes.Join(lines, nil), true
 	}
-	for _, after := range []string{"created", "author", "name"} {
+	for _, after := range after {
 		if !hasKey(root, after) {
 			continue
 		}
@@ -289,7 +330,7 @@ func touchText(data []byte, root *yaml.Node, ts string) ([]byte, bool) {
 		if !bytes.HasSuffix(prev, []byte("\n")) {
 			nl = "\n"
 		}
-		ins := []byte(nl + strings.Repeat(" ", k.Column-1) + "modified: " + ts + "\n")
+		ins := []byte(nl + strings.Repeat(" ", k.Column-1) + key + ": " + ts + "\n")
 		out := append([][]byte{}, lines[:v.Line]...)
 		out = append(out, ins)
 		out = append(out, lines[v.Line:]...)
@@ -298,12 +339,12 @@ func touchText(data []byte, root *yaml.Node, ts string) ([]byte, bool) {
 	return nil, false
 }
 
-func touchNode(root *yaml.Node, ts string) ([]byte, error) {
+func setFieldNode(root *yaml.Node, key, ts string) ([]byte, error) {
 	val := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: ts}
-	if hasKey(root, "modified") {
-		*node(root, "modified") = *val
+	if hasKey(root, key) {
+		*node(root, key) = *val
 	} else {
-		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "modified"}, val)
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, val)
 	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
