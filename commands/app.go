@@ -168,6 +168,7 @@ func (a *app) cli() *cli.App {
 			a.withDeckUse(a.deckCommand()),
 			a.libraryCommand(),
 			a.syncCommand(),
+			a.uiCommand(),
 			a.completionCommand(),
 			a.completeCommand(),
 			a.aliasCommand(),

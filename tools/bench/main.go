@@ -50,7 +50,7 @@ type config struct {
 	Scripts int   // scripts in the generated library
 }
 
-var benchmarks = []string{"cli", "sync", "overhead", "transfer", "compress", "rss"}
+var benchmarks = []string{"cli", "sync", "overhead", "transfer", "compress", "rss", "ui"}
 
 func main() {
 	// Transfers are measured in this process: give it the garbage collector
@@ -141,6 +141,7 @@ func run(ctx context.Context, cfg config, reportOnly bool, log io.Writer) error 
 		{"transfer", b.transfers},
 		{"compress", b.compressed},
 		{"rss", b.rss},
+		{"ui", b.ui},
 	}
 	// A benchmark that fails is reported as failed; the others still run.
 	var failed []string

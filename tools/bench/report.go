@@ -14,7 +14,7 @@ import (
 )
 
 // reportOrder is the order of the benchmarks in the report.
-var reportOrder = []string{"overhead", "transfer", "compress", "rss", "cli", "sync"}
+var reportOrder = []string{"overhead", "transfer", "compress", "rss", "cli", "sync", "ui"}
 
 var sectionTitles = map[string]string{
 	"overhead": "Run overhead",
@@ -23,6 +23,7 @@ var sectionTitles = map[string]string{
 	"rss":      "Peak memory",
 	"cli":      "CLI latency",
 	"sync":     "Git sync",
+	"ui":       "Web UI",
 }
 
 func byReportOrder[T any](xs []T, bench func(T) string) []T {

@@ -142,5 +142,5 @@ deps() {
 	need_packages openssl:openssl curl:curl ctr:containerd containerd-shim-runc-v2:containerd \
 		runc:runc /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables \
 		/usr/bin/docker:docker.io dockerd:docker.io debootstrap:debootstrap \
-		/bin/busybox:busybox-static zsh:zsh fish:fish tmux:tmux
+		/bin/busybox:busybox-static zsh:zsh fish:fish tmux:tmux chromium:chromium
 }
