@@ -16,14 +16,18 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/test/cluster"
 	"github.com/cscript-dev/cscript/transfer"
@@ -246,4 +250,91 @@ func TestExecTransports(t *testing.T) {
 			t.Errorf("err = %v, want one naming \"http3\" and spdy, websocket or auto", err)
 		}
 	})
+}
+
+// A user who may get pods/exec but not create it (what exec needed before
+// Kubernetes 1.35) is stopped by the preflight before anything is created,
+// with the missing create on pods/exec named, the get-only case explained and
+// the rule to ask for. On 1.35 and later the API server itself refuses such a
+// user's exec over SPDY and over WebSocket, so the preflight is not too strict.
+func TestRunnerPreflightExecGetOnly(t *testing.T) {
+	env := newRunnerEnv(t)
+	ctx := context.Background()
+	cs := env.target.Client
+	role := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "exec-get-only"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create", "get", "list", "watch", "delete"}},
+			{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"get"}},
+			{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"selfsubjectaccessreviews"}, Verbs: []string{"create"}},
+		},
+	}
+	if _, err := cs.RbacV1().Roles(env.ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	user := "cscript-e2e-exec-get-only"
+	if _, err := cs.RbacV1().RoleBindings(env.ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "exec-get-only"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "exec-get-only"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: user}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.CopyConfig(env.target.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+	limited, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := spec("exec-get-only", cluster.BusyboxImage, runner.InterpreterSh, "true\n")
+	r := &kube.Runner{Client: limited, Config: cfg, Namespace: env.ns}
+	var res *kube.Result
+	deadline := time.Now().Add(10 * time.Second) // RBAC objects take effect within a moment
+	for {
+		res, err = r.Run(ctx, s)
+		if err != nil && strings.Contains(err.Error(), "you may get pods/exec") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("err = %v, want the get-only pods/exec case named", err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	var pe *runner.PermissionError
+	if !errors.As(err, &pe) || pe.Verb != "create" || pe.Resource != "pods" || pe.Subresource != "exec" {
+		t.Errorf("err = %v, want a *PermissionError for create pods/exec", err)
+	}
+	for _, want := range []string{
+		"cannot create pods/exec in namespace " + env.ns,
+		`ask a cluster admin to add the verb "create" on "pods/exec"`,
+		`resources: ["pods/exec"], verbs: ["create"]`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q lacks %q", err, want)
+		}
+	}
+	if res.ExitCode != 125 {
+		t.Errorf("exit code %d, want 125", res.ExitCode)
+	}
+	if left := leftovers(t, cs, env.ns, s.RunID); len(left) > 0 {
+		t.Errorf("created despite the missing permission: %v", left)
+	}
+
+	info, err := cs.Discovery().ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	minor, _ := strconv.Atoi(strings.TrimSuffix(info.Minor, "+"))
+	t.Logf("server %s", info.GitVersion)
+	if info.Major != "1" || minor < 35 {
+		return
+	}
+	sleeperPod(t, cs, env.ns, "get-only-target", cluster.BusyboxImage)
+	for _, transport := range []kube.ExecTransport{kube.TransportSPDY, kube.TransportWebSocket} {
+		ex := &kube.PodExecutor{Client: limited, Config: cfg, Namespace: env.ns, Pod: "get-only-target", Container: "main", Transport: transport}
+		err := ex.Exec(ctx, []string{"true"}, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "forbidden") {
+			t.Errorf("%s exec with only get on pods/exec on %s: %v, want forbidden", transport, info.GitVersion, err)
+		}
+	}
 }
