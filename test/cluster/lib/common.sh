@@ -15,7 +15,7 @@ OLDEST_KUBERNETES=1.34.4
 NEWEST_KUBERNETES=1.37.2
 # The leg `up` starts when neither --kubernetes nor CSCRIPT_CLUSTER_KUBERNETES
 # names one and the state was never started (else it restarts the state's leg).
-DEFAULT_KUBERNETES=1.34.4
+DEFAULT_KUBERNETES=1.37.2
 BUILD_REV=1  # bump when build/ changes in a way that needs a rebuild
 IMAGES_REV=1 # bump when lib/images.sh changes what is in an image
 DEBIAN_SUITE=bookworm
