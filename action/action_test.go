@@ -254,7 +254,8 @@ func TestPlanRunChecks(t *testing.T) {
 		{"mode on docker", func(o RunOptions) RunOptions { o.Mode, o.ModeSet = history.ModeJob, true; return o }, fail.Usage, "a Docker deck runs a container"},
 		{"unknown mode", func(o RunOptions) RunOptions { o.Mode = "daemon"; return o }, fail.Usage, `--mode "daemon"`},
 		{"stdin twice", func(o RunOptions) RunOptions { o.Interactive, o.Values.Files = true, []string{"-"}; return o }, fail.Usage, "both want stdin"},
-		{"stdin on docker", func(o RunOptions) RunOptions { o.Interactive = true; return o }, fail.Usage, "Docker deck"},
+		{"compress on docker", func(o RunOptions) RunOptions { o.Compress = true; return o }, fail.Usage, "Docker deck"},
+		{"stdin on a detached docker run", func(o RunOptions) RunOptions { o.Interactive, o.Detach = true, true; return o }, fail.Usage, "-i with --detach"},
 	} {
 		_, err := h.c.PlanRun(ctx, tc.o(run))
 		if fail.KindOf(err) != tc.kind || !strings.Contains(err.Error(), tc.msg) {

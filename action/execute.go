@@ -100,19 +100,24 @@ func (c *Configuration) ExecuteRun(ctx context.Context, p *Plan, prog Progress) 
 	}
 	stdout := io.MultiWriter(streamWriter{prog, Stdout}, hrun.Output())
 	stderr := io.MultiWriter(streamWriter{prog, Stderr}, hrun.Stderr())
-	var b backend
-	switch {
-	case p.Docker():
-		b = dockerRun{}
-	case p.opts.Mode == history.ModeJob:
-		b = jobRun{rn: c.KubeRunner(p.Target, stdout, stderr, prog), detach: p.opts.Detach}
-	default:
-		b = podRun{rn: c.KubeRunner(p.Target, stdout, stderr, prog)}
-	}
-	o, runErr := b.run(ctx, p.Spec, stdout, stderr)
-	c.finishRecord(hrun, &rec, o, runErr)
+	b := c.backend(p.Docker(), p.opts.Mode, p.Target, prog)
+	res, runErr := b.Run(ctx, p.Spec, runner.RunOptions{Stdout: stdout, Stderr: stderr, Stdin: c.Stdin, Detach: p.opts.Detach})
+	c.finishRecord(hrun, &rec, res, runErr)
 	team.finish(ctx, &rec)
-	return &RunResult{Record: rec, Detached: o.detached}, runErr
+	return &RunResult{Record: rec, Detached: res.Detached}, runErr
+}
+
+// backend is the runner.Backend of a run: a Docker container, a Job or a
+// Pod on target, with phases and transfers told to prog. Every run (and
+// every lifecycle script) goes through it.
+func (c *Configuration) backend(docker bool, mode string, target *kube.Target, prog Progress) runner.Backend {
+	switch {
+	case docker:
+		return dockerbackend.Backend{Now: c.now}
+	case mode == history.ModeJob:
+		return kube.JobBackend{Runner: c.KubeRunner(target, nil, nil, prog)}
+	}
+	return kube.PodBackend{Runner: c.KubeRunner(target, nil, nil, prog)}
 }
 
 // streamWriter hands what a backend writes to a Progress.
@@ -151,117 +156,25 @@ func (c *Configuration) KubeRunner(target *kube.Target, stdout, stderr io.Writer
 	return rn
 }
 
-// backend runs a spec; the kube and docker backends behind one call.
-type backend interface {
-	run(ctx context.Context, spec runner.Spec, stdout, stderr io.Writer) (outcome, error)
-}
-
-// outcome is what any backend reports about a run, for its record.
-type outcome struct {
-	name               string // Pod, Job or container
-	exitCode           int
-	reason             string
-	end                time.Time
-	uploads, downloads []history.TransferRecord
-	diag               *kube.Diagnostics
-	detached           bool
-}
-
-// podRun runs a spec in a one-off Pod.
-type podRun struct{ rn *kube.Runner }
-
-func (b podRun) run(ctx context.Context, spec runner.Spec, _, _ io.Writer) (outcome, error) {
-	res, err := b.rn.Run(ctx, spec)
-	if res == nil {
-		return outcome{}, err
-	}
-	o := outcome{name: res.PodName, exitCode: res.ExitCode, reason: res.Reason, end: res.End, diag: res.Diagnostics}
-	for _, t := range res.Uploads {
-		o.uploads = append(o.uploads, transferRecord(t.Local, t.Remote, t.Result))
-	}
-	for _, t := range res.Downloads {
-		o.downloads = append(o.downloads, transferRecord(t.Remote, t.Local, t.Result))
-	}
-	return o, err
-}
-
-// jobRun runs a spec as a Kubernetes Job (--mode job).
-type jobRun struct {
-	rn     *kube.Runner
-	detach bool
-}
-
-func (b jobRun) run(ctx context.Context, spec runner.Spec, _, _ io.Writer) (outcome, error) {
-	res, err := b.rn.RunJob(ctx, spec, kube.JobOptions{
-		ActiveDeadline: spec.Timeout,
-		Detach:         b.detach,
-		CombinedOutput: b.rn.Stdout,
-	})
-	return jobOutcome(res), err
-}
-
-func jobOutcome(res *kube.JobResult) outcome {
-	if res == nil {
-		return outcome{}
-	}
-	return outcome{name: res.JobName, exitCode: res.ExitCode, reason: res.Reason, end: res.End, diag: res.Diagnostics, detached: res.Detached}
-}
-
-// dockerRun runs a spec in a one-off container of the Docker engine
-// (DOCKER_HOST).
-type dockerRun struct{}
-
-func (dockerRun) run(ctx context.Context, spec runner.Spec, stdout, stderr io.Writer) (outcome, error) {
-	env := map[string]string{}
-	for k, v := range spec.Env {
-		env[k] = v
-	}
-	for _, cr := range spec.Credentials {
-		if cr.SecretRef != nil {
-			return outcome{}, fmt.Errorf("credential %s comes from the Kubernetes Secret %s, which a Docker deck cannot read: give it a local source (fromEnv, fromFile or fromCommand) in the deck", cr.Name, cr.SecretRef.Name)
-		}
-		env[cr.Name] = cr.Value
-	}
-	for name, v := range spec.SecretParams {
-		env[runner.SecretParamEnv(name)] = v
-	}
-	memory, err := spec.MemoryLimit()
-	if err != nil {
-		return outcome{}, err
-	}
-	eng, err := dockerbackend.NewClient()
-	if err != nil {
-		return outcome{}, err
-	}
-	defer eng.Close()
-	res, err := dockerbackend.Run(ctx, eng, dockerbackend.Spec{
-		RunID: spec.RunID, Script: spec.Script, Image: spec.Image, Interpreter: spec.Interpreter, Body: spec.Body,
-		Env: env, Memory: memory, Timeout: spec.Timeout, Uploads: spec.Uploads, Downloads: spec.Downloads, MaxDownload: spec.MaxDownload,
-		Redact: spec.Redact,
-	}, stdout, stderr)
-	if res == nil {
-		return outcome{}, err
-	}
-	o := outcome{name: res.ContainerName, exitCode: res.ExitCode, reason: res.Reason, end: res.End}
-	for _, t := range res.Uploads {
-		o.uploads = append(o.uploads, transferRecord(t.Local, t.Remote, t.Result))
-	}
-	for _, t := range res.Downloads {
-		o.downloads = append(o.downloads, transferRecord(t.Remote, t.Local, t.Result))
-	}
-	return o, err
-}
-
 // finishRecord completes the run record from the backend's outcome.
-func (c *Configuration) finishRecord(hrun *history.Run, rec *history.Record, o outcome, runErr error) {
-	rec.Pod, rec.ExitCode, rec.Reason, rec.End = o.name, o.exitCode, o.reason, o.end
-	rec.Uploads, rec.Downloads = o.uploads, o.downloads
-	if d := o.diag; d != nil {
+func (c *Configuration) finishRecord(hrun *history.Run, rec *history.Record, o runner.Result, runErr error) {
+	rec.Pod, rec.ContainerID, rec.ExitCode, rec.Reason, rec.End = o.Name, o.ID, o.ExitCode, o.Reason, o.End
+	if rec.End.IsZero() {
+		rec.End = c.now()
+	}
+	rec.Uploads, rec.Downloads = nil, nil
+	for _, t := range o.Uploads {
+		rec.Uploads = append(rec.Uploads, transferRecord(t.Local, t.Remote, t.Result))
+	}
+	for _, t := range o.Downloads {
+		rec.Downloads = append(rec.Downloads, transferRecord(t.Remote, t.Local, t.Result))
+	}
+	if d := o.Diagnostics; d != nil {
 		_ = hrun.SaveArtifact(history.ArtifactPod, []byte(d.PodYAML))
 		_ = hrun.SaveArtifact(history.ArtifactEvents, []byte(d.Events))
 		_ = hrun.SaveArtifact(history.ArtifactContainers, []byte(d.ContainerStatuses))
 	}
-	if o.detached {
+	if o.Detached {
 		rec.State, rec.Detached = history.StateRunning, true
 		if err := hrun.Update(rec); err != nil {
 			c.warn(fmt.Sprintf("the run record was not saved: %v", err))

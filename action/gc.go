@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/cscript-dev/cscript/history"
+	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/runner/kube"
 )
 
@@ -50,6 +52,9 @@ func (c *Configuration) GC(ctx context.Context, o GCOptions) (*GCResult, error) 
 		d, err := cat.Deck(o.Deck)
 		if err != nil {
 			return nil, err
+		}
+		if isDocker(d) {
+			return c.gcDocker(ctx, o)
 		}
 		opts = o.Target.Options(d)
 	}
@@ -132,4 +137,62 @@ func (c *Configuration) markAbandonedTeamRuns(ctx context.Context, target *kube.
 		lines[i] = fmt.Sprintf("%s team record %s abandoned (its Pod or Job is gone, its cscript never finished it)", verb, name)
 	}
 	return lines, err
+}
+
+// gcDocker removes the containers cscript left on the Docker engine
+// (DOCKER_HOST): expired ones (or older than o.OlderThan) and those of
+// local runs whose cscript was killed (abandoned); and it closes the local records of detached Docker runs whose
+// container is gone.
+func (c *Configuration) gcDocker(ctx context.Context, o GCOptions) (*GCResult, error) {
+	if o.AllNamespaces {
+		return nil, fail.Errorf(fail.Usage, "-A: a Docker deck has no namespaces; leave -A out")
+	}
+	eng, err := docker.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Close()
+	res := &GCResult{}
+	res.Deleted, err = docker.GC(ctx, eng, o.OlderThan, c.now(), o.DryRun)
+	hist, herr := c.History(0)
+	if herr != nil {
+		return res, errors.Join(err, herr)
+	}
+	recs, herr := hist.List(0)
+	if herr != nil {
+		return res, errors.Join(err, herr)
+	}
+	var errs []error
+	for _, rec := range recs {
+		if rec.State == history.StateAbandoned && rec.Mode == history.ModeDocker {
+			// Its cscript was killed: its container (if any) is left.
+			gone, gerr := docker.GCRun(ctx, eng, rec.ID, o.DryRun)
+			res.Deleted = append(res.Deleted, gone...)
+			errs = append(errs, gerr)
+			continue
+		}
+		if rec.State == history.StateAbandoned && rec.Mode == history.ModeDocker {
+			// Its cscript was killed: its container (if any) is left.
+			gone, gerr := docker.GCRun(ctx, eng, rec.ID, o.DryRun)
+			res.Deleted = append(res.Deleted, gone...)
+			errs = append(errs, gerr)
+			continue
+		}
+		if rec.State != history.StateRunning || !rec.Detached || rec.Mode != history.ModeDocker || rec.ContainerID == "" {
+			continue
+		}
+		gone, gerr := docker.Gone(ctx, eng, rec.ContainerID)
+		if gerr != nil || !gone {
+			errs = append(errs, gerr)
+			continue
+		}
+		if !o.DryRun {
+			if ferr := hist.FinishGone(rec.ID); ferr != nil {
+				errs = append(errs, ferr)
+				continue
+			}
+		}
+		res.Deleted = append(res.Deleted, "run record "+rec.ID+" (its container is gone)")
+	}
+	return res, errors.Join(append(errs, err)...)
 }

@@ -220,18 +220,18 @@ func execRequest(spec runner.Spec) lifecycle.ExecRequest {
 }
 
 // defaultExecutor runs lifecycle scripts in Docker or as Jobs, with their
-// output to out as it comes.
+// output to out as it comes: through the runner.Backend a run uses.
 func (c *Configuration) defaultExecutor(env *Resources, out io.Writer) (lifecycle.Executor, error) {
 	if isDocker(env.Deck) {
 		eng, err := docker.NewClient()
 		if err != nil {
 			return nil, err
 		}
-		return &dockerExecutor{eng: eng, out: out}, nil
+		return &backendExecutor{b: docker.Backend{Engine: eng, Now: c.now}, out: out}, nil
 	}
 	rn := &kube.Runner{Client: env.Target.Client, Config: env.Target.Config, Namespace: env.Target.Namespace,
 		Force: c.Force, Host: c.host(), Now: c.now}
-	return &jobExecutor{runner: rn, out: out}, nil
+	return &backendExecutor{b: kube.JobBackend{Runner: rn}, out: out}, nil
 }
 
 // recordRuns wraps exec so that every lifecycle script it runs gets a run
@@ -295,9 +295,9 @@ func (r *recordedExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (
 	r.live.record(hrun.Stderr())
 	res, err := r.inner.Run(ctx, req)
 	r.live.record(nil)
-	o := outcome{end: r.c.now()}
+	o := runner.Result{End: r.c.now()}
 	if res != nil {
-		o.exitCode = res.ExitCode
+		o.ExitCode = res.ExitCode
 	}
 	r.c.finishRecord(hrun, &rec, o, err)
 	r.team.finish(ctx, &rec)
@@ -327,57 +327,33 @@ func (s *switchWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// jobExecutor runs lifecycle scripts as Kubernetes Jobs (kube.RunJob).
-type jobExecutor struct {
-	runner *kube.Runner
-	out    io.Writer // live output
+// backendExecutor runs lifecycle scripts through a runner.Backend (a Job,
+// or a Docker container), their one stream of output to out: the same
+// defaults (timeout, memory limit) as a run of the script.
+type backendExecutor struct {
+	b   runner.Backend
+	out io.Writer // live output
 }
 
-var _ lifecycle.Executor = (*jobExecutor)(nil)
+var _ lifecycle.Executor = (*backendExecutor)(nil)
 
-func (j *jobExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (*lifecycle.ExecResult, error) {
+func (e *backendExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (*lifecycle.ExecResult, error) {
 	spec, _ := req.Native.(runner.Spec)
 	spec.RunID, spec.Env, spec.Timeout = req.RunID, req.Env, req.Timeout
 	if spec.Body == "" {
 		spec.Script, spec.Library, spec.Deck, spec.User = req.Script, req.Library, req.Deck, req.User
 		spec.Image, spec.Interpreter, spec.Body, spec.Redact = req.Image, req.Interpreter, req.Body, req.Redact
+		spec.Resources.Limits = req.Limits
+		for _, r := range req.SecretRefs {
+			spec.Credentials = append(spec.Credentials, runner.Credential{Name: r.Env, SecretRef: &runner.SecretKeyRef{Name: r.Secret, Key: r.Key}})
+		}
+		for k, v := range req.SecretEnv {
+			spec.Credentials = append(spec.Credentials, runner.Credential{Name: k, Value: v})
+		}
 	}
-	res, err := j.runner.RunJob(ctx, spec, kube.JobOptions{CombinedOutput: j.out})
-	if res == nil {
-		return nil, err
-	}
-	return scriptResult(res.Output, res.ExitCode, res.RunID, err)
-}
-
-// dockerExecutor runs lifecycle scripts in Docker containers (docker.Run).
-type dockerExecutor struct {
-	eng docker.Engine
-	out io.Writer
-}
-
-var _ lifecycle.Executor = (*dockerExecutor)(nil)
-
-func (d *dockerExecutor) Run(ctx context.Context, req lifecycle.ExecRequest) (*lifecycle.ExecResult, error) {
-	if len(req.SecretRefs) > 0 {
-		return nil, fmt.Errorf("credential %s comes from a Kubernetes Secret, which a docker deck cannot read: give the deck a local source for it (fromEnv, fromFile, fromCommand)", req.SecretRefs[0].Env)
-	}
-	env := maps.Clone(req.Env)
-	if env == nil {
-		env = map[string]string{}
-	}
-	maps.Copy(env, req.SecretEnv)
-	memory, err := (runner.Spec{Resources: runner.Resources{Limits: req.Limits}}).MemoryLimit()
-	if err != nil {
-		return nil, fmt.Errorf("script %s: %w", req.Script, err)
-	}
-	spec := docker.Spec{RunID: req.RunID, Script: req.Script, Image: req.Image, Interpreter: req.Interpreter, Body: req.Body,
-		Env: env, Memory: memory, Timeout: req.Timeout, Redact: req.Redact,
-		Labels: map[string]string{lifecycle.LabelResource: req.Resource, "cscript.dev/event": string(req.Event)}}
-	if spec.Timeout == 0 {
-		spec.Timeout = lifecycle.DefaultTimeout
-	}
-	res, err := docker.Run(ctx, d.eng, spec, d.out, d.out)
-	if res == nil {
+	labels := map[string]string{lifecycle.LabelResource: req.Resource, "cscript.dev/event": string(req.Event)}
+	res, err := e.b.Run(ctx, spec, runner.RunOptions{Stdout: e.out, Stderr: e.out, Labels: labels})
+	if res.Name == "" && err != nil {
 		return nil, err
 	}
 	return scriptResult(res.Output, res.ExitCode, req.RunID, err)

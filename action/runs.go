@@ -7,6 +7,7 @@ import (
 
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/internal/fail"
+	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/runner/kube"
 )
 
@@ -57,9 +58,10 @@ type AttachOptions struct {
 	KeepRuns   int
 }
 
-// AttachRun follows a detached Job run (run --mode job --detach) to its
-// end: its output to prog, then its local and team records finished and
-// the Job cleaned up. Cancelling ctx stops following as Ctrl-C does.
+// AttachRun follows a detached run (run --mode job --detach, or --detach on
+// a Docker deck) to its end: its output to prog, then its local and team
+// records finished and the Job or container cleaned up. Cancelling ctx
+// stops following as Ctrl-C does.
 func (c *Configuration) AttachRun(ctx context.Context, o AttachOptions, prog Progress) (*RunResult, error) {
 	hist, err := c.History(o.KeepRuns)
 	if err != nil {
@@ -77,17 +79,34 @@ func (c *Configuration) AttachRun(ctx context.Context, o AttachOptions, prog Pro
 	if err != nil {
 		return nil, err
 	}
-	if rec.Mode != history.ModeJob {
-		return nil, fail.Errorf(fail.Usage, "run %s ran in %s mode: only detached Job runs can be attached", rec.ID, rec.Mode)
+	var target *kube.Target
+	var b runner.Backend
+	switch rec.Mode {
+	case history.ModeJob:
+		target, err = kube.LoadTarget(kube.TargetOptions{Kubeconfig: o.Kubeconfig, Context: rec.Context, Namespace: rec.Namespace})
+		if err != nil {
+			return nil, err
+		}
+		b = c.backend(false, rec.Mode, target, prog)
+	case history.ModeDocker:
+		b = c.backend(true, rec.Mode, nil, prog)
 	}
-	target, err := kube.LoadTarget(kube.TargetOptions{Kubeconfig: o.Kubeconfig, Context: rec.Context, Namespace: rec.Namespace})
-	if err != nil {
-		return nil, err
+	at, ok := b.(runner.Attacher)
+	if !ok {
+		return nil, fail.Errorf(fail.Usage, "run %s ran in %s mode: only detached runs (--mode job --detach, or --detach on a Docker deck) can be attached", rec.ID, rec.Mode)
 	}
 	out := io.MultiWriter(streamWriter{prog, Stdout}, hrun.Output())
-	rn := c.KubeRunner(target, out, io.MultiWriter(streamWriter{prog, Stderr}, hrun.Stderr()), prog)
-	res, runErr := rn.AttachJob(ctx, rec.ID, kube.JobOptions{CombinedOutput: out})
-	c.finishRecord(hrun, rec, jobOutcome(res), runErr)
-	c.teamAttached(ctx, target, rec)
+	errOut := io.MultiWriter(streamWriter{prog, Stderr}, hrun.Stderr())
+	if rec.Mode == history.ModeJob {
+		errOut = out // a Job's output is one stream
+	}
+	res, runErr := at.Attach(ctx, runner.AttachOptions{RunID: rec.ID, Ref: rec.ContainerID, Stdout: out, Stderr: errOut})
+	if res.Name == "" {
+		res.Name, res.ID = rec.Pod, rec.ContainerID
+	}
+	c.finishRecord(hrun, rec, res, runErr)
+	if target != nil {
+		c.teamAttached(ctx, target, rec)
+	}
 	return &RunResult{Record: *rec}, runErr
 }

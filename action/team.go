@@ -69,7 +69,7 @@ func (t *teamRun) begin(ctx context.Context, hrun *history.Run, rec *history.Rec
 	t.off = true
 	if t.required {
 		err = t.refusal(err)
-		t.c.finishRecord(hrun, rec, outcome{end: t.c.now()}, err)
+		t.c.finishRecord(hrun, rec, runner.Result{End: t.c.now()}, err)
 		return err
 	}
 	t.c.TeamWarn(t.h.Namespace, err)

@@ -23,12 +23,11 @@ func TestRunRefusesWhatTheBackendCannotDo(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"--deck", "dock", "-i"}, []string{"-i (stdin to the script): not available on a Docker deck"}},
-		{[]string{"--deck", "dock", "--compress"}, []string{"--compress: not available on a Docker deck"}},
-		{[]string{"--deck", "dock", "--detach"}, []string{"--detach: not available on a Docker deck", "--mode job --detach"}},
+		{[]string{"--deck", "dock", "--compress"}, []string{"--compress: not available on a Docker deck", "archive API", "leave --compress out"}},
+		{[]string{"--deck", "dock", "--detach", "-i"}, []string{"-i with --detach: not available on a Docker deck", "leave -i or --detach out"}},
 		{[]string{"--deck", "dock", "--mode", "job"}, []string{"--mode job: a Docker deck runs a container"}},
-		{[]string{"--deck", "dock", "-i", "--compress"}, []string{"2 requests are not available on a Docker deck", "-i (stdin to the script)", "--compress"}},
-		{[]string{"--deck", "kube", "--detach"}, []string{"--detach: not available on pod mode", "--mode job --detach"}},
+		{[]string{"--deck", "dock", "-i", "--compress", "--detach"}, []string{"2 requests are not available on a Docker deck", "-i with --detach", "--compress"}},
+		{[]string{"--deck", "kube", "--detach"}, []string{"--detach: not available on pod mode", "--mode job --detach", "--detach on a Docker deck"}},
 		{[]string{"--deck", "kube", "--mode", "job", "-i"}, []string{"-i (stdin to the script): not available on job mode"}},
 	} {
 		r := e.run("", append([]string{"run", "hello", "--yes"}, tc.args...)...)

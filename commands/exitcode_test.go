@@ -25,6 +25,7 @@ import (
 	"github.com/cscript-dev/cscript/lifecycle"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/runner"
+	"github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/store"
 	"github.com/cscript-dev/cscript/templates"
@@ -127,6 +128,8 @@ func TestEveryLibraryErrorExitCode(t *testing.T) {
 		{id: "transfer.TooLargeError", err: &transfer.TooLargeError{Limit: 1 << 30}, code: 6, run: 125},
 		{id: "kube.ErrNoTeamRecord", err: kube.ErrNoTeamRecord, code: 4, run: 125},
 		{id: "kube.ErrJobNotFound", err: &runner.RunError{Op: "find job", Err: kube.ErrJobNotFound}, code: 4, run: 125},
+		{id: "docker.ErrContainerNotFound", err: &runner.RunError{Op: "find container", Err: docker.ErrContainerNotFound}, code: 4, run: 125},
+		{id: "runner.CleanupFailedError", err: &runner.CleanupFailedError{Err: &runner.ScriptError{Code: 3}, Cleanup: plain}, code: 3, run: 3},
 		{id: "kube.ConnectionLostError", err: &kube.ConnectionLostError{Op: "preflight", Err: refused}, code: 7, run: 125},
 		{id: "runner.RunError", err: &runner.RunError{Op: "create pod", Err: refused}, code: 7, run: 125},
 
@@ -230,7 +233,7 @@ func isExported(id string, err error) bool {
 	sentinels := map[string]error{
 		"store.ErrNotFound": store.ErrNotFound, "store.ErrExists": store.ErrExists, "store.ErrNotGitRepo": store.ErrNotGitRepo,
 		"store.ErrAlreadyGitRepo": store.ErrAlreadyGitRepo, "store.ErrNothingToCommit": store.ErrNothingToCommit,
-		"store.ErrNoRemote": store.ErrNoRemote, "kube.ErrJobNotFound": kube.ErrJobNotFound, "kube.ErrNoTeamRecord": kube.ErrNoTeamRecord,
+		"store.ErrNoRemote": store.ErrNoRemote, "kube.ErrJobNotFound": kube.ErrJobNotFound, "docker.ErrContainerNotFound": docker.ErrContainerNotFound, "kube.ErrNoTeamRecord": kube.ErrNoTeamRecord,
 		"lifecycle.ErrNotFound": lifecycle.ErrNotFound, "history.ErrNotFound": history.ErrNotFound,
 		"history.ErrAmbiguous": history.ErrAmbiguous, "history.ErrFinished": history.ErrFinished,
 		"transfer.ErrExists": transfer.ErrExists, "redact.ErrClosed": redact.ErrClosed,

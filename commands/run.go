@@ -23,7 +23,7 @@ var (
 	flagPod         = &cli.BoolFlag{Name: "pod", Usage: "print the Pod (and the run's Secret, data redacted) that a run would create"}
 	flagVerbose     = &cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print each phase of the run on stderr"}
 	flagMode        = &cli.StringFlag{Name: "mode", Value: history.ModePod, Usage: "`pod`: exec the script in a one-off Pod (files in and out); job: run it as a Kubernetes Job"}
-	flagDetach      = &cli.BoolFlag{Name: "detach", Usage: "with --mode job: start the Job, print the run id and return; follow with `cscript runs attach ID`"}
+	flagDetach      = &cli.BoolFlag{Name: "detach", Usage: "with --mode job or on a Docker deck: start the Job or container, print the run id and return; follow with `cscript runs attach ID`"}
 	flagMaxDownload = &cli.StringFlag{Name: "max-download", Value: "10Gi", Usage: "stop a file download larger than `SIZE` (like 500Mi or 20Gi; 0: no limit)"}
 	flagKeepRuns    = &cli.IntFlag{Name: "keep-runs", Value: history.DefaultKeep, Usage: "how many run records to keep", EnvVars: []string{"CSCRIPT_KEEP_RUNS"}}
 )

@@ -63,7 +63,7 @@ func (a *app) runsCommand() *cli.Command {
 			},
 			{
 				Name:      "attach",
-				Usage:     "follow a detached Job run (--mode job --detach) to its end, then clean up",
+				Usage:     "follow a detached run (--mode job --detach, or --detach on a Docker deck) to its end, then clean up",
 				ArgsUsage: "ID|last",
 				Flags:     []cli.Flag{flagKubeconfig},
 				Action:    a.runsAttach,
@@ -81,7 +81,7 @@ func (a *app) runsCommand() *cli.Command {
 						return err
 					}
 					if rec.State == history.StateRunning && rec.Detached {
-						fmt.Fprintf(a.io.Err, "run %s is a detached Job still running: the log grows while `cscript runs attach %s` follows it\n", rec.ID, rec.ID)
+						fmt.Fprintf(a.io.Err, "run %s is a detached run still running: the log grows while `cscript runs attach %s` follows it\n", rec.ID, rec.ID)
 					}
 					return nil
 				},
@@ -148,7 +148,7 @@ func (a *app) gcCommand() *cli.Command {
 	flagAll := &cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "look in every namespace"}
 	return &cli.Command{
 		Name:  "gc",
-		Usage: "remove Pods, Secrets and Leases that cscript left behind (expired, or --older-than); mark team records of killed runs abandoned",
+		Usage: "remove Pods, Jobs, Secrets and Leases (on a Docker deck: containers) that cscript left behind (expired, or --older-than); mark team records of killed runs abandoned",
 		Flags: append(targetFlags(), flagDeck, flagOlder, flagDry, flagAll),
 		Action: func(c *cli.Context) error {
 			res, err := a.act.GC(c.Context, action.GCOptions{Deck: c.String(flagDeck.Name), Target: targetOf(c), AllNamespaces: c.Bool(flagAll.Name),

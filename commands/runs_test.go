@@ -32,7 +32,7 @@ func TestRunsLogsOfADetachedRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := e.mustRun("runs", "logs", rec.ID)
-		hint := strings.Contains(res.err, "detached Job still running") && strings.Contains(res.err, "cscript runs attach "+rec.ID)
+		hint := strings.Contains(res.err, "detached run still running") && strings.Contains(res.err, "cscript runs attach "+rec.ID)
 		if res.out != "so far\n" || hint != detached {
 			t.Errorf("detached=%v: stdout %q, stderr %q", detached, res.out, res.err)
 		}

@@ -51,27 +51,30 @@ const (
 // Record is one run, stored as run.json. Every string in it is redacted
 // when stored, except the fields tagged redact:"-".
 type Record struct {
-	ID            string    `json:"id" redact:"-"`
-	Script        string    `json:"script"`
-	Library       string    `json:"library,omitempty"`
-	LibraryCommit string    `json:"libraryCommit,omitempty"`
-	Deck          string    `json:"deck,omitempty"`
-	Backend       string    `json:"backend,omitempty"` // BackendKubernetes or BackendDocker
-	Mode          string    `json:"mode,omitempty"`    // ModePod, ModeJob or ModeDocker
-	Context       string    `json:"context,omitempty"`
-	Namespace     string    `json:"namespace,omitempty"`
-	Pod           string    `json:"pod,omitempty"` // Pod, Job or container name
-	Image         string    `json:"image,omitempty"`
-	User          string    `json:"user,omitempty"`
-	Start         time.Time `json:"start"`
-	End           time.Time `json:"end,omitzero"`
-	ExitCode      int       `json:"exitCode"`
+	ID            string `json:"id" redact:"-"`
+	Script        string `json:"script"`
+	Library       string `json:"library,omitempty"`
+	LibraryCommit string `json:"libraryCommit,omitempty"`
+	Deck          string `json:"deck,omitempty"`
+	Backend       string `json:"backend,omitempty"` // BackendKubernetes or BackendDocker
+	Mode          string `json:"mode,omitempty"`    // ModePod, ModeJob or ModeDocker
+	Context       string `json:"context,omitempty"`
+	Namespace     string `json:"namespace,omitempty"`
+	Pod           string `json:"pod,omitempty"` // Pod, Job or container name
+	// ContainerID is the Docker container's ID (runs attach follows a
+	// detached Docker run by it).
+	ContainerID string    `json:"containerID,omitempty"`
+	Image       string    `json:"image,omitempty"`
+	User        string    `json:"user,omitempty"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end,omitzero"`
+	ExitCode    int       `json:"exitCode"`
 	// Reason is Kubernetes' reason (Completed, Error, OOMKilled,
 	// DeadlineExceeded, Evicted) or ReasonInterrupted or ReasonCscript.
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
 	State   State  `json:"state" redact:"-"`
-	// Detached marks a Job run that cscript left running on purpose
+	// Detached marks a Job or Docker run that cscript left running on purpose
 	// (--detach): no cscript process owns it until `runs attach`.
 	Detached bool `json:"detached,omitempty"`
 	// Event and Resource name the lifecycle event (create, update,

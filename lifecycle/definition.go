@@ -170,32 +170,13 @@ func (d *decoder) str(n *yaml.Node, field string) (string, bool) {
 	return n.Value, true
 }
 
-func deref(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if isNull(n) {
-			return "empty"
-		}
-		if len(n.Value) > 40 || strings.Contains(n.Value, "\n") {
-			return "a text"
-		}
-		return strconv.Quote(n.Value)
-	}
-	return "an unexpected node"
-}
+// The YAML helpers are the store's: a lifecycle file's problems read like
+// a script's.
+var (
+	deref    = store.DerefNode
+	isNull   = store.IsNullNode
+	describe = store.DescribeNode
+)
 
 var topFields = []string{"kind", "name", "description", "uuid", "scripts", "plans", "env"}
 
@@ -359,12 +340,8 @@ func templateMessage(err error) string {
 	return msg
 }
 
-func splitRef(ref string) (lib, name string) {
-	if i := strings.LastIndex(ref, "/"); i >= 0 {
-		return ref[:i], ref[i+1:]
-	}
-	return "", ref
-}
+// splitRef is the store's: a lifecycle ref reads like a script's.
+var splitRef = store.SplitRef
 
 // LoadIndex decodes every lifecycle definition of a library and checks that
 // the scripts they name exist (a LIB/NAME of another library is checked by
@@ -423,18 +400,8 @@ func loadIndex(ix *store.Index) ([]*Definition, map[string][]store.Problem) {
 	return defs, invalid
 }
 
-func sortProblems(ps []store.Problem) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
-}
+// sortProblems is the store's one order of problems.
+var sortProblems = store.SortProblems
 
 func valueNode(root *yaml.Node, key string) *yaml.Node {
 	root = deref(root)
@@ -546,17 +513,6 @@ func (c *Catalog) Find(ref string) (*Definition, error) {
 	for _, d := range c.Definitions() {
 		names = append(names, d.Name)
 	}
-	return nil, &store.NotFoundError{What: "lifecycle", Name: ref, Suggestions: closest(name, names),
+	return nil, &store.NotFoundError{What: "lifecycle", Name: ref, Suggestions: store.Suggest(name, names),
 		Hint: "a lifecycle is a library YAML file with `kind: Lifecycle`; see examples/lifecycle"}
-}
-
-// closest returns the names that share a prefix of three or more characters with name.
-func closest(name string, names []string) []string {
-	var out []string
-	for _, n := range names {
-		if len(name) >= 3 && (strings.HasPrefix(n, name[:3]) || strings.Contains(n, name)) {
-			out = append(out, n)
-		}
-	}
-	return out
 }

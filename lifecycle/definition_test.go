@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -179,5 +180,36 @@ func TestExamples(t *testing.T) {
 	}
 	if len(defs) < 2 {
 		t.Errorf("examples need a second lifecycle whose create prints only a UUID")
+	}
+}
+
+// A mistyped lifecycle gets the suggestions a mistyped script gets: both
+// go through the store's one "did you mean" (store.Suggest, ranked by
+// store.EditDistance), a swap of two letters included.
+func TestLifecycleSuggestionsAreTheStores(t *testing.T) {
+	files := map[string]string{}
+	for _, name := range []string{"vm-small", "db-backup", "web"} {
+		files[name+"-s.yaml"] = "name: " + name + "\nimage: shell\ninterpreter: sh\nscript: echo hi\n"
+		files[name+".yaml"] = "kind: Lifecycle\nname: " + name + "\nscripts:\n  create: " + name + "\n"
+	}
+	// The scripts and the lifecycles have the same names, in files of
+	// their own: the scripts are named like the lifecycles.
+	root := writeLibrary(t, files)
+	ix := loadIndexAt(t, "lib", root)
+	sc := store.NewCatalog(ix)
+	cat := Load(sc)
+	if err := cat.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, typo := range []string{"mv-small", "db-bakcup", "wbe", "vm-smal"} {
+		_, lerr := cat.Find(typo)
+		_, serr := sc.Script(typo)
+		var lnf, snf *store.NotFoundError
+		if !errors.As(lerr, &lnf) || !errors.As(serr, &snf) {
+			t.Fatalf("%s: lifecycle %v, script %v: want not found", typo, lerr, serr)
+		}
+		if len(lnf.Suggestions) == 0 || !slices.Equal(lnf.Suggestions, snf.Suggestions) {
+			t.Errorf("%s: lifecycle suggests %q, a script %q", typo, lnf.Suggestions, snf.Suggestions)
+		}
 	}
 }

@@ -25,7 +25,8 @@ type Capabilities struct {
 var (
 	KubernetesPod = Capabilities{Name: "pod mode", Files: true, Stdin: true, Compress: true, SecretRefs: true, Exclusive: true, Identity: true}
 	KubernetesJob = Capabilities{Name: "job mode", Detach: true, SecretRefs: true, Exclusive: true, Identity: true}
-	Docker        = Capabilities{Name: "a Docker deck", Files: true}
+	// Docker: --compress is refused (see Check), not ignored.
+	Docker = Capabilities{Name: "a Docker deck", Files: true, Stdin: true, Detach: true}
 )
 
 // Request is what a run asks of its backend beyond the script itself.
@@ -55,8 +56,17 @@ func (c Capabilities) Check(spec Spec, req Request) error {
 	}
 	add(c.Files || len(spec.Uploads)+len(spec.Downloads) == 0, "files (uploads and downloads)", "run it in pod mode (the default)")
 	add(c.Stdin || !spec.Stdin, "-i (stdin to the script)", "run it in pod mode on a Kubernetes deck, or pass the input as a file param")
-	add(c.Compress || !spec.Compress, "--compress", "leave --compress out (it only applies to pod mode's file transfers)")
-	add(c.Detach || !req.Detach, "--detach", "use --mode job --detach on a Kubernetes deck, or leave --detach out")
+	compressHint := "leave --compress out (it only applies to pod mode's file transfers)"
+	if c.Name == Docker.Name {
+		// The Engine's archive API sends downloads as plain tar (it takes
+		// compressed uploads only), and a local engine gains nothing from
+		// compressing: there is nothing --compress could honestly do.
+		compressHint = "leave --compress out: the Docker engine's archive API moves files uncompressed (it cannot compress downloads), and a local engine would gain nothing"
+	}
+	add(c.Compress || !spec.Compress, "--compress", compressHint)
+	add(c.Detach || !req.Detach, "--detach", "use --mode job --detach on a Kubernetes deck or --detach on a Docker deck, or leave --detach out")
+	add(!req.Detach || !spec.Stdin, "-i with --detach", "a detached run has no terminal to read: leave -i or --detach out")
+	add(!req.Detach || len(spec.Downloads) == 0, "downloads with --detach", "a detached run downloads nothing: leave --detach out to get its files")
 	secretRef := ""
 	for _, cr := range spec.Credentials {
 		if cr.SecretRef != nil {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -21,8 +22,11 @@ func TestCapabilitiesCheck(t *testing.T) {
 		{KubernetesPod, Spec{}, Request{Detach: true}, []string{"--detach"}},
 		{KubernetesJob, Spec{Exclusive: true, ServiceAccount: "sa"}, Request{Detach: true}, nil},
 		{KubernetesJob, full, Request{}, []string{"files (uploads and downloads)", "-i (stdin to the script)", "--compress"}},
-		{Docker, Spec{Uploads: full.Uploads}, Request{}, nil},
-		{Docker, full, Request{Detach: true}, []string{"-i (stdin to the script)", "--compress", "--detach", "credential PW from a Kubernetes Secret", "exclusive: true", "serviceAccount sa"}},
+		{Docker, Spec{Uploads: full.Uploads, Stdin: true}, Request{}, nil},
+		{Docker, Spec{Uploads: full.Uploads}, Request{Detach: true}, nil},
+		{Docker, full, Request{}, []string{"--compress", "credential PW from a Kubernetes Secret", "exclusive: true", "serviceAccount sa"}},
+		{Docker, Spec{Stdin: true, Downloads: full.Uploads}, Request{Detach: true}, []string{"-i with --detach", "downloads with --detach"}},
+		{KubernetesJob, Spec{}, Request{Detach: true}, nil},
 	} {
 		err := tc.caps.Check(tc.spec, tc.req)
 		var got []string
@@ -47,5 +51,14 @@ func TestCapabilitiesCheck(t *testing.T) {
 				t.Errorf("%s refused %q, want %q", tc.caps.Name, got, tc.refused)
 			}
 		}
+	}
+}
+
+// Docker's refusal of --compress says why and what to do.
+func TestDockerRefusesCompressSayingWhy(t *testing.T) {
+	err := Docker.Check(Spec{Compress: true}, Request{})
+	var u *UnsupportedError
+	if !errors.As(err, &u) || !strings.Contains(u.Error(), "archive API") || !strings.Contains(u.Error(), "leave --compress out") {
+		t.Errorf("--compress on Docker: %v", err)
 	}
 }

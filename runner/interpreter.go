@@ -45,9 +45,13 @@ func InterpreterCommand(interp, path string) []string {
 
 // pid1Wrapper runs its arguments as a child, forwards signals to it and
 // exits with its status. `wait` returns early when a trapped signal arrives,
-// so it waits again until the child is gone.
-const pid1Wrapper = `"$@" &
+// so it waits again until the child is gone. The child keeps the
+// container's stdin (an asynchronous list's would be /dev/null): it goes
+// through fd 3, which the wrapper then closes.
+const pid1Wrapper = `exec 3<&0
+"$@" <&3 3<&- &
 c=$!
+exec 3<&-
 trap 'kill -TERM "$c" 2>/dev/null' TERM
 trap 'kill -INT "$c" 2>/dev/null' INT
 trap 'kill -HUP "$c" 2>/dev/null' HUP

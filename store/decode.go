@@ -188,6 +188,17 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// DescribeNode names what a YAML node is, for messages ("a mapping", "a
+// list", "empty", a short value quoted): the words of every YAML
+// diagnostic of a library file.
+func DescribeNode(n *yaml.Node) string { return describe(n) }
+
+// DerefNode follows aliases to the node they name.
+func DerefNode(n *yaml.Node) *yaml.Node { return resolveAlias(n) }
+
+// IsNullNode says whether n is YAML's null (an empty value).
+func IsNullNode(n *yaml.Node) bool { return isNull(n) }
+
 // describe names what a node is, for messages.
 func describe(n *yaml.Node) string {
 	switch n.Kind {
@@ -196,6 +207,9 @@ func describe(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
+		if isNull(n) {
+			return "empty"
+		}
 		if len(n.Value) > 40 || strings.Contains(n.Value, "\n") {
 			return "a text"
 		}

@@ -63,6 +63,11 @@ func (e *ValidationError) Error() string {
 // Kind is fail.Invalid.
 func (e *ValidationError) Kind() fail.Kind { return fail.Invalid }
 
+// SortProblems orders problems by file, line and column, keeping the order
+// of equal ones: the one order of every list of problems (scripts, decks,
+// lifecycle definitions).
+func SortProblems(ps []Problem) { sortProblems(ps) }
+
 // sortProblems orders problems by file, line and column, keeping the order of equal ones.
 func sortProblems(ps []Problem) {
 	sort.SliceStable(ps, func(i, j int) bool {
@@ -149,6 +154,10 @@ func quoteList(names []string, conj string) string {
 		return strings.Join(q[:len(q)-1], ", ") + " " + conj + " " + q[len(q)-1]
 	}
 }
+
+// Suggest returns up to three of candidates close to name, closest first
+// (by EditDistance): the one "did you mean" of every library object.
+func Suggest(name string, candidates []string) []string { return suggest(name, candidates) }
 
 // suggest returns up to three of candidates close to name, closest first.
 func suggest(name string, candidates []string) []string {

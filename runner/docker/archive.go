@@ -22,9 +22,16 @@ import (
 	"github.com/cscript-dev/cscript/transfer"
 )
 
-// copyScript writes the script into the working directory with mode 0444,
-// creating the working directory (mode 0777, so a non-root user of the
-// image can work in it) when the image has none.
+// copyScript writes the script to .cscript/script in the working directory
+// (where pod mode has it), read-only: the file (0444) and its directory
+// (0555) are owned by nobody (65534), so that even root in the container,
+// which has no capabilities (CAP_FOWNER, CAP_DAC_OVERRIDE), can neither
+// write, replace nor remove it, nor make it writable. The working directory
+// is created (mode 0777, so a non-root user of the image can work in it)
+// when the image has none.
+// scriptOwner owns the script in the container: nobody.
+const scriptOwner = 65534
+
 func (st *run) copyScript(ctx context.Context) error {
 	wd := st.spec.workDir()
 	rel := strings.TrimPrefix(wd, "/")
@@ -42,8 +49,12 @@ func (st *run) copyScript(ctx context.Context) error {
 			return fmt.Errorf("stat %s: %w", wd, err)
 		}
 	}
-	name := path.Join(rel, ScriptName)
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o444, Size: int64(len(st.spec.Body)), ModTime: now}); err != nil {
+	dir := path.Join(rel, ScriptDir)
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: 0o555, Uid: scriptOwner, Gid: scriptOwner, ModTime: now}); err != nil {
+		return err
+	}
+	name := path.Join(dir, ScriptName)
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o444, Uid: scriptOwner, Gid: scriptOwner, Size: int64(len(st.spec.Body)), ModTime: now}); err != nil {
 		return err
 	}
 	if _, err := io.WriteString(tw, st.spec.Body); err != nil {

@@ -8,9 +8,14 @@
 // through CopyFromContainer after it has exited (the archive API works on
 // stopped containers). A bind mount would only work when the engine runs on
 // this machine; the archive API works with a remote DOCKER_HOST too. So the
-// script is not a read-only mount but a file of mode 0444 at /work/script:
-// read-only to a non-root user, while root in the container could still
-// change it.
+// script is not a read-only mount but a file of mode 0444 owned by nobody,
+// in a directory of mode 0555 of its own, at /work/.cscript/script (as in
+// pod mode); the container is hardened like the Pod (every capability
+// dropped, no-new-privileges), so even root in it cannot change the script.
+//
+// Spec.Stdin reaches the script through the container's own stdin (the
+// attach stream), and Spec.Detach leaves the container running once it
+// started; Attach follows it later (`cscript runs attach`).
 //
 // Docker has no secret store: every value of Spec.Env, secret ones
 // included, is part of the container's configuration (visible to `docker
@@ -50,7 +55,9 @@ const (
 	DefaultTimeout = runner.DefaultTimeout
 	// MaxOutput caps Result.Output; the end of the output is kept.
 	MaxOutput = runner.MaxOutput
-	// ScriptName is the script's file name in the working directory.
+	// ScriptDir and ScriptName are where the script is in the working
+	// directory: .cscript/script, as in pod mode.
+	ScriptDir  = ".cscript"
 	ScriptName = "script"
 )
 
@@ -61,6 +68,14 @@ const (
 	ManagedByValue = runner.ManagedByValue
 	LabelRunID     = runner.LabelRunID
 	LabelScript    = runner.LabelScript
+	// LabelDeadline is when a detached run's script must have ended
+	// (RFC 3339): Attach stops it there.
+	LabelDeadline = "cscript.dev/deadline"
+	// LabelExpires is when `cscript gc` may remove the container.
+	LabelExpires = runner.AnnotationExpires
+	// LabelSecretEnv names the env vars whose values are secret (comma
+	// separated): Attach hides their values from the output.
+	LabelSecretEnv = "cscript.dev/secret-env"
 )
 
 // Phases of a run, reported in errors and Result.Phase.
@@ -89,6 +104,8 @@ type Engine interface {
 	CopyToContainer(ctx context.Context, container string, options client.CopyToContainerOptions) (client.CopyToContainerResult, error)
 	CopyFromContainer(ctx context.Context, container string, options client.CopyFromContainerOptions) (client.CopyFromContainerResult, error)
 	ImagePull(ctx context.Context, ref string, options client.ImagePullOptions) (client.ImagePullResponse, error)
+	ContainerLogs(ctx context.Context, container string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
+	ContainerList(ctx context.Context, options client.ContainerListOptions) (client.ContainerListResult, error)
 }
 
 var _ Engine = (*client.Client)(nil)
@@ -135,6 +152,17 @@ type Spec struct {
 	Redact []string
 	// NoPull makes a missing image an error instead of pulling it.
 	NoPull bool
+	// Stdin is passed to the script through the container's stdin; nil:
+	// no stdin.
+	Stdin io.Reader
+	// Detach returns once the container started, leaving it to run:
+	// nothing is downloaded, and Attach follows it later.
+	Detach bool
+	// SecretEnv names the Env entries whose values are secret, so that
+	// Attach can hide them (they are in Redact for Run).
+	SecretEnv []string
+	// Now is the clock for the deadline and expiry labels; nil: time.Now.
+	Now func() time.Time
 }
 
 // Transferred is one finished file copy.
@@ -161,6 +189,9 @@ type Result struct {
 	// CleanupErr is a failure to remove the container; it is also returned
 	// as the run's error when the run itself succeeded.
 	CleanupErr error
+	// Detached says that Run returned once the container started
+	// (Spec.Detach); the container runs on.
+	Detached bool
 }
 
 func (s Spec) workDir() string {
@@ -187,6 +218,19 @@ func (s Spec) timeout() time.Duration {
 	return DefaultTimeout
 }
 
+// ScriptPath is where the script is in a container whose working directory
+// is workDir ("": DefaultWorkDir).
+func ScriptPath(workDir string) string {
+	return path.Join(Spec{WorkDir: workDir}.workDir(), ScriptDir, ScriptName)
+}
+
+func (s Spec) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
 func (s Spec) remote(p string) string {
 	if path.IsAbs(p) {
 		return p
@@ -205,6 +249,12 @@ func validate(s Spec) error {
 	case runner.InterpreterBash, runner.InterpreterSh, runner.InterpreterPython:
 	default:
 		return fmt.Errorf("script %s: unknown interpreter %q (want bash, sh or python)", s.Script, s.Interpreter)
+	}
+	switch {
+	case s.Detach && len(s.Downloads) > 0:
+		return fmt.Errorf("script %s: a detached run downloads nothing: leave --detach out to get its files", s.Script)
+	case s.Detach && s.Stdin != nil:
+		return fmt.Errorf("script %s: a detached run has no stdin: leave -i or --detach out", s.Script)
 	}
 	for k := range s.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
@@ -238,9 +288,14 @@ func Config(spec Spec) (*container.Config, *container.HostConfig) {
 	for _, k := range keys {
 		env = append(env, k+"="+spec.Env[k])
 	}
+	if len(spec.SecretEnv) > 0 {
+		names := append([]string(nil), spec.SecretEnv...)
+		sort.Strings(names)
+		labels[LabelSecretEnv] = strings.Join(names, ",")
+	}
 	cfg := &container.Config{
 		Image:        spec.Image,
-		Cmd:          runner.InterpreterCommand(spec.Interpreter, path.Join(spec.workDir(), ScriptName)),
+		Cmd:          runner.InterpreterCommand(spec.Interpreter, ScriptPath(spec.WorkDir)),
 		Entrypoint:   []string{}, // the image's entrypoint would wrap the interpreter
 		WorkingDir:   spec.workDir(),
 		Env:          env,
@@ -248,7 +303,16 @@ func Config(spec Spec) (*container.Config, *container.HostConfig) {
 		AttachStdout: true,
 		AttachStderr: true,
 	}
-	host := &container.HostConfig{}
+	if spec.Stdin != nil {
+		// The script's stdin is the attach stream's, closed at its end.
+		cfg.AttachStdin, cfg.OpenStdin, cfg.StdinOnce = true, true, true
+	}
+	// Hardened like the Pod: no capabilities, no privilege escalation
+	// (setuid binaries do not gain any).
+	host := &container.HostConfig{
+		CapDrop:     []string{"ALL"},
+		SecurityOpt: []string{"no-new-privileges"},
+	}
 	if m := spec.memory(); m > 0 {
 		host.Resources.Memory = m
 		host.Resources.MemorySwap = m
@@ -264,6 +328,8 @@ type run struct {
 	id    string
 	phase string
 	tail  *runner.TailBuffer
+	// detached: the container was started and left running (Spec.Detach).
+	detached bool
 }
 
 // Run runs spec in a new container of the engine: create (pulling the image
@@ -279,7 +345,7 @@ type run struct {
 // *runner.RunError (125: everything else); an engine that cannot be reached
 // is of kind fail.Unavailable (a run's exit code is 125 all the same).
 func Run(ctx context.Context, eng Engine, spec Spec, stdout, stderr io.Writer) (*Result, error) {
-	res := &Result{Start: time.Now()}
+	res := &Result{Start: spec.now()}
 	st := &run{eng: eng, spec: spec, res: res, tail: runner.NewTailBuffer(MaxOutput)}
 	err := validate(spec)
 	if err == nil {
@@ -290,24 +356,27 @@ func Run(ctx context.Context, eng Engine, spec Spec, stdout, stderr io.Writer) (
 	} else {
 		err = &runner.RunError{Op: "check spec", Err: err}
 	}
+	return st.finish(err, st.detached && err == nil)
+}
+
+// finish removes the container (unless keep), and fills in the result.
+func (st *run) finish(err error, keep bool) (*Result, error) {
+	res := st.res
 	res.Phase = st.phase
-	if st.id != "" {
+	if st.id != "" && !keep {
 		res.CleanupErr = st.remove()
-		if err == nil && res.CleanupErr != nil {
-			err = &runner.RunError{Op: PhaseCleanup, Err: res.CleanupErr}
-		}
+		err = runner.WithCleanup(err, res.CleanupErr)
 	}
 	res.Output, res.OutputTruncated = st.tail.Tail()
-	res.End = time.Now()
+	res.End = st.spec.now()
 	if client.IsErrConnectionFailed(err) {
 		// The engine cannot be reached (the client keeps no net error to see).
 		err = fail.Wrap(fail.Unavailable, err)
 	}
-	res.ExitCode = runner.ExitCodeOf(err)
-	var se *runner.ScriptError
-	if errors.As(err, &se) {
-		res.Reason = se.Reason
-	}
+	res.Detached = keep && err == nil && st.detached
+	var c runner.Result
+	c.Finish(err)
+	res.ExitCode, res.Reason = c.ExitCode, c.Reason
 	return res, err
 }
 
@@ -331,6 +400,13 @@ func (st *run) steps(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 	}
 	st.phase = PhaseScript
+	if spec.Detach {
+		if _, err := st.eng.ContainerStart(ctx, st.id, client.ContainerStartOptions{}); err != nil {
+			return startError(err, st.spec)
+		}
+		st.detached = true
+		return nil
+	}
 	if err := st.script(ctx, stdout, stderr); err != nil {
 		return err
 	}
@@ -351,6 +427,9 @@ func (st *run) steps(ctx context.Context, stdout, stderr io.Writer) error {
 // does not have it.
 func (st *run) create(ctx context.Context) error {
 	cfg, host := Config(st.spec)
+	deadline := st.spec.now().Add(st.spec.timeout())
+	cfg.Labels[LabelDeadline] = deadline.UTC().Format(time.RFC3339)
+	cfg.Labels[LabelExpires] = deadline.Add(15 * time.Minute).UTC().Format(time.RFC3339)
 	name := st.spec.Name
 	if name == "" {
 		name = containerName(st.spec.Script)
@@ -383,7 +462,8 @@ func pull(ctx context.Context, eng Engine, image string) error {
 // script attaches to the container, starts it, streams its output and waits
 // for it to exit.
 func (st *run) script(ctx context.Context, stdout, stderr io.Writer) error {
-	att, err := st.eng.ContainerAttach(ctx, st.id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	stdin := st.spec.Stdin != nil
+	att, err := st.eng.ContainerAttach(ctx, st.id, client.ContainerAttachOptions{Stream: true, Stdin: stdin, Stdout: true, Stderr: true})
 	if err != nil {
 		return &runner.RunError{Op: "attach to container", Err: err}
 	}
@@ -406,12 +486,30 @@ func (st *run) script(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 	}
 
+	if stdin {
+		// The container's own stdin, as `docker run -i` gives it: what the
+		// reader gives from the moment of the attach (the engine holds it
+		// until the script reads), then its end (StdinOnce closes the
+		// script's stdin). Not waited for: a terminal's stdin may never
+		// end.
+		go func() {
+			_, _ = io.Copy(att.Conn, st.spec.Stdin)
+			_ = att.CloseWrite()
+		}()
+	}
 	if _, err := st.eng.ContainerStart(ctx, st.id, client.ContainerStartOptions{}); err != nil {
 		att.Close()
 		<-copied
 		flush()
 		return startError(err, st.spec)
 	}
+	return st.wait(ctx, func() { att.Close() }, copied, flush)
+}
+
+// wait waits for the started container to exit while its output is copied
+// (copied delivers when the copy ended; closeStream ends it), and says how
+// the script ended.
+func (st *run) wait(ctx context.Context, closeStream func(), copied chan error, flush func()) error {
 	// Asked once the container has started: "not-running" then means its
 	// exit, and a script that has already ended is not missed.
 	wait := st.eng.ContainerWait(ctx, st.id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
@@ -420,12 +518,12 @@ func (st *run) script(ctx context.Context, stdout, stderr io.Writer) error {
 	select {
 	case <-ctx.Done():
 		st.kill()
-		att.Close()
+		closeStream()
 		<-copied
 		flush()
 		return ctx.Err()
 	case err := <-wait.Error:
-		att.Close()
+		closeStream()
 		<-copied
 		flush()
 		if ctx.Err() != nil {
@@ -435,7 +533,7 @@ func (st *run) script(ctx context.Context, stdout, stderr io.Writer) error {
 	case w := <-wait.Result:
 		code = w.StatusCode
 		if w.Error != nil && w.Error.Message != "" {
-			att.Close()
+			closeStream()
 			<-copied
 			flush()
 			return &runner.RunError{Op: "wait for container", Err: errors.New(w.Error.Message)}
@@ -446,24 +544,19 @@ func (st *run) script(ctx context.Context, stdout, stderr io.Writer) error {
 	select {
 	case <-copied:
 	case <-time.After(30 * time.Second):
-		att.Close()
+		closeStream()
 		<-copied
 	}
 	flush()
-	if code == 0 {
-		return nil
+	reason := ""
+	if code != 0 && st.oomKilled(ctx, code) {
+		reason = runner.ReasonOOMKilled
 	}
-	se := &runner.ScriptError{Code: int(code), Reason: runner.ReasonError}
-	if st.oomKilled(ctx, code) {
-		se.Reason = runner.ReasonOOMKilled
-		se.Message = fmt.Sprintf("the script ran out of memory (limit %s)", formatBytes(st.spec.memory()))
+	memory := ""
+	if m := st.spec.memory(); m > 0 {
+		memory = formatBytes(m)
 	}
-	if se.Reason == runner.ReasonError {
-		if tool, ok := runner.MissingInterpreter(se.Code, st.tail.String()); ok {
-			return &runner.MissingToolError{Tool: tool, Image: st.spec.Image}
-		}
-	}
-	return se
+	return runner.ExitError(runner.Exit{Code: int(code), Reason: reason, Output: st.tail.String(), Memory: memory, Image: st.spec.Image})
 }
 
 // startError names what a container that could not start lacks.
@@ -489,34 +582,21 @@ func (st *run) kill() {
 // remove removes the container (and its anonymous volumes), on a context of
 // its own: the run's may be cancelled already.
 func (st *run) remove() error {
-	// The one deliberate context.Background(): cleanup must outlive the run.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, err := st.eng.ContainerRemove(ctx, st.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("remove container %s: %w", st.res.ContainerName, err)
-	}
-	return nil
+	return runner.Cleanup(0, func(ctx context.Context) error {
+		// Repeated while the engine does not answer.
+		err := runner.Retry(ctx, client.IsErrConnectionFailed, func(ctx context.Context) error {
+			_, err := st.eng.ContainerRemove(ctx, st.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+			return err
+		})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("remove container %s: %w", st.res.ContainerName, err)
+		}
+		return nil
+	})
 }
 
 func (st *run) classify(parent, runCtx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if parent.Err() != nil {
-		return runner.NewInterruptedError(context.Cause(parent), st.phase)
-	}
-	if errors.Is(runCtx.Err(), context.DeadlineExceeded) {
-		msg := fmt.Sprintf("the run exceeded its timeout of %s", st.spec.timeout())
-		if st.phase == PhaseScript {
-			return &runner.ScriptError{Code: 137, Reason: runner.ReasonDeadlineExceeded, Message: msg}
-		}
-		return &runner.RunError{Op: st.phase, Err: errors.New(msg)}
-	}
-	if _, ok := fail.Of(err); ok {
-		return err
-	}
-	return &runner.RunError{Op: st.phase, Err: err}
+	return runner.Classify(parent, runCtx, err, st.phase, PhaseScript, runner.TimeoutMessage(st.spec.timeout()), nil)
 }
 
 var nonName = regexp.MustCompile(`[^a-z0-9_.-]+`)

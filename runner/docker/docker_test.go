@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -31,7 +32,7 @@ func TestConfig(t *testing.T) {
 		{
 			name:       "defaults",
 			spec:       Spec{Script: "hello", RunID: "r1", Image: "busybox", Interpreter: "sh", Env: map[string]string{"B": "2", "A": "1=x"}},
-			wantCmd:    runner.InterpreterCommand("sh", "/work/script"),
+			wantCmd:    runner.InterpreterCommand("sh", "/work/.cscript/script"),
 			wantDir:    "/work",
 			wantMemory: 512 << 20,
 			wantEnv:    []string{"A=1=x", "B=2"},
@@ -40,7 +41,7 @@ func TestConfig(t *testing.T) {
 		{
 			name:       "python, own dir and memory, extra labels",
 			spec:       Spec{Script: "p", Image: "python", Interpreter: "python", WorkDir: "/srv/job/", Memory: 64 << 20, Labels: map[string]string{"x": "y", LabelManagedBy: "someone"}},
-			wantCmd:    runner.InterpreterCommand("python", "/srv/job/script"),
+			wantCmd:    runner.InterpreterCommand("python", "/srv/job/.cscript/script"),
 			wantDir:    "/srv/job",
 			wantMemory: 64 << 20,
 			wantEnv:    []string{},
@@ -49,7 +50,7 @@ func TestConfig(t *testing.T) {
 		{
 			name:       "no memory limit",
 			spec:       Spec{Image: "debian", Interpreter: "bash", Memory: -1},
-			wantCmd:    runner.InterpreterCommand("bash", "/work/script"),
+			wantCmd:    runner.InterpreterCommand("bash", "/work/.cscript/script"),
 			wantDir:    "/work",
 			wantEnv:    []string{},
 			wantLabels: map[string]string{LabelManagedBy: ManagedByValue},
@@ -204,5 +205,58 @@ func TestExitCodeOf(t *testing.T) {
 		if got := runner.ExitCodeOf(tt.err); got != tt.want {
 			t.Errorf("runner.ExitCodeOf(%v) = %d, want %d", tt.err, got, tt.want)
 		}
+	}
+}
+
+// The container is hardened like the Pod, and -i opens its stdin.
+func TestConfigHardeningAndStdin(t *testing.T) {
+	cfg, host := Config(Spec{Image: "busybox", Interpreter: "sh"})
+	if diff := cmp.Diff([]string{"ALL"}, host.CapDrop); diff != "" {
+		t.Errorf("capabilities dropped (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"no-new-privileges"}, host.SecurityOpt); diff != "" {
+		t.Errorf("security options (-want +got):\n%s", diff)
+	}
+	if cfg.OpenStdin || cfg.AttachStdin {
+		t.Errorf("stdin open without Spec.Stdin")
+	}
+	cfg, _ = Config(Spec{Image: "busybox", Interpreter: "sh", Stdin: strings.NewReader("x"), SecretEnv: []string{"B", "A"}})
+	if !cfg.OpenStdin || !cfg.AttachStdin || !cfg.StdinOnce {
+		t.Errorf("stdin: open %v attach %v once %v, want all", cfg.OpenStdin, cfg.AttachStdin, cfg.StdinOnce)
+	}
+	if got := cfg.Labels[LabelSecretEnv]; got != "A,B" {
+		t.Errorf("secret env label %q", got)
+	}
+}
+
+// A Docker run has the defaults of every backend: the run core's timeout,
+// and the script's memory limit or none (as a Pod without one).
+func TestOneDefaultTimeoutAndMemoryOnEveryBackend(t *testing.T) {
+	spec := runner.Spec{Script: "s", Image: "busybox", Interpreter: "sh"}
+	ds, err := SpecOf(spec, runner.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.timeout() != runner.DefaultTimeout || ds.memory() != 0 {
+		t.Errorf("defaults: timeout %s memory %d, want %s and no limit", ds.timeout(), ds.memory(), runner.DefaultTimeout)
+	}
+	spec.Timeout = 90 * time.Second
+	spec.Resources.Limits = map[string]string{"memory": "64Mi"}
+	if ds, err = SpecOf(spec, runner.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if ds.timeout() != 90*time.Second || ds.memory() != 64<<20 {
+		t.Errorf("script's own: timeout %s memory %d", ds.timeout(), ds.memory())
+	}
+	spec.Credentials = []runner.Credential{{Name: "PW", SecretRef: &runner.SecretKeyRef{Name: "db", Key: "pw"}}}
+	if _, err := SpecOf(spec, runner.RunOptions{}); err == nil || !strings.Contains(err.Error(), "local source") {
+		t.Errorf("a Secret ref on Docker: %v", err)
+	}
+}
+
+func TestSecretValues(t *testing.T) {
+	got := secretValues([]string{"A=1", "B=two=2", "C=3", "D="}, "B,D,Z")
+	if diff := cmp.Diff([]string{"two=2"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/cscript-dev/cscript/runner"
 
@@ -99,24 +98,10 @@ func orLost(op string, err error) error {
 }
 
 // retryTransient calls f until it succeeds, fails with an answer that will
-// not change (not found, forbidden, invalid …), or ctx ends: cleanup must
-// outlast an API server that restarts.
+// not change by asking again, or ctx ends (runner.Retry with the API
+// server's transient errors).
 func retryTransient(ctx context.Context, f func(context.Context) error) error {
-	delay := 200 * time.Millisecond
-	for {
-		err := f(ctx)
-		if err == nil || !transient(err) {
-			return err
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		delay = min(2*delay, 2*time.Second)
-	}
+	return runner.Retry(ctx, transient, f)
 }
 
 // transient says whether a failed request may succeed if repeated.

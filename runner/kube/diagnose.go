@@ -6,18 +6,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cscript-dev/cscript/runner"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
 
-// Diagnostics describe a failed run's Pod for its failure trace. They hold no
-// secret values: the Pod only refers to Secrets by name.
-type Diagnostics struct {
-	PodYAML           string // the Pod as the API server had it, without managedFields
-	Events            string // one event per line, oldest first
-	ContainerStatuses string // YAML
-	Error             string // why collecting failed, if it did
-}
+// Diagnostics describe a failed run's Pod for its failure trace: the Pod as
+// the API server had it (without managedFields), its events and its
+// container statuses. They hold no secret values: the Pod only refers to
+// Secrets by name.
+type Diagnostics = runner.Diagnostics
 
 // Diagnose collects what explains a Pod's state: its manifest, its events and
 // its container statuses.

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
@@ -81,6 +82,9 @@ type JobOptions struct {
 	// KeepJob makes AttachJob leave the Job, its Pod and its Secret in
 	// place (for `runs logs`); RunJob ignores it.
 	KeepJob bool
+	// Labels are added to the Job's and its Pod's (a lifecycle event's
+	// resource and event); cscript's own labels are kept.
+	Labels map[string]string
 }
 
 // JobResult describes a Job-mode run, finished or not. RunJob and AttachJob
@@ -170,6 +174,12 @@ func BuildJob(spec runner.Spec, ns string, now time.Time, suffix string, opts Jo
 		return nil, nil, fmt.Errorf("script %s: env var %s clashes with the script's key in the run secret", spec.Script, jobScriptKey)
 	}
 	secret.Data[jobScriptKey] = []byte(spec.Body)
+
+	for k, v := range opts.Labels {
+		if _, ours := pod.Labels[k]; !ours && len(validation.IsQualifiedName(k)) == 0 {
+			pod.Labels[k] = labelValue(v)
+		}
+	}
 
 	ps := *pod.Spec.DeepCopy()
 	ps.ActiveDeadlineSeconds = nil // the Job's deadline governs
@@ -461,11 +471,9 @@ func (jr *jobRun) follow(ctx context.Context) error {
 	logs := &logFollower{}
 	defer logs.stopAndWait()
 
-	grace := jr.r.ConfigErrorGrace
-	if grace <= 0 {
-		grace = DefaultConfigErrorGrace
-	}
-	var transient string
+	// A start problem that may clear by itself (unschedulable, a
+	// configuration error) has the grace it has in pod mode (Runner.grace).
+	var transient *runner.StartError
 	var transientTimer, logTimer <-chan time.Time
 	for {
 		pod := w.pod
@@ -489,12 +497,13 @@ func (jr *jobRun) follow(ctx context.Context) error {
 			if err := podStartFailure(pod); err != nil {
 				return jr.r.withEventMessage(ctx, err)
 			}
-			if wr := waitingReason(pod); wr != nil && transientWaiting[wr.Reason] {
-				if transient == "" {
-					transient, transientTimer = wr.Reason, time.After(grace)
-				}
+			if p := transientProblem(pod); p == nil {
+				transient, transientTimer = nil, nil
 			} else {
-				transient, transientTimer = "", nil
+				if transient == nil || transient.Reason != p.Reason {
+					transientTimer = time.After(jr.r.grace(p.Reason))
+				}
+				transient = p
 			}
 			cs := containerStatus(pod)
 			started := cs != nil && (cs.State.Running != nil || cs.State.Terminated != nil)
@@ -521,11 +530,7 @@ func (jr *jobRun) follow(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-transientTimer:
-			se := &runner.StartError{Pod: pod.Name, Reason: transient}
-			if wr := waitingReason(pod); wr != nil {
-				se.Reason, se.Message = wr.Reason, wr.Message
-			}
-			return jr.r.withEventMessage(ctx, se)
+			return jr.r.withEventMessage(ctx, transient)
 		case <-logTimer:
 			// The log has not ended although the container has: go on with
 			// what arrived.
@@ -560,17 +565,9 @@ func (jr *jobRun) scriptEnd(pod *corev1.Pod, t *corev1.ContainerStateTerminated)
 			return &runner.MissingToolError{Tool: tool, Image: jr.image}
 		}
 		return &runner.CannotExecError{Message: strings.TrimSpace(t.Message)}
-	case runner.ReasonOOMKilled:
-		msg := "the script ran out of memory"
-		if jr.memory != "" {
-			msg += " (limit " + jr.memory + ")"
-		}
-		return &runner.ScriptError{Code: int(t.ExitCode), Reason: runner.ReasonOOMKilled, Message: msg}
 	}
-	if tool, ok := runner.MissingInterpreter(int(t.ExitCode), jr.buf.String()); ok {
-		return &runner.MissingToolError{Tool: tool, Image: jr.image}
-	}
-	return &runner.ScriptError{Code: int(t.ExitCode), Reason: runner.ReasonError}
+	return runner.ExitError(runner.Exit{Code: int(t.ExitCode), Reason: t.Reason, Message: t.Message,
+		Output: jr.buf.String(), Memory: jr.memory, Image: jr.image})
 }
 
 func jobCommandOf(pod *corev1.Pod) []string {
@@ -591,9 +588,8 @@ func (jr *jobRun) finish(parent, runCtx context.Context, err error, cleanup bool
 	err = jr.classify(parent, runCtx, err)
 	res.Phase = jr.phase
 
-	var interrupted *runner.InterruptedError
-	if err != nil && res.PodName != "" && !errors.As(err, &interrupted) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if runner.WantDiagnostics(err, res.PodName != "") {
+		ctx, cancel := context.WithTimeout(context.Background(), runner.DiagnosticsTimeout)
 		d, derr := jr.r.Diagnose(ctx, res.PodName)
 		cancel()
 		if derr != nil {
@@ -608,40 +604,25 @@ func (jr *jobRun) finish(parent, runCtx context.Context, err error, cleanup bool
 		var se *runner.ScriptError
 		jr.kill = errors.As(err, &se) && se.Reason == runner.ReasonDeadlineExceeded
 		res.CleanupErr = jr.cleanup()
-		if err == nil && res.CleanupErr != nil {
-			err = &runner.RunError{Op: "cleanup", Err: res.CleanupErr}
-		}
+		err = runner.WithCleanup(err, res.CleanupErr)
 	}
 	res.End = jr.r.now()
-	res.ExitCode = runner.ExitCodeOf(err)
-	var se *runner.ScriptError
-	if errors.As(err, &se) {
-		res.Reason = se.Reason
-	}
+	var c runner.Result
+	c.Finish(err)
+	res.ExitCode, res.Reason = c.ExitCode, c.Reason
 	return res, err
 }
 
 func (jr *jobRun) classify(parent, runCtx context.Context, err error) error {
-	if err == nil {
-		return nil
+	return runner.Classify(parent, runCtx, err, string(jr.phase), string(PhaseScript), jr.deadlineMessage(), nil)
+}
+
+// deadlineMessage says the Job exceeded its deadline.
+func (jr *jobRun) deadlineMessage() string {
+	if jr.job != nil && jr.job.Spec.ActiveDeadlineSeconds != nil {
+		return runner.TimeoutMessage(time.Duration(*jr.job.Spec.ActiveDeadlineSeconds) * time.Second)
 	}
-	if parent.Err() != nil {
-		return &runner.InterruptedError{Signal: runner.SignalOf(context.Cause(parent)), Phase: string(jr.phase)}
-	}
-	if errors.Is(runCtx.Err(), context.DeadlineExceeded) {
-		msg := "the job exceeded its deadline"
-		if jr.job != nil && jr.job.Spec.ActiveDeadlineSeconds != nil {
-			msg = fmt.Sprintf("the job exceeded its deadline of %s", time.Duration(*jr.job.Spec.ActiveDeadlineSeconds)*time.Second)
-		}
-		if jr.phase == PhaseScript {
-			return &runner.ScriptError{Code: exitSignalBase + 9, Reason: runner.ReasonDeadlineExceeded, Message: msg}
-		}
-		return &runner.RunError{Op: string(jr.phase), Err: errors.New(msg)}
-	}
-	if _, ok := fail.Of(err); ok {
-		return err
-	}
-	return &runner.RunError{Op: string(jr.phase), Err: err}
+	return "the run exceeded its timeout"
 }
 
 // cleanup deletes the Job (its Pods go with it), the Pods themselves (the
@@ -649,65 +630,65 @@ func (jr *jobRun) classify(parent, runCtx context.Context, err error) error {
 // its own.
 func (jr *jobRun) cleanup() error {
 	r := jr.r
-	timeout := r.CleanupTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	// The one deliberate context.Background(): cleanup must outlive the run.
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	prev := jr.phase
 	jr.enter(PhaseCleanup, "")
 	jr.phase = prev
 	force := jr.kill || r.forced()
-
-	var errs []error
-	opts := func() metav1.DeleteOptions {
-		o := metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}
-		if force {
-			o.GracePeriodSeconds = ptr(int64(0))
+	return runner.Cleanup(r.CleanupTimeout, func(ctx context.Context) error {
+		var errs []error
+		if jr.jobSent {
+			// Repeated while the API server does not answer, as the Pod's
+			// and the Secret's deletes are.
+			err := retryTransient(ctx, func(ctx context.Context) error {
+				o := metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}
+				if force || r.forced() {
+					o.GracePeriodSeconds = ptr(int64(0))
+				}
+				return r.Client.BatchV1().Jobs(r.Namespace).Delete(ctx, jr.res.JobName, o)
+			})
+			if err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("delete job %s: %w", jr.res.JobName, err))
+			}
 		}
-		return o
-	}
-	if jr.jobSent {
-		err := r.Client.BatchV1().Jobs(r.Namespace).Delete(ctx, jr.res.JobName, opts())
-		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("delete job %s: %w", jr.res.JobName, err))
-		}
-	}
-	var podNames []string
-	if jr.jobSent {
-		pods, err := r.Client.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: jr.selector()})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("list pods of job %s: %w", jr.res.JobName, err))
-		} else {
-			for _, p := range pods.Items {
-				podNames = append(podNames, p.Name)
-				if err := r.deletePod(ctx, p.Name, force); err != nil {
-					errs = append(errs, err)
+		var podNames []string
+		if jr.jobSent {
+			var pods *corev1.PodList
+			err := retryTransient(ctx, func(ctx context.Context) error {
+				var err error
+				pods, err = r.Client.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: jr.selector()})
+				return err
+			})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("list pods of job %s: %w", jr.res.JobName, err))
+			} else {
+				for _, p := range pods.Items {
+					podNames = append(podNames, p.Name)
+					if err := r.deletePod(ctx, p.Name, force); err != nil {
+						errs = append(errs, err)
+					}
 				}
 			}
 		}
-	}
-	if jr.secretSent {
-		if err := r.deleteSecret(ctx, jr.secret.Name); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if jr.lock != nil {
-		if err := jr.lock.release(ctx, r.Client); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if r.WaitDeleted && len(errs) == 0 {
-		for _, p := range podNames {
-			if err := r.waitGone(ctx, p); err != nil {
+		if jr.secretSent {
+			if err := r.deleteSecret(ctx, jr.secret.Name); err != nil {
 				errs = append(errs, err)
-				break
 			}
 		}
-	}
-	return errors.Join(errs...)
+		if jr.lock != nil {
+			if err := jr.lock.release(ctx, r.Client); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if r.WaitDeleted && len(errs) == 0 {
+			for _, p := range podNames {
+				if err := r.waitGone(ctx, p); err != nil {
+					errs = append(errs, err)
+					break
+				}
+			}
+		}
+		return errors.Join(errs...)
+	})
 }
 
 // jobFailure is the error of a Job whose Failed condition is set, when its
@@ -721,11 +702,11 @@ func jobFailure(job *batchv1.Job, pod *corev1.Pod, name string) error {
 			continue
 		}
 		if c.Reason == batchv1.JobReasonDeadlineExceeded {
-			msg := "the job exceeded its deadline"
+			msg := "the run exceeded its timeout"
 			if job.Spec.ActiveDeadlineSeconds != nil {
-				msg = fmt.Sprintf("the job exceeded its deadline of %s", time.Duration(*job.Spec.ActiveDeadlineSeconds)*time.Second)
+				msg = runner.TimeoutMessage(time.Duration(*job.Spec.ActiveDeadlineSeconds) * time.Second)
 			}
-			return &runner.ScriptError{Code: exitSignalBase + 9, Reason: runner.ReasonDeadlineExceeded, Message: msg}
+			return runner.TimeoutError(msg)
 		}
 		if pod != nil && terminated(pod) != nil {
 			return nil // the Pod's exit code says it better
@@ -739,13 +720,9 @@ func jobFailure(job *batchv1.Job, pod *corev1.Pod, name string) error {
 }
 
 // podStartFailure says why a Job's Pod will never start, like startState
-// does in pod mode; a terminated container is not a failure here.
+// does in pod mode; a terminated container is not a failure here, and an
+// unschedulable Pod has its grace (transientProblem).
 func podStartFailure(pod *corev1.Pod) error {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return &runner.StartError{Pod: pod.Name, Reason: corev1.PodReasonUnschedulable, Message: c.Message}
-		}
-	}
 	if w := waitingReason(pod); w != nil && fatalWaiting[w.Reason] {
 		return &runner.StartError{Pod: pod.Name, Reason: w.Reason, Message: w.Message}
 	}

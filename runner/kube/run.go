@@ -25,7 +25,6 @@ import (
 	"k8s.io/client-go/rest"
 	utilexec "k8s.io/client-go/util/exec"
 
-	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/transfer"
 )
@@ -196,29 +195,19 @@ func (r *Runner) Run(ctx context.Context, spec runner.Spec) (*Result, error) {
 	}
 	st := &run{r: r, spec: spec, res: res, pod: pod, secret: secret}
 
-	runCtx, cancel := context.WithTimeout(ctx, spec.EffectiveTimeout())
+	runCtx, cancel := runner.Deadline(ctx, spec, 0)
 	err = st.steps(runCtx)
 	cancel()
 	err = st.classify(ctx, runCtx, err)
 	res.Phase = st.phase
 
-	var interrupted *runner.InterruptedError
-	if err != nil && st.podSent && !errors.As(err, &interrupted) {
+	if runner.WantDiagnostics(err, st.podSent) {
 		res.Diagnostics = st.diagnose()
 	}
 	res.CleanupErr = st.cleanup()
-	switch {
-	case err == nil && res.CleanupErr != nil:
-		err = &runner.RunError{Op: "cleanup", Err: res.CleanupErr}
-	case res.CleanupErr != nil:
-		err = &cleanupFailed{err: err, cleanup: res.CleanupErr}
-	}
+	err = runner.WithCleanup(err, res.CleanupErr)
 	res.End = r.now()
-	res.ExitCode = runner.ExitCodeOf(err)
-	var se *runner.ScriptError
-	if errors.As(err, &se) {
-		res.Reason = se.Reason
-	}
+	res.setOutcome(err)
 	return res, err
 }
 
@@ -764,70 +753,46 @@ func (st *run) refineKill(ctx context.Context, se *runner.ScriptError) bool {
 }
 
 func (st *run) memoryMessage() string {
-	if q, ok := st.spec.Resources.Limits["memory"]; ok {
-		return "the script ran out of memory (limit " + q + ")"
-	}
-	return "the script ran out of memory"
+	return runner.OOMMessage(st.spec.Resources.Limits["memory"])
 }
 
 // classify turns an error into the typed error the caller sees.
 func (st *run) classify(parent, runCtx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if parent.Err() != nil {
-		return &runner.InterruptedError{Signal: runner.SignalOf(context.Cause(parent)), Phase: string(st.phase)}
-	}
-	if errors.Is(runCtx.Err(), context.DeadlineExceeded) {
-		msg := fmt.Sprintf("the run exceeded its timeout of %s", st.spec.EffectiveTimeout())
-		if st.phase == PhaseScript {
-			return &runner.ScriptError{Code: exitSignalBase + 9, Reason: runner.ReasonDeadlineExceeded, Message: msg}
-		}
-		return &runner.RunError{Op: string(st.phase), Err: errors.New(msg)}
-	}
-	if _, ok := fail.Of(err); ok {
-		return err
-	}
-	return orLost(string(st.phase), err)
+	return runner.Classify(parent, runCtx, err, string(st.phase), string(PhaseScript),
+		runner.TimeoutMessage(st.spec.EffectiveTimeout()), orLost)
 }
 
 // cleanup deletes what the run created, on a context of its own: the run's
 // may be cancelled already.
 func (st *run) cleanup() error {
 	r := st.r
-	timeout := r.CleanupTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	// The one deliberate context.Background(): cleanup must outlive the run.
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	prev := st.phase
 	st.enter(PhaseCleanup, "")
 	st.phase = prev
-
-	var errs []error
-	if st.podSent {
-		if err := r.deletePod(ctx, st.pod.Name, r.forced()); err != nil {
-			errs = append(errs, err)
+	return runner.Cleanup(r.CleanupTimeout, func(ctx context.Context) error {
+		var errs []error
+		if st.podSent {
+			if err := r.deletePod(ctx, st.pod.Name, r.forced()); err != nil {
+				errs = append(errs, err)
+			}
 		}
-	}
-	if st.secretSent {
-		if err := r.deleteSecret(ctx, st.secret.Name); err != nil {
-			errs = append(errs, err)
+		if st.secretSent {
+			if err := r.deleteSecret(ctx, st.secret.Name); err != nil {
+				errs = append(errs, err)
+			}
 		}
-	}
-	if st.lock != nil {
-		if err := st.lock.release(ctx, r.Client); err != nil {
-			errs = append(errs, err)
+		if st.lock != nil {
+			if err := st.lock.release(ctx, r.Client); err != nil {
+				errs = append(errs, err)
+			}
 		}
-	}
-	if st.podSent && r.WaitDeleted && len(errs) == 0 {
-		if err := r.waitGone(ctx, st.pod.Name); err != nil {
-			errs = append(errs, err)
+		if st.podSent && r.WaitDeleted && len(errs) == 0 {
+			if err := r.waitGone(ctx, st.pod.Name); err != nil {
+				errs = append(errs, err)
+			}
 		}
-	}
-	return errors.Join(errs...)
+		return errors.Join(errs...)
+	})
 }
 
 // deletePod deletes a Pod, repeating the request while the API server does
@@ -858,18 +823,6 @@ func (r *Runner) deleteSecret(ctx context.Context, name string) error {
 	}
 	return nil
 }
-
-// cleanupFailed is a failed run whose cleanup failed too; it is the run's
-// error (same type, same exit code) with the cleanup's failure added.
-type cleanupFailed struct {
-	err, cleanup error
-}
-
-func (e *cleanupFailed) Error() string {
-	return e.err.Error() + "; cleanup failed too, remove what is left with `cscript gc`: " + e.cleanup.Error()
-}
-
-func (e *cleanupFailed) Unwrap() error { return e.err }
 
 // waitGone watches until the Pod no longer exists; Force makes it delete the
 // Pod again with grace period 0.
@@ -919,7 +872,7 @@ func (r *Runner) waitGone(ctx context.Context, name string) error {
 }
 
 func (st *run) diagnose() *Diagnostics {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), runner.DiagnosticsTimeout)
 	defer cancel()
 	d, err := st.r.Diagnose(ctx, st.pod.Name)
 	if err != nil {
@@ -979,4 +932,11 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+// setOutcome sets the exit code and reason from the run's error.
+func (res *Result) setOutcome(err error) {
+	var c runner.Result
+	c.Finish(err)
+	res.ExitCode, res.Reason = c.ExitCode, c.Reason
 }

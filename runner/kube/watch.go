@@ -31,10 +31,11 @@ var transientWaiting = map[string]bool{
 	"CreateContainerError":       true,
 }
 
-// Defaults of Runner.ConfigErrorGrace and Runner.UnschedulableGrace.
+// Defaults of Runner.ConfigErrorGrace and Runner.UnschedulableGrace: the
+// run core's, the same in pod and job mode.
 const (
-	DefaultConfigErrorGrace   = 3 * time.Second
-	DefaultUnschedulableGrace = 5 * time.Second
+	DefaultConfigErrorGrace   = runner.ConfigErrorGrace
+	DefaultUnschedulableGrace = runner.UnschedulableGrace
 )
 
 // waitRunning watches the Pod until its container runs. It fails fast with a
@@ -164,16 +165,7 @@ func transientProblem(pod *corev1.Pod) *runner.StartError {
 }
 
 func (r *Runner) grace(reason string) time.Duration {
-	if reason == corev1.PodReasonUnschedulable {
-		if r.UnschedulableGrace > 0 {
-			return r.UnschedulableGrace
-		}
-		return DefaultUnschedulableGrace
-	}
-	if r.ConfigErrorGrace > 0 {
-		return r.ConfigErrorGrace
-	}
-	return DefaultConfigErrorGrace
+	return runner.StartGrace(reason, r.UnschedulableGrace, r.ConfigErrorGrace)
 }
 
 func containerStatus(pod *corev1.Pod) *corev1.ContainerStatus {

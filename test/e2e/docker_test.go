@@ -76,13 +76,13 @@ func TestDockerExitCodesAndOutput(t *testing.T) {
 		wantErr                   any
 		wantOut                   []string
 	}{
-		{"hello", cluster.BusyboxImage, "sh", "echo hello from $WHO; echo to-stderr >&2; pwd; ls -l /work/script\n",
+		{"hello", cluster.BusyboxImage, "sh", "echo hello from $WHO; echo to-stderr >&2; pwd; ls -l /work/.cscript/script\n",
 			map[string]string{"WHO": "docker"}, 0, nil, []string{"hello from docker", "to-stderr", "/work\n", "-r--r--r--"}},
 		{"exit-3", cluster.BusyboxImage, "sh", "echo before; exit 3\n", nil, 3, new(*runner.ScriptError), []string{"before"}},
 		{"bash", cluster.DebianImage, "bash", "echo \"bash ${BASH_VERSINFO[0]}\"; exit 0\n", nil, 0, nil, []string{"bash 5"}},
 		{"py-fail", cluster.PythonImage, "python", "import os\nprint('token', os.environ['TOKEN'])\ndef f():\n    return 1/0\nf()\n",
 			map[string]string{"TOKEN": "s3cr3t-value"}, 1, new(*runner.ScriptError),
-			[]string{"token ***", "Traceback (most recent call last):", `File "/work/script", line 5`, "ZeroDivisionError"}},
+			[]string{"token ***", "Traceback (most recent call last):", `File "/work/.cscript/script", line 5`, "ZeroDivisionError"}},
 		{"no-python", cluster.BusyboxImage, "python", "print(1)\n", nil, 127, new(*runner.MissingToolError), nil},
 	}
 	for _, tt := range tests {
