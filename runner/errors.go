@@ -136,6 +136,9 @@ type PermissionError struct {
 	Resource    string
 	Subresource string
 	Reason      string // from the authorizer, may be empty
+	// Note says more about what the user has, e.g. that they may get
+	// pods/exec but not create it (set by the preflight).
+	Note string
 }
 
 func (e *PermissionError) Error() string {
@@ -150,7 +153,15 @@ func (e *PermissionError) Error() string {
 	if e.Reason != "" {
 		msg += ": " + e.Reason
 	}
-	return msg
+	if e.Note != "" {
+		msg += "; " + e.Note
+	}
+	resource := e.Resource
+	if e.Subresource != "" {
+		resource += "/" + e.Subresource
+	}
+	return msg + fmt.Sprintf(`; ask a cluster admin to add the verb %q on %q to your Role or ClusterRole for namespace %s (rule: apiGroups: [%q], resources: [%q], verbs: [%q])`,
+		e.Verb, resource, e.Namespace, e.Group, resource, e.Verb)
 }
 
 // Kind is fail.Refused (`run` reports it as 125, like any failure of its own).

@@ -31,12 +31,15 @@ type Executor interface {
 // then translates every frame to SPDY for the kubelet; on the test cluster a
 // 500 MB stream took 2.7 s over SPDY and 4.2 to 4.9 s over WebSocket, and
 // WebSocket once lost the last megabytes of stdout (see docs/benchmarks.md).
+// Transport forces one protocol; when empty, $CSCRIPT_EXEC_TRANSPORT
+// decides (auto when unset).
 type PodExecutor struct {
 	Client    kubernetes.Interface
 	Config    *rest.Config
 	Namespace string
 	Pod       string
 	Container string
+	Transport ExecTransport
 }
 
 var _ Executor = (*PodExecutor)(nil)
@@ -53,6 +56,13 @@ func (e *PodExecutor) Exec(ctx context.Context, cmd []string, stdin io.Reader, s
 			Stderr:    stderr != nil,
 		}, scheme.ParameterCodec)
 	u := req.URL()
+	transport, err := ParseExecTransport(string(e.Transport))
+	if e.Transport == "" {
+		transport, err = ExecTransportFromEnv()
+	}
+	if err != nil {
+		return err
+	}
 
 	rt, upgrader, err := spdyTransport(e.Config)
 	if err != nil {
@@ -66,9 +76,16 @@ func (e *PodExecutor) Exec(ctx context.Context, cmd []string, stdin io.Reader, s
 	if err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}
-	ex, err := remotecommand.NewFallbackExecutor(spdyEx, ws, spdyUpgradeFailed)
-	if err != nil {
-		return fmt.Errorf("exec: %w", err)
+	var ex remotecommand.Executor
+	switch transport {
+	case TransportSPDY:
+		ex = spdyEx
+	case TransportWebSocket:
+		ex = ws
+	default:
+		if ex, err = remotecommand.NewFallbackExecutor(spdyEx, ws, spdyUpgradeFailed); err != nil {
+			return fmt.Errorf("exec: %w", err)
+		}
 	}
 	return ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
 }

@@ -26,7 +26,7 @@ func Permissions(spec runner.Spec) []Permission {
 		{Verb: "create", Resource: "pods"},
 		{Verb: "watch", Resource: "pods"},
 		{Verb: "delete", Resource: "pods"},
-		{Verb: "create", Resource: "pods", Subresource: "exec"},
+		execPermission,
 	}
 	if needsSecret(spec) {
 		perms = append(perms,
@@ -39,6 +39,19 @@ func Permissions(spec runner.Spec) []Permission {
 			Permission{Verb: "delete", Group: "coordination.k8s.io", Resource: "leases"})
 	}
 	return perms
+}
+
+// execPermission is what an exec needs: create on pods/exec.
+var execPermission = Permission{Verb: "create", Resource: "pods", Subresource: "exec"}
+
+// allowed says whether a SelfSubjectAccessReview allows p (false on error).
+func allowed(ctx context.Context, client kubernetes.Interface, namespace string, p Permission) bool {
+	got, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: namespace, Verb: p.Verb, Group: p.Group, Resource: p.Resource, Subresource: p.Subresource,
+		}},
+	}, metav1.CreateOptions{})
+	return err == nil && got.Status.Allowed
 }
 
 func needsSecret(spec runner.Spec) bool {
@@ -83,10 +96,14 @@ func Preflight(ctx context.Context, client kubernetes.Interface, namespace strin
 				if got.Status.EvaluationError != "" && reason == "" {
 					reason = got.Status.EvaluationError
 				}
-				errs[i] = &runner.PermissionError{
+				pe := &runner.PermissionError{
 					Namespace: namespace, Verb: p.Verb, Group: p.Group,
 					Resource: p.Resource, Subresource: p.Subresource, Reason: reason,
 				}
+				if p == execPermission && allowed(ctx, client, namespace, Permission{Verb: "get", Resource: "pods", Subresource: "exec"}) {
+					pe.Note = "you may get pods/exec but not create it, and Kubernetes 1.35 and later check create on pods/exec for every exec (WebSocket and SPDY alike); get alone worked only with older clusters"
+				}
+				errs[i] = pe
 			}
 		}()
 	}

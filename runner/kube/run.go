@@ -221,6 +221,9 @@ func (st *run) enter(p Phase, msg string) {
 // steps does everything up to cleanup.
 func (st *run) steps(ctx context.Context) error {
 	r, spec := st.r, st.spec
+	if _, err := ExecTransportFromEnv(); err != nil {
+		return err // before anything is created
+	}
 	if !r.SkipPreflight {
 		st.enter(PhasePreflight, "")
 		if err := Preflight(ctx, r.Client, r.Namespace, Permissions(spec)); err != nil {

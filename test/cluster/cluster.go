@@ -269,7 +269,7 @@ func pingDocker(host string) error {
 }
 
 // Kubectl returns the path of a kubectl to compare against: $CSCRIPT_TEST_KUBECTL,
-// else the kubectl v1.34.4 the harness built, else the first on PATH.
+// else the kubectl of the leg the harness runs (`cluster env`), else the first on PATH.
 func Kubectl(t testing.TB) string {
 	t.Helper()
 	if k := os.Getenv("CSCRIPT_TEST_KUBECTL"); k != "" {

@@ -472,7 +472,10 @@ func TestReliabilitySIGKILL(t *testing.T) {
 	t.Run("the pod ends at its deadline", func(t *testing.T) {
 		t.Parallel()
 		ns := cluster.Namespace(t, cs, "rel-deadline")
-		h := newRelHome(t, ns, "3s")
+		// The timeout must leave room for the Pod to start and the script to
+		// print its marker: 3 s was too little on Kubernetes 1.37 with
+		// containerd 2 at load 20 (the run timed out before the script ran).
+		h := newRelHome(t, ns, "10s")
 		p := h.start("run", "rel-sleep", "--deck", "e2e")
 		if !p.waitOutput("script-started", 90*time.Second) {
 			t.Fatalf("the script never started:\n%s", p.wait(time.Minute).Stderr)

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Builds the Kubernetes binaries from the Go module proxy into $BIN_DIR.
-# Sourced by ../cluster; uses K8S_VERSION, BIN_DIR, HERE.
+# Builds the Kubernetes binaries of one leg from the Go module proxy into
+# $BIN_DIR, from that release's module (build/kube-v<version>/).
+# Sourced by ../cluster; uses K8S_VERSION, BIN_DIR, KUBE_MODULE.
 
 build_kube() {
 	[[ -x $BIN_DIR/kube && -x $BIN_DIR/kubectl ]] || compile_kube
@@ -12,6 +13,7 @@ build_kube() {
 
 compile_kube() {
 	command -v go >/dev/null || die "go is not on PATH (needed to build Kubernetes $K8S_VERSION)"
+	[[ -f $KUBE_MODULE/go.mod ]] || die "no build module for Kubernetes $K8S_VERSION ($KUBE_MODULE/go.mod)"
 	local minor=${K8S_VERSION#v1.}
 	minor=${minor%%.*}
 	local date ldflags="-s -w" pkg
@@ -24,7 +26,7 @@ compile_kube() {
 	rm -rf "$tmp" && mkdir -p "$tmp"
 	log "building Kubernetes $K8S_VERSION (etcd, apiserver, controller-manager, scheduler, kubelet, kubectl); takes ~5-10 min cold"
 	(
-		cd "$HERE/build"
+		cd "$KUBE_MODULE"
 		export CGO_ENABLED=0 GOWORK=off
 		go build -trimpath -ldflags "$ldflags" -o "$tmp/kube" .
 		go build -trimpath -ldflags "$ldflags" -o "$tmp/kubectl" k8s.io/kubernetes/cmd/kubectl

@@ -1,7 +1,21 @@
 # shellcheck shell=bash
 # Settings, paths and small helpers shared by the cluster script's parts.
 
-K8S_VERSION=v1.34.4
+# The Kubernetes releases the harness builds (its "legs"), each with the
+# container runtime it runs: "debian" is Debian's containerd 1.6 and runc;
+# a version is containerd (and runc) built from the Go module proxy
+# (lib/runtime.sh). The oldest is the oldest release the README promises.
+# Each has a build module in build/kube-v<version>/ (go.mod, go.sum, main.go).
+#   version  containerd  runc
+LEGS=(
+	"1.34.4 debian debian"
+	"1.37.2 2.4.2 1.5.3"
+)
+OLDEST_KUBERNETES=1.34.4
+NEWEST_KUBERNETES=1.37.2
+# The leg `up` starts when neither --kubernetes nor CSCRIPT_CLUSTER_KUBERNETES
+# names one and the state was never started (else it restarts the state's leg).
+DEFAULT_KUBERNETES=1.37.2
 BUILD_REV=1  # bump when build/ changes in a way that needs a rebuild
 IMAGES_REV=1 # bump when lib/images.sh changes what is in an image
 DEBIAN_SUITE=bookworm
@@ -9,8 +23,32 @@ MIRROR=${CSCRIPT_CLUSTER_MIRROR:-http://deb.debian.org/debian}
 
 CACHE=${CSCRIPT_CLUSTER_CACHE:-/var/cache/cscript-cluster}
 STATE=${CSCRIPT_CLUSTER_STATE:-/var/lib/cscript-cluster}
-BIN_DIR=$CACHE/kube-$K8S_VERSION-r$BUILD_REV
 IMG_DIR=$CACHE/images-$DEBIAN_SUITE-r$IMAGES_REV
+LEG_FILE=$STATE/kubernetes-version # the leg the state was last started with
+
+# select_leg VERSION sets K8S_VERSION (v-prefixed), BIN_DIR, KUBE_MODULE,
+# CONTAINERD_VERSION and RUNC_VERSION for one of LEGS.
+select_leg() {
+	local want=${1#v} leg version containerd runc names=()
+	for leg in "${LEGS[@]}"; do
+		read -r version containerd runc <<<"$leg"
+		names+=("$version")
+		if [[ $version == "$want" ]]; then
+			K8S_VERSION=v$version
+			BIN_DIR=$CACHE/kube-$K8S_VERSION-r$BUILD_REV
+			KUBE_MODULE=$HERE/build/kube-$K8S_VERSION
+			CONTAINERD_VERSION=$containerd
+			RUNC_VERSION=$runc
+			return 0
+		fi
+	done
+	die "unknown Kubernetes version ${1@Q}: the harness builds ${names[*]} (--kubernetes VERSION or CSCRIPT_CLUSTER_KUBERNETES)"
+}
+
+# recorded_leg prints the leg the state was last started with, if any.
+recorded_leg() {
+	[[ -f $LEG_FILE ]] && cat "$LEG_FILE"
+}
 
 NODE=cscript-node
 APISERVER=https://127.0.0.1:6443
@@ -40,7 +78,7 @@ die() {
 }
 
 kubectl() { "$BIN_DIR/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
-ctr() { command ctr --address "$CONTAINERD_SOCK" "$@"; }
+ctr() { "$(ctr_bin)" --address "$CONTAINERD_SOCK" "$@"; }
 docker() { "$DOCKER" -H "unix://$DOCKER_SOCK" "$@"; }
 
 # pid_of NAME prints the pid of a component this script started, if it is

@@ -15,30 +15,7 @@ put() {
 
 write_configs() {
 	mkdir -p "$STATE"/{containerd,cni/net.d,cni/ipam,kubelet,pod-logs,docker,etcd}
-	put "$STATE/containerd/config.toml" <<-TOML
-		version = 2
-		root = "$STATE/containerd/root"
-		state = "$STATE/containerd/state"
-		[grpc]
-		  address = "$CONTAINERD_SOCK"
-		[plugins."io.containerd.internal.v1.opt"]
-		  path = "$STATE/containerd/opt"
-		[plugins."io.containerd.grpc.v1.cri"]
-		  sandbox_image = "$PAUSE_IMAGE"
-		  # This VM lacks CAP_SYS_RESOURCE: without this runc cannot write
-		  # oom_score_adj and every sandbox fails ("can't get final child's PID").
-		  restrict_oom_score_adj = true
-		  [plugins."io.containerd.grpc.v1.cri".containerd]
-		    snapshotter = "overlayfs"
-		    default_runtime_name = "runc"
-		    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-		      runtime_type = "io.containerd.runc.v2"
-		      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-		        SystemdCgroup = false
-		  [plugins."io.containerd.grpc.v1.cri".cni]
-		    bin_dir = "/usr/lib/cni"
-		    conf_dir = "$STATE/cni/net.d"
-	TOML
+	containerd_config | put "$STATE/containerd/config.toml"
 	put "$STATE/cni/net.d/10-cscript.conflist" <<-JSON
 		{
 		  "cniVersion": "0.4.0",
@@ -92,6 +69,64 @@ write_configs() {
 	echo '{}' | put "$STATE/docker/daemon.json"
 }
 
+# containerd_config: version 2 for Debian's containerd 1.6, version 3 for
+# containerd 2 (whose CRI plugin is split in images and runtime).
+containerd_config() {
+	if [[ $CONTAINERD_VERSION == debian ]]; then
+		cat <<-TOML
+			version = 2
+			root = "$STATE/containerd/root"
+			state = "$STATE/containerd/state"
+			[grpc]
+			  address = "$CONTAINERD_SOCK"
+			[plugins."io.containerd.internal.v1.opt"]
+			  path = "$STATE/containerd/opt"
+			[plugins."io.containerd.grpc.v1.cri"]
+			  sandbox_image = "$PAUSE_IMAGE"
+			  # This VM lacks CAP_SYS_RESOURCE: without this runc cannot write
+			  # oom_score_adj and every sandbox fails ("can't get final child's PID").
+			  restrict_oom_score_adj = true
+			  [plugins."io.containerd.grpc.v1.cri".containerd]
+			    snapshotter = "overlayfs"
+			    default_runtime_name = "runc"
+			    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+			      runtime_type = "io.containerd.runc.v2"
+			      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+			        SystemdCgroup = false
+			  [plugins."io.containerd.grpc.v1.cri".cni]
+			    bin_dir = "/usr/lib/cni"
+			    conf_dir = "$STATE/cni/net.d"
+		TOML
+		return
+	fi
+	cat <<-TOML
+		version = 3
+		root = "$STATE/containerd/root"
+		state = "$STATE/containerd/state"
+		[grpc]
+		  address = "$CONTAINERD_SOCK"
+		[plugins."io.containerd.cri.v1.images"]
+		  snapshotter = "overlayfs"
+		  [plugins."io.containerd.cri.v1.images".pinned_images]
+		    sandbox = "$PAUSE_IMAGE"
+		[plugins."io.containerd.cri.v1.runtime"]
+		  # This VM lacks CAP_SYS_RESOURCE (see above).
+		  restrict_oom_score_adj = true
+		  # Pod network namespaces under $STATE (not /run/netns): down unmounts them.
+		  netns_mounts_under_state_dir = true
+		  [plugins."io.containerd.cri.v1.runtime".containerd]
+		    default_runtime_name = "runc"
+		    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+		      runtime_type = "io.containerd.runc.v2"
+		      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+		        BinaryName = "$(runc_bin)"
+		        SystemdCgroup = false
+		  [plugins."io.containerd.cri.v1.runtime".cni]
+		    bin_dirs = ["/usr/lib/cni"]
+		    conf_dir = "$STATE/cni/net.d"
+	TOML
+}
+
 # hosts_entry maps the node's name to 127.0.0.1: the apiserver reaches the
 # kubelet by hostname (--node-ip=127.0.0.1 is rejected by the kubelet).
 hosts_entry() {
@@ -99,7 +134,10 @@ hosts_entry() {
 }
 
 start_containerd() {
-	spawn containerd /usr/bin/containerd --config "$STATE/containerd/config.toml"
+	# PATH: containerd finds its shim (and the shim runc, for dockerd's
+	# containers) on it; the leg's own come first.
+	PATH=$(dirname "$(containerd_bin)"):$(dirname "$(runc_bin)"):$PATH \
+		spawn containerd "$(containerd_bin)" --config "$STATE/containerd/config.toml"
 	wait_for "containerd" 30 ctr version
 }
 
