@@ -382,7 +382,6 @@ func scalarAt(n *yaml.Node, lines []string) func(int, int) (int, int) {
 	}
 }
 
-
 // ValuesRefs is what the templates of s read of .Values: the field chains
 // after .Values (.Values.db.host is [db host], also inside range and with
 // as $.Values…), and whether a template reads .Values whole (passes it to a

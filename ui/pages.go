@@ -22,9 +22,6 @@ import (
 	"github.com/cscript-dev/cscript/store"
 )
 
-// pages are the templates, each page parsed with the layout.
-type pages map[string]*template.Template
-
 var funcs = template.FuncMap{
 	"join": strings.Join,
 	"q":    url.QueryEscape,
