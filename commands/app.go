@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -43,6 +45,9 @@ type app struct {
 	// target is the cluster the command talks to, once it is known (for
 	// the message of an API server that cannot be reached).
 	target *kube.Target
+	// helpErr is the error of `help WORD` for a WORD that is no command
+	// (urfave/cli's CommandNotFound hook cannot return one).
+	helpErr error
 }
 
 // Main runs cscript with args and returns the process exit code.
@@ -67,6 +72,12 @@ func (a *app) main(ctx context.Context, args []string) int {
 func (a *app) runCLI(ctx context.Context, cliApp *cli.App, args []string) int {
 	a.io.ctx = ctx // Ctrl-C stops a question at once
 	err := cliApp.RunContext(ctx, interspersed(cliApp, args))
+	if err == nil {
+		err = a.helpErr
+	}
+	if errors.Is(err, errVersionShown) {
+		err = nil
+	}
 	var ec cli.ExitCoder
 	if _, ok := fail.Of(err); !ok && errors.As(err, &ec) {
 		// urfave/cli's own error (an unknown help topic): a bad command line.
@@ -135,7 +146,15 @@ func (a *app) cli() *cli.App {
 		// Exit codes are mapped once, in Main; never os.Exit inside Run, so deferred cleanup runs.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   usage,
-		Flags:          []cli.Flag{flagKubeVerbosity},
+		Flags:          []cli.Flag{flagKubeVerbosity, flagVersion},
+		// `help WORD` of no command: the same message as `cscript WORD`.
+		CommandNotFound: func(c *cli.Context, word string) {
+			cmds, parent := c.Command.Subcommands, c.Command.Name+" "
+			if c.Command.Name == "" || c.Command.Name == c.App.Name || len(cmds) == 0 {
+				cmds, parent = c.App.Commands, ""
+			}
+			a.helpErr = unknownCommand(cmds, parent, word)
+		},
 		// Without a command: the help; with a word that is no command: a bad command line.
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -144,6 +163,12 @@ func (a *app) cli() *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 		Before: func(c *cli.Context) error {
+			if c.Bool(flagVersion.Name) {
+				if err := printVersion(c.App.Writer, info); err != nil {
+					return err
+				}
+				return errVersionShown
+			}
 			if a.restoreLog == nil {
 				a.restoreLog = kubeLogging(c.Int(flagKubeVerbosity.Name), a.io.Err, a.secrets)
 			}
@@ -177,30 +202,82 @@ func (a *app) cli() *cli.App {
 			versionCommand(info),
 		},
 	}
-	setUsageHandler(cliApp.Commands, usage)
+	setUsageHandler(cliApp.Commands, usage, "")
+	addExamples(cliApp, cliApp.Commands, "")
 	return cliApp
 }
 
-// setUsageHandler gives every command the usage error handler h, and every
+// setUsageHandler gives every command the usage error handler h; every
 // command with subcommands an Action that reports a word that is none of
-// them as a bad command line (urfave/cli runs the parent's Action then).
-func setUsageHandler(cmds []*cli.Command, h cli.OnUsageErrorFunc) {
+// them as a bad command line (urfave/cli runs the parent's Action then);
+// and every other command a check that refuses more positional arguments
+// than its ArgsUsage names (parent is "" or "NAME " of their parent).
+func setUsageHandler(cmds []*cli.Command, h cli.OnUsageErrorFunc, parent string) {
 	for _, c := range cmds {
 		c.OnUsageError = h
-		if len(c.Subcommands) > 0 {
-			parent, action := c, c.Action
+		path := parent + c.Name
+		switch {
+		case len(c.Subcommands) > 0:
+			cmd, action := c, c.Action
 			c.Action = func(ctx *cli.Context) error {
 				if ctx.NArg() > 0 {
-					return unknownCommand(parent.Subcommands, parent.Name+" ", ctx.Args().First())
+					err := unknownCommand(cmd.Subcommands, cmd.Name+" ", ctx.Args().First())
+					if hint := parentHints[path]; hint != "" {
+						err = usageErrorf("%v; %s", err, fmt.Sprintf(hint, ctx.Args().First()))
+					}
+					return err
 				}
 				if action != nil {
 					return action(ctx)
 				}
 				return cli.ShowSubcommandHelp(ctx)
 			}
+		case !c.Hidden && c.Action != nil:
+			if most := maxArgs(c.ArgsUsage); most >= 0 {
+				usage, action := c.ArgsUsage, c.Action
+				c.Action = func(ctx *cli.Context) error {
+					if ctx.NArg() > most {
+						return tooManyArgs(ctx.App.Name+" "+path, usage, ctx.Args().Slice())
+					}
+					return action(ctx)
+				}
+			}
 		}
-		setUsageHandler(c.Subcommands, h)
+		setUsageHandler(c.Subcommands, h, path+" ")
 	}
+}
+
+// parentHints say, after the message of a word that is no subcommand of
+// the command, what the word may have meant (%s is the word).
+var parentHints = map[string]string{
+	"runs": "to list the runs of a script: cscript runs --script %s",
+}
+
+// maxArgs is the number of positional arguments a command's ArgsUsage
+// names ("NAME", "[DIR]", "OLD NEW"), or -1 for any number ("[WORD]...").
+func maxArgs(usage string) int {
+	n := 0
+	for _, w := range strings.Fields(usage) {
+		if strings.HasSuffix(w, "...") || strings.HasSuffix(w, "…") {
+			return -1
+		}
+		n++
+	}
+	return n
+}
+
+// tooManyArgs is the usage error of a command line with more positional
+// arguments than the command (cmd, "cscript NAME") takes.
+func tooManyArgs(cmd, usage string, args []string) error {
+	takes := "no arguments"
+	if usage != "" {
+		takes = "only " + usage
+	}
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = strconv.Quote(a)
+	}
+	return usageErrorf("too many arguments: %s takes %s, got %s (see %s --help)", cmd, takes, strings.Join(quoted, " "), cmd)
 }
 
 // unknownCommand is the usage error for a word that is no command of cmds
@@ -208,7 +285,7 @@ func setUsageHandler(cmds []*cli.Command, h cli.OnUsageErrorFunc) {
 func unknownCommand(cmds []*cli.Command, parent, word string) error {
 	best, bestD := "", len(word)/2+2
 	for _, c := range cmds {
-		if c.Hidden {
+		if c.Hidden || c.Name == "help" {
 			continue
 		}
 		for _, n := range c.Names() {

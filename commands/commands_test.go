@@ -429,7 +429,7 @@ func TestValidateDirectory(t *testing.T) {
 	e.golden("validate-dir", r.err)
 
 	r = e.run("", "validate", dir, "--output", "json")
-	if r.code != ExitInvalid || !strings.Contains(r.err, "9 problem(s)") {
+	if r.code != ExitInvalid || !strings.Contains(r.err, "9 problems") {
 		t.Fatalf("validate DIR -o json: exit %d, stderr %q", r.code, r.err)
 	}
 	var list []map[string]any
@@ -461,7 +461,7 @@ func TestValidateNamedLibrary(t *testing.T) {
 	writeFiles(t, team, templateProblemFiles)
 	e.mustRun("library", "add", "team", team)
 	// The default library alone is valid; team is not.
-	if r := e.mustRun("validate", "local"); r.out != "9 scripts and 2 decks in 1 libraries: all valid\n" {
+	if r := e.mustRun("validate", "local"); r.out != "9 scripts and 2 decks in 1 library: all valid\n" {
 		t.Errorf("validate local: %q", r.out)
 	}
 	r := e.run("", "validate", "team")

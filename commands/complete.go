@@ -266,9 +266,9 @@ func flagCandidates(flags []cli.Flag) []candidate {
 	return out
 }
 
-// choicesPattern finds the choices a flag's usage names ("output format:
-// table, json or yaml").
-var choicesPattern = regexp.MustCompile(`format: ([a-z]+(?:, [a-z]+)* or [a-z]+)`)
+// choicesPattern finds the choices an --output flag's usage names (see
+// outputFlag).
+var choicesPattern = regexp.MustCompile("output `FORMAT`: ([a-z]+(?:, [a-z]+)* or [a-z]+)")
 
 // completeFlagValue completes the value of flag f of command cmd.
 func (a *app) completeFlagValue(f cli.Flag, cmd string, positional []string, cur string) (string, []candidate) {

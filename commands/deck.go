@@ -42,7 +42,7 @@ func (a *app) deckCommand() *cli.Command {
 				Name:         "show",
 				Usage:        "show a deck",
 				ArgsUsage:    "NAME",
-				Flags:        []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputYAML, Usage: "output format: yaml or json"}},
+				Flags:        []cli.Flag{outputFlag(outputYAML, outputJSON)},
 				BashComplete: a.completeDecks,
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {

@@ -26,7 +26,7 @@ func (a *app) withDeckUse(deck *cli.Command) *cli.Command {
 }
 
 func (a *app) deckUseCommand() *cli.Command {
-	flagClear := &cli.BoolFlag{Name: "clear", Usage: "forget the default deck: `run` then needs --deck again"}
+	flagClear := &cli.BoolFlag{Name: "clear", Usage: "forget the default deck (run and render then need --deck again)"}
 	return &cli.Command{
 		Name:  "use",
 		Usage: "choose the deck `run` and `render` use without --deck (kept for this user, on this machine)",

@@ -341,7 +341,7 @@ func (a *app) editCopy(ctx context.Context, editor, what, libPath string, initia
 // withProblems is body under comment lines listing ps.
 func withProblems(what string, ps []store.Problem, body []byte) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s%s is not saved: it has %d problem(s); lines count from the first line below these comments,\n", problemMark, what, len(ps))
+	fmt.Fprintf(&b, "%s%s is not saved: it has %s; lines count from the first line below these comments,\n", problemMark, what, plural(len(ps), "problem", "problems"))
 	fmt.Fprintf(&b, "%swhich cscript removes. Fix them, save and quit; quit without a change to give up.\n", problemMark)
 	for _, p := range ps {
 		fmt.Fprintf(&b, "%s%s\n", problemMark, strings.ReplaceAll(p.String(), "\n", "\n"+problemMark))

@@ -209,9 +209,18 @@ func (s *streams) askPassword(fd int, question string) (string, error) {
 	return line, nil
 }
 
+// plural is "1 library", "2 libraries": n and the noun in its number.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // Output formats of --output.
 const (
 	outputTable = "table"
+	outputText  = "text"
 	outputJSON  = "json"
 	outputYAML  = "yaml"
 )

@@ -84,7 +84,7 @@ func (a *app) lifecycleCommand() *cli.Command {
 				Name:      "show",
 				Usage:     "show a lifecycle definition: its scripts per event, plans, env and offering UUID",
 				ArgsUsage: "NAME",
-				Flags:     []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputYAML, Usage: "output format: yaml or json"}},
+				Flags:     []cli.Flag{outputFlag(outputYAML, outputJSON)},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usageErrorf("lifecycle show needs exactly one lifecycle name (NAME or LIB/NAME), got %d arguments", c.NArg())

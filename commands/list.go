@@ -51,7 +51,7 @@ func (a *app) showCommand() *cli.Command {
 		Name:         "show",
 		Usage:        "show a script's definition",
 		ArgsUsage:    "NAME",
-		Flags:        []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputYAML, Usage: "output format: yaml or json"}},
+		Flags:        []cli.Flag{outputFlag(outputYAML, outputJSON)},
 		BashComplete: a.completeScripts,
 		Action: func(c *cli.Context) error {
 			_, s, err := a.scriptFromArg(c)

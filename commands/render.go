@@ -12,7 +12,7 @@ import (
 )
 
 func (a *app) renderCommand() *cli.Command {
-	flagRenderOutput := &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "print the whole resolved definition as `yaml` or json instead of the script body"}
+	flagRenderOutput := outputFlagWith(" (the whole resolved definition, or with --pod the manifest, instead of the script body)", "", outputYAML, outputJSON)
 	flagShowSecrets := &cli.BoolFlag{Name: "show-secrets", Usage: "print the values of secret params (shown as *** otherwise)"}
 	return &cli.Command{
 		Name:         "render",

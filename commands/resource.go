@@ -63,7 +63,7 @@ func (a *app) resourceCommandWith(deps resourceDeps) *cli.Command {
 			{Name: "list", Aliases: []string{"ls"}, Usage: "list the resources of a deck",
 				Flags: append(append([]cli.Flag(nil), common...), flagOutput), Action: func(c *cli.Context) error { return a.resourceList(c, deps) }},
 			{Name: "show", Usage: "show a resource: state, backend id, metadata, endpoints, report, usages, last error", ArgsUsage: "NAME",
-				Flags:  append(append([]cli.Flag(nil), common...), &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputTable, Usage: "output format: text, json or yaml"}),
+				Flags:  append(append([]cli.Flag(nil), common...), outputFlag(outputText, outputJSON, outputYAML)),
 				Action: func(c *cli.Context) error { return a.resourceShow(c, deps) }},
 			a.resourceForgetCommand(deps),
 		},
@@ -346,7 +346,7 @@ func (a *app) resourceShow(c *cli.Context, deps resourceDeps) error {
 	if err != nil {
 		return err
 	}
-	if f := c.String("output"); f != outputTable && f != "text" {
+	if f := c.String("output"); f != outputText && f != outputTable {
 		return writeStructured(a.io.Out, f, r)
 	}
 	return printResource(a.io.Out, r)

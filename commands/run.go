@@ -19,13 +19,13 @@ var (
 	flagNamespace   = &cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "`NAMESPACE` (overrides the deck's)"}
 	flagYes         = &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask before running on a protected deck"}
 	flagInteractive = &cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "pass stdin to the script"}
-	flagCompress    = &cli.BoolFlag{Name: "compress", Usage: "gzip file transfers (when the image has gzip)"}
+	flagCompress    = &cli.BoolFlag{Name: "compress", Usage: "compress file transfers (S2 with cscript's transfer agent, else gzip when the image has it)"}
 	flagPod         = &cli.BoolFlag{Name: "pod", Usage: "print the Pod (and the run's Secret, data redacted) that a run would create"}
 	flagVerbose     = &cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print each phase of the run on stderr"}
-	flagMode        = &cli.StringFlag{Name: "mode", Value: history.ModePod, Usage: "`pod`: exec the script in a one-off Pod (files in and out); job: run it as a Kubernetes Job"}
-	flagDetach      = &cli.BoolFlag{Name: "detach", Usage: "with --mode job or on a Docker deck: start the Job or container, print the run id and return; follow with `cscript runs attach ID`"}
+	flagMode        = &cli.StringFlag{Name: "mode", Value: history.ModePod, Usage: "run mode `MODE`: pod execs the script in a one-off Pod (files in and out), job runs it as a Kubernetes Job"}
+	flagDetach      = &cli.BoolFlag{Name: "detach", Usage: "with --mode job or on a Docker deck: start the Job or container, print the run id and return; follow it later with: cscript runs attach ID"}
 	flagMaxDownload = &cli.StringFlag{Name: "max-download", Value: "10Gi", Usage: "stop a file download larger than `SIZE` (like 500Mi or 20Gi; 0: no limit)"}
-	flagKeepRuns    = &cli.IntFlag{Name: "keep-runs", Value: history.DefaultKeep, Usage: "how many run records to keep", EnvVars: []string{"CSCRIPT_KEEP_RUNS"}}
+	flagKeepRuns    = &cli.IntFlag{Name: "keep-runs", Value: history.DefaultKeep, Usage: "keep the last `N` run records", EnvVars: []string{"CSCRIPT_KEEP_RUNS"}}
 )
 
 func targetFlags() []cli.Flag { return []cli.Flag{flagKubeconfig, flagContext, flagNamespace} }

@@ -3,6 +3,8 @@ package commands
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,18 +18,39 @@ func (a *app) runsCommand() *cli.Command {
 	flagLimit := &cli.IntFlag{Name: "limit", Value: 20, Usage: "show at most `N` runs (0: all)"}
 	return &cli.Command{
 		Name:  "runs",
-		Usage: "list past runs; show one, or print its output",
-		Flags: append([]cli.Flag{flagOutput, flagLimit}, teamRunsFlags()...),
+		Usage: "list past runs (yours; --cluster: the team's), newest first; show one, or print its output",
+		Flags: append([]cli.Flag{flagOutput, flagLimit}, runsFlags()...),
 		Action: func(c *cli.Context) error {
-			if c.Bool(flagCluster.Name) {
-				return a.teamRuns(c)
-			}
-			recs, err := a.act.ListRuns(c.Int(flagLimit.Name))
+			f, err := a.runFilterOf(c)
 			if err != nil {
 				return err
 			}
+			if c.Bool(flagCluster.Name) {
+				return a.teamRuns(c, f)
+			}
+			all, err := a.act.ListRuns(0)
+			if err != nil {
+				return err
+			}
+			recs := []history.Record{}
+			for _, r := range all {
+				if f.matches(r) {
+					recs = append(recs, r)
+				}
+			}
+			if n := c.Int(flagLimit.Name); n > 0 && len(recs) > n {
+				recs = recs[:n]
+			}
 			if f := c.String(flagOutput.Name); f != outputTable {
 				return writeStructured(a.io.Out, f, recs)
+			}
+			switch {
+			case len(all) == 0:
+				fmt.Fprintln(a.io.Err, "No runs yet: `cscript run NAME --deck DECK` records one (`cscript runs --cluster` lists the team's).")
+				return nil
+			case len(recs) == 0:
+				fmt.Fprintf(a.io.Err, "No runs match %s (of %s in your history; `cscript runs` lists the newest).\n", f.text, plural(len(all), "run", "runs"))
+				return nil
 			}
 			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSCRIPT\tDECK\tSTATE\tEXIT\tREASON\tSTARTED\tDURATION")
@@ -50,7 +73,7 @@ func (a *app) runsCommand() *cli.Command {
 				Name:      "show",
 				Usage:     "show a run's record",
 				ArgsUsage: "ID|last",
-				Flags: append([]cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: outputYAML, Usage: "yaml or json"},
+				Flags: append([]cli.Flag{outputFlag(outputYAML, outputJSON),
 					flagCluster, flagDeck}, targetFlags()...),
 				Action: func(c *cli.Context) error {
 					run, rec, err := a.runRecord(c)
@@ -88,6 +111,58 @@ func (a *app) runsCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// runFilter is what the filter flags of `runs` ask for.
+type runFilter struct {
+	script, deck string
+	state        history.State
+	since        time.Time
+	text         string // the flags as given, for a message
+}
+
+// runFilterOf reads the filter flags of `runs`.
+func (a *app) runFilterOf(c *cli.Context) (runFilter, error) {
+	f := runFilter{script: c.String(flagScript.Name), deck: c.String(flagRunsDeck.Name), state: history.State(c.String(flagState.Name))}
+	var given []string
+	for _, fl := range []*cli.StringFlag{flagScript, flagRunsDeck, flagState, flagSince, flagUser} {
+		if v := c.String(fl.Name); v != "" {
+			given = append(given, "--"+fl.Name+" "+shellWord(v))
+		}
+	}
+	f.text = strings.Join(given, " ")
+	if f.state != "" && !slices.Contains(runStates, string(f.state)) {
+		return f, usageErrorf("--state %q: use one of %s", f.state, strings.Join(runStates, ", "))
+	}
+	if s := c.String(flagSince.Name); s != "" {
+		var err error
+		if f.since, err = parseSince(s, a.now()); err != nil {
+			return f, err
+		}
+	}
+	if !c.Bool(flagCluster.Name) {
+		for _, fl := range []cli.Flag{flagUser, flagAllNS} {
+			if n := fl.Names()[0]; c.IsSet(n) {
+				return f, usageErrorf("--%s reads the team history: add --cluster (your own runs are all yours)", n)
+			}
+		}
+	}
+	return f, nil
+}
+
+// matches says whether a run of the local history passes the filter.
+func (f runFilter) matches(r history.Record) bool {
+	switch {
+	case f.script != "" && f.script != r.Script && f.script != r.Library+"/"+r.Script:
+		return false
+	case f.deck != "" && f.deck != r.Deck:
+		return false
+	case f.state != "" && f.state != r.State:
+		return false
+	case !f.since.IsZero() && r.Start.Before(f.since):
+		return false
+	}
+	return true
 }
 
 func (a *app) traceCommand() *cli.Command {

@@ -24,15 +24,24 @@ import (
 
 var (
 	flagCluster = &cli.BoolFlag{Name: "cluster", Usage: "the team history: runs recorded in the namespace (of --deck, or the current context), by everyone"}
-	flagScript  = &cli.StringFlag{Name: "script", Usage: "with --cluster: only runs of script `NAME`"}
-	flagUser    = &cli.StringFlag{Name: "user", Usage: "with --cluster: only runs by `USER` (Kubernetes user or git identity, in part)"}
-	flagSince   = &cli.StringFlag{Name: "since", Usage: "with --cluster: only runs started since `TIME` (a duration such as 24h or 7d, a date, or RFC 3339)"}
-	flagAllNS   = &cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "with --cluster: every namespace"}
+	// flagRunsDeck filters runs; unlike flagDeck it does not read
+	// CSCRIPT_DECK, which would hide the other decks' runs (--cluster
+	// still falls back to it for the namespace to read).
+	flagRunsDeck = &cli.StringFlag{Name: "deck", Aliases: []string{"d"}, Usage: "only runs on deck `NAME`; with --cluster also the namespace to read (default there: $CSCRIPT_DECK)"}
+	flagScript   = &cli.StringFlag{Name: "script", Usage: "only runs of script `NAME` (or LIB/NAME)"}
+	flagState    = &cli.StringFlag{Name: "state", Usage: "only runs in `STATE`: " + strings.Join(runStates, ", ")}
+	flagUser     = &cli.StringFlag{Name: "user", Usage: "with --cluster: only runs by `USER` (Kubernetes user or git identity, in part)"}
+	flagSince    = &cli.StringFlag{Name: "since", Usage: "only runs started since `TIME` (a duration such as 24h or 7d, a date, or RFC 3339)"}
+	flagAllNS    = &cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "with --cluster: every namespace"}
 )
 
-// teamRunsFlags are the flags of `runs` for the team history.
-func teamRunsFlags() []cli.Flag {
-	return append([]cli.Flag{flagCluster, flagDeck, flagScript, flagUser, flagSince, flagAllNS}, targetFlags()...)
+// runStates are the states --state takes.
+var runStates = []string{string(history.StateRunning), string(history.StateSucceeded), string(history.StateFailed),
+	string(history.StateInterrupted), string(history.StateAbandoned)}
+
+// runsFlags are the filters of `runs`, and its flags for the team history.
+func runsFlags() []cli.Flag {
+	return append([]cli.Flag{flagCluster, flagRunsDeck, flagScript, flagState, flagSince, flagUser, flagAllNS}, targetFlags()...)
 }
 
 // teamTarget is the cluster and namespace of the team history to read: the
@@ -42,18 +51,28 @@ func (a *app) teamTarget(c *cli.Context) (*kube.Target, *store.Deck, error) {
 }
 
 // teamRuns is `cscript runs --cluster`.
-func (a *app) teamRuns(c *cli.Context) error {
-	o := action.TeamOptions{Deck: c.String(flagDeck.Name), Target: targetOf(c), AllNamespaces: c.Bool(flagAllNS.Name),
-		Script: c.String(flagScript.Name), User: c.String(flagUser.Name), Limit: c.Int("limit")}
-	if s := c.String(flagSince.Name); s != "" {
-		var err error
-		if o.Since, err = parseSince(s, a.now()); err != nil {
-			return err
-		}
+func (a *app) teamRuns(c *cli.Context, f runFilter) error {
+	deck := c.String(flagRunsDeck.Name)
+	if deck == "" {
+		deck = a.io.getenv("CSCRIPT_DECK")
 	}
-	recs, ns, err := a.act.TeamRuns(c.Context, o)
+	o := action.TeamOptions{Deck: deck, Target: targetOf(c), AllNamespaces: c.Bool(flagAllNS.Name),
+		Script: f.script, User: c.String(flagUser.Name), Since: f.since, Limit: c.Int("limit")}
+	if f.state != "" {
+		o.Limit = 0 // the state is filtered here
+	}
+	all, ns, err := a.act.TeamRuns(c.Context, o)
 	if err != nil {
 		return err
+	}
+	recs := all[:0]
+	for _, r := range all {
+		if f.state == "" || r.State == f.state {
+			recs = append(recs, r)
+		}
+	}
+	if n := c.Int("limit"); n > 0 && len(recs) > n {
+		recs = recs[:n]
 	}
 	if format := c.String(flagOutput.Name); format != outputTable {
 		return writeStructured(a.io.Out, format, recs)

@@ -54,7 +54,7 @@ func (a *app) libraryTrust(c *cli.Context) error {
 	if err := ts.Trust(name, features); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.io.Out, "trusted: %d request(s) of library %s; a change after a sync is asked about again\n", len(features), name)
+	fmt.Fprintf(a.io.Out, "trusted: %s of library %s; a change after a sync is asked about again\n", plural(len(features), "request", "requests"), name)
 	return nil
 }
 

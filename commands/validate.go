@@ -17,8 +17,7 @@ import (
 )
 
 func (a *app) validateCommand() *cli.Command {
-	flagFormat := &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text",
-		Usage: "`text`, or json: the problems as a list of {file, line, col, severity, message} on stdout, for CI annotations"}
+	flagFormat := outputFlagWith(" (json: the problems as a list of {file, line, col, severity, message} on stdout, for CI annotations)", outputText, outputJSON)
 	return &cli.Command{
 		Name: "validate",
 		Usage: "check the scripts, decks, lifecycle definitions and templates of every configured library, of the libraries named, " +
@@ -27,7 +26,7 @@ func (a *app) validateCommand() *cli.Command {
 		Flags:     []cli.Flag{flagFormat},
 		Action: func(c *cli.Context) error {
 			format := c.String(flagFormat.Name)
-			if format != "text" && format != outputJSON {
+			if format != outputText && format != outputJSON {
 				return usageErrorf("--output %q: use text or json", format)
 			}
 			libs, cat, err := a.validateTargets(c.Args().Slice())
@@ -40,7 +39,7 @@ func (a *app) validateCommand() *cli.Command {
 					return err
 				}
 				if len(ps) > 0 {
-					return fail.Errorf(fail.Invalid, "%d problem(s): the list is on stdout", len(ps))
+					return fail.Errorf(fail.Invalid, "%s: the list is on stdout", plural(len(ps), "problem", "problems"))
 				}
 				return nil
 			}
@@ -52,7 +51,7 @@ func (a *app) validateCommand() *cli.Command {
 				scripts += len(ix.Scripts)
 				decks += len(ix.Decks)
 			}
-			fmt.Fprintf(a.io.Out, "%d scripts and %d decks in %d libraries: all valid\n", scripts, decks, len(libs))
+			fmt.Fprintf(a.io.Out, "%s and %s in %s: all valid\n", plural(scripts, "script", "scripts"), plural(decks, "deck", "decks"), plural(len(libs), "library", "libraries"))
 			return nil
 		},
 	}

@@ -38,16 +38,21 @@ type MissingParamsError struct {
 }
 
 func (e *MissingParamsError) Error() string {
-	var sets []string
+	var sets, keys []string
 	for _, n := range e.Names {
 		sets = append(sets, "--set "+n+"=VALUE")
+		keys = append(keys, n+": VALUE")
 	}
 	noun := "param"
 	if len(e.Names) > 1 {
 		noun = "params"
 	}
-	return fmt.Sprintf("missing required %s %s: give %s or set them in the deck's values",
-		noun, strings.Join(e.Names, ", "), strings.Join(sets, " "))
+	add := keys[len(keys)-1]
+	if len(keys) > 1 {
+		add = strings.Join(keys[:len(keys)-1], ", ") + " and " + add
+	}
+	return fmt.Sprintf("missing required %s %s: give %s, or add %s to the deck's values",
+		noun, strings.Join(e.Names, ", "), strings.Join(sets, " "), add)
 }
 
 // Kind is fail.Invalid.

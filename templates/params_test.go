@@ -188,7 +188,7 @@ func TestResolveParamsErrors(t *testing.T) {
 	if diff := cmp.Diff([]string{"a", "b"}, missing.Names); diff != "" {
 		t.Errorf("missing (-want +got):\n%s", diff)
 	}
-	if want := "missing required params a, b: give --set a=VALUE --set b=VALUE or set them in the deck's values"; err.Error() != want {
+	if want := "missing required params a, b: give --set a=VALUE --set b=VALUE, or add a: VALUE and b: VALUE to the deck's values"; err.Error() != want {
 		t.Errorf("message = %q\nwant %q", err, want)
 	}
 
