@@ -122,7 +122,7 @@ func TestSharedLibraryTrustKubernetes(t *testing.T) {
 	refused(bob.run("run", "team/creds", "--deck", "kube", "--yes"), "after trust --dry-run", notTrusted...)
 
 	// Trusted: each works, in a Pod of the cluster.
-	if r := bob.must("library", "trust", "team"); !strings.Contains(r.Stdout, "trusted: 7 request(s) of library team") {
+	if r := bob.must("library", "trust", "team"); !strings.Contains(r.Stdout, "trusted: 7 requests of library team") {
 		t.Errorf("library trust:\n%s", r.Stdout)
 	}
 	r := bob.must("run", "team/creds", "--deck", "kube", "--yes")
