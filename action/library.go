@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cscript-dev/cscript/examples"
 	"github.com/cscript-dev/cscript/history"
@@ -17,8 +18,9 @@ import (
 type InitOptions struct {
 	// Dir is the library's directory; "": the default local library's.
 	Dir string
-	// Name is the library's name in the config; "": local, or the
-	// directory's name when local is taken.
+	// Name is the library's name in the config; "": the directory's
+	// base name made a valid name (My_Scripts: my-scripts) when Dir is
+	// given, else local (or the directory's name when local is taken).
 	Name string
 	// Empty creates the layout without the examples.
 	Empty bool
@@ -43,10 +45,16 @@ func (c *Configuration) InitLibrary(o InitOptions) (*InitResult, error) {
 		return nil, err
 	}
 	name := o.Name
-	if name == "" {
+	switch {
+	case name != "":
+	case o.Dir != "" && dir != c.paths().LocalLibraryDir():
+		if name = libraryNameOf(filepath.Base(dir)); name == "" {
+			return nil, fail.Errorf(fail.Usage, "cannot name a library after the directory %s: give it a name with --name", dir)
+		}
+	default:
 		name = store.DefaultLibrary
 		if ref, ok := cfg.Library(name); ok && !cfg.Default && ref.Path != dir {
-			name = filepath.Base(dir)
+			name = libraryNameOf(filepath.Base(dir))
 		}
 	}
 	if !store.ValidName(name) {
@@ -71,6 +79,30 @@ func (c *Configuration) InitLibrary(o InitOptions) (*InitResult, error) {
 		}
 	}
 	return &InitResult{Name: name, Dir: dir}, nil
+}
+
+// libraryNameOf makes a directory's base name a library name: lower case,
+// every run of other characters than letters and digits one '-', at most 63
+// characters; "" when nothing is left.
+func libraryNameOf(base string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(base) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	name := strings.TrimRight(b.String()[:min(b.Len(), 63)], "-")
+	if !store.ValidName(name) {
+		return ""
+	}
+	return name
 }
 
 // initLibrary creates dir with the example library (or just the layout) and commits it.

@@ -8,7 +8,7 @@ import (
 )
 
 func (a *app) initCommand() *cli.Command {
-	flagName := &cli.StringFlag{Name: "name", Usage: "the library's `NAME` in the config (default: local, or the directory's name)"}
+	flagName := &cli.StringFlag{Name: "name", Usage: "the library's `NAME` in the config (default: DIR's name, as a name: My_Scripts is my-scripts; without DIR: local)"}
 	flagEmpty := &cli.BoolFlag{Name: "empty", Usage: "create the library without the examples"}
 	return &cli.Command{
 		Name:      "init",
@@ -24,7 +24,12 @@ func (a *app) initCommand() *cli.Command {
 				return err
 			}
 			name, dir := res.Name, res.Dir
-			fmt.Fprintf(a.io.Out, "Created library %q at %s (a git repository).\nTry: cscript list; cscript render hello --deck local\n", name, dir)
+			fmt.Fprintf(a.io.Out, "Created library %q at %s (a git repository).\n", name, dir)
+			if c.Bool(flagEmpty.Name) {
+				fmt.Fprintf(a.io.Out, "Next: cscript new NAME -l %s; cscript deck new NAME -l %s\n", name, name)
+			} else {
+				fmt.Fprintln(a.io.Out, "Try: cscript list; cscript render hello --deck local")
+			}
 			return nil
 		},
 	}
