@@ -176,8 +176,8 @@ func TestRenderLayersValues(t *testing.T) {
 		t.Errorf("no warning for an unused --set key: %q", h.log.String())
 	}
 	rd, err = h.c.Render(ctx, RenderOptions{Ref: "hello", Values: Values{Deck: "local"}, Pod: true})
-	if err != nil || !bytes.Contains(rd.PodYAML, []byte("kind: Pod")) || !bytes.Contains(rd.PodYAML, []byte("namespace: default")) {
-		t.Errorf("Render with Pod: %v\n%s", err, rd.PodYAML)
+	if err != nil || !bytes.Contains(rd.Manifest, []byte("kind: Pod")) || !bytes.Contains(rd.Manifest, []byte("namespace: default")) {
+		t.Errorf("Render with Pod: %v\n%s", err, rd.Manifest)
 	}
 }
 

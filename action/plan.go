@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/cscript-dev/cscript/history"
-	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/runner/kube"
 	"github.com/cscript-dev/cscript/store"
@@ -63,11 +62,9 @@ func (p *Plan) Docker() bool { return p.Deck != nil && p.Deck.Backend == store.B
 // credentials read (with the trust checks), the backend's capabilities
 // checked.
 func (c *Configuration) PlanRun(ctx context.Context, o RunOptions) (*Plan, error) {
-	if o.Mode == "" {
-		o.Mode = history.ModePod
-	}
-	if o.Mode != history.ModePod && o.Mode != history.ModeJob {
-		return nil, fail.Errorf(fail.Usage, "--mode %q: use pod (the default) or job", o.Mode)
+	var err error
+	if o.Mode, err = checkMode(o.Mode, false, false); err != nil {
+		return nil, err
 	}
 	o.Values.stdinBusy = o.Interactive
 	r, err := c.Resolve(o.Ref, o.Values)
@@ -115,8 +112,8 @@ func (c *Configuration) PlanRun(ctx context.Context, o RunOptions) (*Plan, error
 	case o.Mode == history.ModeJob:
 		p.Capabilities = runner.KubernetesJob
 	}
-	if p.Docker() && o.ModeSet {
-		return nil, fail.Errorf(fail.Usage, "--mode %s: a Docker deck runs a container; leave --mode out, or choose a Kubernetes deck", o.Mode)
+	if _, err := checkMode(o.Mode, o.ModeSet, p.Docker()); err != nil {
+		return nil, err
 	}
 	if err := p.Capabilities.Check(spec, runner.Request{Detach: o.Detach}); err != nil {
 		return nil, err

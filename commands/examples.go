@@ -40,7 +40,7 @@ var examples = map[string][]string{
 		"cscript render hello --deck local --set who=you",
 		"cscript render db-dump --deck staging -o yaml        # the resolved definition",
 		"cscript render db-dump --deck staging --pod          # the Pod and Secret a run creates",
-		"cscript render db-dump --deck staging --pod -o json",
+		"cscript render hello --deck local --pod --mode job -o json",
 		"cscript render hello -f values.yaml --set-string code=007",
 	},
 	"run": {

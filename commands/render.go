@@ -7,18 +7,20 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/cscript-dev/cscript/action"
+	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/redact"
 	"github.com/cscript-dev/cscript/templates"
 )
 
 func (a *app) renderCommand() *cli.Command {
 	flagRenderOutput := outputFlagWith(" (the whole resolved definition, or with --pod the manifest, instead of the script body)", "", outputYAML, outputJSON)
+	flagRenderMode := &cli.StringFlag{Name: "mode", Value: history.ModePod, Usage: "with --pod: the run mode `MODE`, pod (the Pod) or job (the Job)"}
 	flagShowSecrets := &cli.BoolFlag{Name: "show-secrets", Usage: "print the values of secret params (shown as *** otherwise)"}
 	return &cli.Command{
 		Name:         "render",
 		Usage:        "print a script rendered for a deck, without running it",
 		ArgsUsage:    "NAME",
-		Flags:        append(valuesFlags(), flagRenderOutput, flagShowSecrets, flagPod),
+		Flags:        append(valuesFlags(), flagRenderOutput, flagShowSecrets, flagPod, flagRenderMode),
 		BashComplete: a.completeScripts,
 		Action: func(c *cli.Context) error {
 			ref, err := scriptArg(c)
@@ -34,12 +36,17 @@ func (a *app) renderCommand() *cli.Command {
 			}
 			values := valuesOf(c)
 			values.Deck = deck
-			rd, err := a.act.Render(c.Context, action.RenderOptions{Ref: ref, Values: values, Pod: c.Bool(flagPod.Name)})
+			pod := c.Bool(flagPod.Name)
+			if c.IsSet(flagRenderMode.Name) && !pod {
+				return usageErrorf("--mode %s says which manifest --pod prints: add --pod", c.String(flagRenderMode.Name))
+			}
+			rd, err := a.act.Render(c.Context, action.RenderOptions{Ref: ref, Values: values, Pod: pod,
+				Mode: c.String(flagRenderMode.Name), ModeSet: c.IsSet(flagRenderMode.Name), Format: c.String(flagRenderOutput.Name)})
 			if err != nil {
 				return defaultDeckHint(err, deck, fromDefault)
 			}
-			if c.Bool(flagPod.Name) {
-				_, err := a.io.Out.Write(rd.PodYAML)
+			if pod {
+				_, err := a.io.Out.Write(rd.Manifest)
 				return err
 			}
 			out := rd.Out

@@ -20,7 +20,7 @@ var (
 	flagYes         = &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask before running on a protected deck"}
 	flagInteractive = &cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "pass stdin to the script"}
 	flagCompress    = &cli.BoolFlag{Name: "compress", Usage: "compress file transfers (S2 with cscript's transfer agent, else gzip when the image has it)"}
-	flagPod         = &cli.BoolFlag{Name: "pod", Usage: "print the Pod (and the run's Secret, data redacted) that a run would create"}
+	flagPod         = &cli.BoolFlag{Name: "pod", Usage: "print what a run would create: the Pod (--mode job: the Job) and the run's Secret, data redacted; on a Docker deck the container"}
 	flagVerbose     = &cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print each phase of the run on stderr"}
 	flagMode        = &cli.StringFlag{Name: "mode", Value: history.ModePod, Usage: "run mode `MODE`: pod execs the script in a one-off Pod (files in and out), job runs it as a Kubernetes Job"}
 	flagDetach      = &cli.BoolFlag{Name: "detach", Usage: "with --mode job or on a Docker deck: start the Job or container, print the run id and return; follow it later with: cscript runs attach ID"}

@@ -516,7 +516,7 @@ func (s *Server) renderPreview(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.Secrets.Add(rd.Out.Secrets...)
 	d.Rendered = s.cfg.Secrets.String(rd.Out.Body)
-	d.PodYAML = s.cfg.Secrets.String(string(rd.PodYAML))
+	d.PodYAML = s.cfg.Secrets.String(string(rd.Manifest))
 	s.render(w, r, http.StatusOK, "form", page{Title: "Render " + d.Ref, Nav: "scripts", Data: d})
 }
 
