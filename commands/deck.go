@@ -12,6 +12,13 @@ import (
 	"github.com/cscript-dev/cscript/store"
 )
 
+// deckView is a deck as deck list and deck show print it: with its name,
+// which a deck's file does not hold (the file's name is the deck's).
+type deckView struct {
+	Name       string `json:"name" yaml:"name"`
+	store.Deck `yaml:",inline"`
+}
+
 func (a *app) deckCommand() *cli.Command {
 	flagLib := &cli.StringFlag{Name: "library", Aliases: []string{"l"}, Usage: "the `LIBRARY` to create the deck in (default: the first)"}
 	return &cli.Command{
@@ -28,7 +35,11 @@ func (a *app) deckCommand() *cli.Command {
 						return err
 					}
 					if f := c.String(flagOutput.Name); f != outputTable {
-						return writeStructured(a.io.Out, f, decks)
+						views := make([]deckView, len(decks))
+						for i, d := range decks {
+							views[i] = deckView{Name: d.Name, Deck: *d}
+						}
+						return writeStructured(a.io.Out, f, views)
 					}
 					tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
 					fmt.Fprintln(tw, "NAME\tLIBRARY\tBACKEND\tCONTEXT\tNAMESPACE\tPROTECTED\tDESCRIPTION")
@@ -57,7 +68,7 @@ func (a *app) deckCommand() *cli.Command {
 						return err
 					}
 					fmt.Fprintf(a.io.Err, "# %s (library %s)\n", d.Source.Path, d.Source.Library)
-					return writeStructured(a.io.Out, c.String("output"), d)
+					return writeStructured(a.io.Out, c.String("output"), deckView{Name: d.Name, Deck: *d})
 				},
 			},
 			{

@@ -51,56 +51,56 @@ const (
 // Record is one run, stored as run.json. Every string in it is redacted
 // when stored, except the fields tagged redact:"-".
 type Record struct {
-	ID            string `json:"id" redact:"-"`
-	Script        string `json:"script"`
-	Library       string `json:"library,omitempty"`
-	LibraryCommit string `json:"libraryCommit,omitempty"`
-	Deck          string `json:"deck,omitempty"`
-	Backend       string `json:"backend,omitempty"` // BackendKubernetes or BackendDocker
-	Mode          string `json:"mode,omitempty"`    // ModePod, ModeJob or ModeDocker
-	Context       string `json:"context,omitempty"`
-	Namespace     string `json:"namespace,omitempty"`
-	Pod           string `json:"pod,omitempty"` // Pod, Job or container name
+	ID            string `json:"id" redact:"-" yaml:"id"`
+	Script        string `json:"script" yaml:"script"`
+	Library       string `json:"library,omitempty" yaml:"library,omitempty"`
+	LibraryCommit string `json:"libraryCommit,omitempty" yaml:"libraryCommit,omitempty"`
+	Deck          string `json:"deck,omitempty" yaml:"deck,omitempty"`
+	Backend       string `json:"backend,omitempty" yaml:"backend,omitempty"` // BackendKubernetes or BackendDocker
+	Mode          string `json:"mode,omitempty" yaml:"mode,omitempty"`       // ModePod, ModeJob or ModeDocker
+	Context       string `json:"context,omitempty" yaml:"context,omitempty"`
+	Namespace     string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	Pod           string `json:"pod,omitempty" yaml:"pod,omitempty"` // Pod, Job or container name
 	// ContainerID is the Docker container's ID (runs attach follows a
 	// detached Docker run by it).
-	ContainerID string    `json:"containerID,omitempty"`
-	Image       string    `json:"image,omitempty"`
-	User        string    `json:"user,omitempty"`
-	Start       time.Time `json:"start"`
-	End         time.Time `json:"end,omitzero"`
-	ExitCode    int       `json:"exitCode"`
+	ContainerID string    `json:"containerID,omitempty" yaml:"containerID,omitempty"`
+	Image       string    `json:"image,omitempty" yaml:"image,omitempty"`
+	User        string    `json:"user,omitempty" yaml:"user,omitempty"`
+	Start       time.Time `json:"start" yaml:"start"`
+	End         time.Time `json:"end,omitzero" yaml:"end,omitempty"`
+	ExitCode    int       `json:"exitCode" yaml:"exitCode"`
 	// Reason is Kubernetes' reason (Completed, Error, OOMKilled,
 	// DeadlineExceeded, Evicted) or ReasonInterrupted or ReasonCscript.
-	Reason  string `json:"reason,omitempty"`
-	Message string `json:"message,omitempty"`
-	State   State  `json:"state" redact:"-"`
+	Reason  string `json:"reason,omitempty" yaml:"reason,omitempty"`
+	Message string `json:"message,omitempty" yaml:"message,omitempty"`
+	State   State  `json:"state" redact:"-" yaml:"state"`
 	// Detached marks a Job or Docker run that cscript left running on purpose
 	// (--detach): no cscript process owns it until `runs attach`.
-	Detached bool `json:"detached,omitempty"`
+	Detached bool `json:"detached,omitempty" yaml:"detached,omitempty"`
 	// Event and Resource name the lifecycle event (create, update,
 	// terminate, pull) and the resource of a lifecycle script's run.
-	Event    string `json:"event,omitempty"`
-	Resource string `json:"resource,omitempty"`
+	Event    string `json:"event,omitempty" yaml:"event,omitempty"`
+	Resource string `json:"resource,omitempty" yaml:"resource,omitempty"`
 	// DryRun marks a lifecycle script run with --dry-run (no state changed).
-	DryRun    bool             `json:"dryRun,omitempty"`
-	Uploads   []TransferRecord `json:"uploads,omitempty"`
-	Downloads []TransferRecord `json:"downloads,omitempty"`
+	DryRun    bool             `json:"dryRun,omitempty" yaml:"dryRun,omitempty"`
+	Uploads   []TransferRecord `json:"uploads,omitempty" yaml:"uploads,omitempty"`
+	Downloads []TransferRecord `json:"downloads,omitempty" yaml:"downloads,omitempty"`
 }
 
 // TransferRecord is one file or directory moved in or out of the run.
 type TransferRecord struct {
-	From   string `json:"from"`
-	To     string `json:"to"`
-	Bytes  int64  `json:"bytes"`
-	SHA256 string `json:"sha256,omitempty" redact:"-"`
+	From   string `json:"from" yaml:"from"`
+	To     string `json:"to" yaml:"to"`
+	Bytes  int64  `json:"bytes" yaml:"bytes"`
+	SHA256 string `json:"sha256,omitempty" redact:"-" yaml:"sha256,omitempty"`
 	// Verified is "sha256" or "bytes" (what both sides compared).
-	Verified string `json:"verified,omitempty"`
+	Verified string `json:"verified,omitempty" yaml:"verified,omitempty"`
 	// Via is who did the container's side: "agent" (cscript's transfer
 	// agent) or "image" (the image's sh and tar).
-	Via string `json:"via,omitempty"`
+	Via string `json:"via,omitempty" yaml:"via,omitempty"`
 	// NoAgent says why the image did it when cscript tried its agent.
-	NoAgent    string `json:"noAgent,omitempty"`
-	Compressed bool   `json:"compressed,omitempty"`
+	NoAgent    string `json:"noAgent,omitempty" yaml:"noAgent,omitempty"`
+	Compressed bool   `json:"compressed,omitempty" yaml:"compressed,omitempty"`
 }
 
 // Duration returns End - Start, or zero while the run has no end.
