@@ -286,6 +286,12 @@ func (a *app) completeFlagValue(f cli.Flag, cmd string, positional []string, cur
 		return directiveDefault, []candidate{{"pod", "exec the script in a one-off Pod"}, {"job", "run it as a Kubernetes Job"}}
 	case "context":
 		return directiveDefault, kubeContexts()
+	case "state":
+		var out []candidate
+		for _, s := range runStates {
+			out = append(out, candidate{word: s})
+		}
+		return directiveDefault, out
 	}
 	if u, ok := f.(cli.DocGenerationFlag); ok {
 		if m := choicesPattern.FindStringSubmatch(u.GetUsage()); m != nil {

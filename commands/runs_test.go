@@ -125,6 +125,9 @@ func TestRunsFilters(t *testing.T) {
 	if out := e.mustRun("runs", "--state", "failed").out; !strings.Contains(out, "bbbbbb") || strings.Contains(out, "aaaaaa") {
 		t.Errorf("runs --state failed (table):\n%s", out)
 	}
+	if r := e.mustRun("__complete", "runs", "--state", ""); r.out != ":default\nrunning\nsucceeded\nfailed\ninterrupted\nabandoned\n" {
+		t.Errorf("__complete runs --state '' = %q", r.out)
+	}
 	say("runs", "--script", "hello", "--state", "failed")
 	say("runs", "--state", "broken")
 	say("runs", "--since", "yesterday")
