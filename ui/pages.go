@@ -103,6 +103,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /run/download", s.download)
 	mux.HandleFunc("GET /runs", s.runsPage)
 	mux.HandleFunc("GET /write", s.writePage)
+	mux.HandleFunc("GET /write/completion.json", s.completion)
 	mux.HandleFunc("POST /write/check", s.writeCheck)
 	mux.HandleFunc("POST /write/diff", s.writeDiff)
 	mux.HandleFunc("POST /write/save", s.writeSave)
