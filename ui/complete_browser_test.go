@@ -125,6 +125,8 @@ func TestUIEditorCompletion(t *testing.T) {
 		chromedp.Navigate(base+"/write?new=ui-complete"), chromedp.WaitVisible("#text", chromedp.ByID),
 		// A known start, the caret at the end, once the data is loaded.
 		chromedp.WaitReady(`#text[data-completion="ready"]`, chromedp.ByQuery),
+		// Any Content-Security-Policy violation from here on is kept.
+		chromedp.Evaluate(`window.cspViolations=[];document.addEventListener("securitypolicyviolation",function(e){window.cspViolations.push(e.violatedDirective+" "+e.blockedURI)});true`, nil),
 		chromedp.Evaluate(`(function(){var t=document.getElementById("text");t.value="name: ui-complete\nimage: shell\n";
 			t.focus();t.setSelectionRange(t.value.length,t.value.length);return true})()`, nil),
 	)
@@ -192,5 +194,10 @@ func TestUIEditorCompletion(t *testing.T) {
 	want := "name: ui-complete\nimage: shell\nparams:\n  - name: region\n    type: int\n    description: x\nfiles:\n  upload:\n    - to: "
 	if got := editorText(t, ctx); got != want {
 		t.Errorf("the text is\n%s\nwant\n%s", got, want)
+	}
+	var violations []string
+	run(chromedp.Evaluate(`window.cspViolations`, &violations))
+	if len(violations) > 0 {
+		t.Errorf("the strict Content-Security-Policy was violated: %q", violations)
 	}
 }
