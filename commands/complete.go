@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -469,28 +468,28 @@ func explainCandidates(cur string) []candidate {
 		return out
 	}
 	kind, _, _ := strings.Cut(cur, ".")
-	var root schemaNode
-	if err := json.Unmarshal(store.Schema(kind), &root); err != nil {
+	doc, ok, err := store.LoadSchemaDoc(kind)
+	if !ok || err != nil {
 		return nil
 	}
 	parent := cur[:strings.LastIndex(cur, ".")]
-	node := root
+	node := doc.Root
 	for _, seg := range strings.Split(parent, ".")[1:] {
-		child, _, ok := schemaChild(root, node, seg)
+		child, _, ok := doc.Child(node, seg)
 		if !ok {
 			return nil
 		}
 		node = child
 	}
 	var out []candidate
-	for _, f := range propertyNames(root, node) {
-		p, _, _ := schemaChild(root, node, f)
+	for _, f := range doc.FieldNames(node) {
+		p, _, _ := doc.Child(node, f)
 		word := parent + "." + f
-		if len(propertyNames(root, p)) > 0 {
-			out = append(out, candidate{word + ".", describe(root, p)}, candidate{word, describe(root, p)})
+		if len(doc.FieldNames(p)) > 0 {
+			out = append(out, candidate{word + ".", describe(doc, p)}, candidate{word, describe(doc, p)})
 			continue
 		}
-		out = append(out, candidate{word, describe(root, p)})
+		out = append(out, candidate{word, describe(doc, p)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].word < out[j].word })
 	return out

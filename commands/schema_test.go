@@ -13,23 +13,23 @@ import (
 
 // walkSchema calls f for every property of every object in node (through
 // $defs, list items and map values), with its path.
-func walkSchema(root, node schemaNode, path string, seen map[string]bool, f func(path string, prop schemaNode)) {
+func walkSchema(doc store.SchemaDoc, node store.SchemaNode, path string, seen map[string]bool, f func(path string, prop store.SchemaNode)) {
 	if ref, ok := node["$ref"].(string); ok {
 		if seen[ref] {
 			return
 		}
 		seen[ref] = true
 	}
-	node = resolve(root, node)
-	props, _ := node["properties"].(schemaNode)
+	node = doc.Resolve(node)
+	props, _ := node["properties"].(store.SchemaNode)
 	for name, p := range props {
-		prop, _ := p.(schemaNode)
+		prop, _ := p.(store.SchemaNode)
 		f(path+"."+name, prop)
-		walkSchema(root, prop, path+"."+name, seen, f)
+		walkSchema(doc, prop, path+"."+name, seen, f)
 	}
 	for _, k := range []string{"items", "additionalProperties"} {
-		if sub, ok := node[k].(schemaNode); ok {
-			walkSchema(root, sub, path, seen, f)
+		if sub, ok := node[k].(store.SchemaNode); ok {
+			walkSchema(doc, sub, path, seen, f)
 		}
 	}
 }
@@ -38,21 +38,21 @@ func walkSchema(root, node schemaNode, path string, seen map[string]bool, f func
 func TestEverySchemaFieldHasADescription(t *testing.T) {
 	fields := 0
 	for _, kind := range store.SchemaKinds {
-		var root schemaNode
-		if err := json.Unmarshal(store.Schema(kind), &root); err != nil {
+		doc, _, err := store.LoadSchemaDoc(kind)
+		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
-		if d, _ := root["description"].(string); d == "" {
+		if d, _ := doc.Root["description"].(string); d == "" {
 			t.Errorf("the %s schema has no description", kind)
 		}
-		walkSchema(root, root, kind, map[string]bool{}, func(path string, prop schemaNode) {
+		walkSchema(doc, doc.Root, kind, map[string]bool{}, func(path string, prop store.SchemaNode) {
 			fields++
-			if describe(root, prop) == "(no description)" {
+			if describe(doc, prop) == "(no description)" {
 				t.Errorf("%s has no description", path)
 				return
 			}
 			var out strings.Builder
-			if err := explain(&out, path); err != nil || !strings.Contains(out.String(), describe(root, prop)) {
+			if err := explain(&out, path); err != nil || !strings.Contains(out.String(), describe(doc, prop)) {
 				t.Errorf("explain %s: %v\n%s", path, err, out.String())
 			}
 		})
