@@ -263,8 +263,13 @@ func (b *bench) environment(ctx context.Context) []KV {
 	add("Go", runtime.Version())
 	add("kubectl (client)", kubectlVersion(b.cfg.Kubectl, b.cfg.Kubeconfig, "clientVersion"))
 	add("Kubernetes (server)", kubectlVersion(b.cfg.Kubectl, b.cfg.Kubeconfig, "serverVersion"))
-	add("containerd", output("containerd", "--version"))
-	add("runc", firstLine(output("runc", "--version")))
+	// The harness says which containerd, runc and dockerd the cluster runs
+	// (those on PATH may be others: the newest release runs its own builds).
+	for _, line := range strings.Split(output("test/cluster/cluster", "versions"), "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok && k != "kubernetes" {
+			add(k, v)
+		}
+	}
 	add("git", gitVersion())
 	if b.pod != nil {
 		if out, err := b.sh(ctx, "busybox 2>&1 | head -1"); err == nil {
@@ -296,11 +301,6 @@ func kubectlVersion(kubectl, kubeconfig, which string) string {
 func readFile(p string) string {
 	data, _ := os.ReadFile(p)
 	return string(data)
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\n")
-	return l
 }
 
 func cpuModel() string {
