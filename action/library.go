@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/cscript-dev/cscript/examples"
 	"github.com/cscript-dev/cscript/history"
@@ -217,6 +219,61 @@ func (c *Configuration) ListRuns(limit int) ([]history.Record, error) {
 		recs = []history.Record{}
 	}
 	return recs, nil
+}
+
+// RunFilter selects runs of this machine's history (`cscript runs`, the
+// web UI's runs page); a zero field matches every run.
+type RunFilter struct {
+	Script string // NAME, or LIB/NAME
+	Deck   string
+	State  history.State
+	Since  time.Time // runs started at or after it
+}
+
+// Matches says whether rec passes the filter.
+func (f RunFilter) Matches(rec history.Record) bool {
+	switch {
+	case f.Script != "" && f.Script != rec.Script && f.Script != rec.Library+"/"+rec.Script:
+		return false
+	case f.Deck != "" && f.Deck != rec.Deck:
+		return false
+	case f.State != "" && f.State != rec.State:
+		return false
+	case !f.Since.IsZero() && rec.Start.Before(f.Since):
+		return false
+	}
+	return true
+}
+
+// FindRuns lists the runs of this machine that pass f, newest first, at
+// most limit (0: all), and how many runs the history holds in all (to
+// tell "no runs yet" from "none match").
+func (c *Configuration) FindRuns(f RunFilter, limit int) (runs []history.Record, total int, err error) {
+	if f.State != "" && !slices.Contains(history.States, f.State) {
+		return nil, 0, fail.Errorf(fail.Usage, "state %q: use one of %s", f.State, joinStates())
+	}
+	all, err := c.ListRuns(0)
+	if err != nil {
+		return nil, 0, err
+	}
+	runs = []history.Record{}
+	for _, r := range all {
+		if limit > 0 && len(runs) == limit {
+			break
+		}
+		if f.Matches(r) {
+			runs = append(runs, r)
+		}
+	}
+	return runs, len(all), nil
+}
+
+func joinStates() string {
+	s := make([]string, len(history.States))
+	for i, st := range history.States {
+		s[i] = string(st)
+	}
+	return strings.Join(s, ", ")
 }
 
 func contains(list []string, s string) bool {

@@ -28,28 +28,19 @@ func (a *app) runsCommand() *cli.Command {
 			if c.Bool(flagCluster.Name) {
 				return a.teamRuns(c, f)
 			}
-			all, err := a.act.ListRuns(0)
+			recs, total, err := a.act.FindRuns(f.RunFilter, c.Int(flagLimit.Name))
 			if err != nil {
 				return err
-			}
-			recs := []history.Record{}
-			for _, r := range all {
-				if f.matches(r) {
-					recs = append(recs, r)
-				}
-			}
-			if n := c.Int(flagLimit.Name); n > 0 && len(recs) > n {
-				recs = recs[:n]
 			}
 			if f := c.String(flagOutput.Name); f != outputTable {
 				return writeStructured(a.io.Out, f, recs)
 			}
 			switch {
-			case len(all) == 0:
+			case total == 0:
 				fmt.Fprintln(a.io.Err, "No runs yet: `cscript run NAME --deck DECK` records one (`cscript runs --cluster` lists the team's).")
 				return nil
 			case len(recs) == 0:
-				fmt.Fprintf(a.io.Err, "No runs match %s (of %s in your history; `cscript runs` lists the newest).\n", f.text, plural(len(all), "run", "runs"))
+				fmt.Fprintf(a.io.Err, "No runs match %s (of %s in your history; `cscript runs` lists the newest).\n", f.text, plural(total, "run", "runs"))
 				return nil
 			}
 			tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
@@ -115,15 +106,13 @@ func (a *app) runsCommand() *cli.Command {
 
 // runFilter is what the filter flags of `runs` ask for.
 type runFilter struct {
-	script, deck string
-	state        history.State
-	since        time.Time
-	text         string // the flags as given, for a message
+	action.RunFilter
+	text string // the flags as given, for a message
 }
 
 // runFilterOf reads the filter flags of `runs`.
 func (a *app) runFilterOf(c *cli.Context) (runFilter, error) {
-	f := runFilter{script: c.String(flagScript.Name), deck: c.String(flagRunsDeck.Name), state: history.State(c.String(flagState.Name))}
+	f := runFilter{RunFilter: action.RunFilter{Script: c.String(flagScript.Name), Deck: c.String(flagRunsDeck.Name), State: history.State(c.String(flagState.Name))}}
 	var given []string
 	for _, fl := range []*cli.StringFlag{flagScript, flagRunsDeck, flagState, flagSince, flagUser} {
 		if v := c.String(fl.Name); v != "" {
@@ -131,12 +120,12 @@ func (a *app) runFilterOf(c *cli.Context) (runFilter, error) {
 		}
 	}
 	f.text = strings.Join(given, " ")
-	if f.state != "" && !slices.Contains(runStates, string(f.state)) {
-		return f, usageErrorf("--state %q: use one of %s", f.state, strings.Join(runStates, ", "))
+	if f.State != "" && !slices.Contains(runStates, string(f.State)) {
+		return f, usageErrorf("--state %q: use one of %s", f.State, strings.Join(runStates, ", "))
 	}
 	if s := c.String(flagSince.Name); s != "" {
 		var err error
-		if f.since, err = parseSince(s, a.now()); err != nil {
+		if f.Since, err = parseSince(s, a.now()); err != nil {
 			return f, err
 		}
 	}
@@ -148,21 +137,6 @@ func (a *app) runFilterOf(c *cli.Context) (runFilter, error) {
 		}
 	}
 	return f, nil
-}
-
-// matches says whether a run of the local history passes the filter.
-func (f runFilter) matches(r history.Record) bool {
-	switch {
-	case f.script != "" && f.script != r.Script && f.script != r.Library+"/"+r.Script:
-		return false
-	case f.deck != "" && f.deck != r.Deck:
-		return false
-	case f.state != "" && f.state != r.State:
-		return false
-	case !f.since.IsZero() && r.Start.Before(f.since):
-		return false
-	}
-	return true
 }
 
 func (a *app) traceCommand() *cli.Command {

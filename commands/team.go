@@ -35,9 +35,14 @@ var (
 	flagAllNS    = &cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "with --cluster: every namespace"}
 )
 
-// runStates are the states --state takes.
-var runStates = []string{string(history.StateRunning), string(history.StateSucceeded), string(history.StateFailed),
-	string(history.StateInterrupted), string(history.StateAbandoned)}
+// runStates are the states --state takes: every state of a run.
+var runStates = func() []string {
+	s := make([]string, len(history.States))
+	for i, st := range history.States {
+		s[i] = string(st)
+	}
+	return s
+}()
 
 // runsFlags are the filters of `runs`, and its flags for the team history.
 func runsFlags() []cli.Flag {
@@ -57,8 +62,8 @@ func (a *app) teamRuns(c *cli.Context, f runFilter) error {
 		deck = a.io.getenv("CSCRIPT_DECK")
 	}
 	o := action.TeamOptions{Deck: deck, Target: targetOf(c), AllNamespaces: c.Bool(flagAllNS.Name),
-		Script: f.script, User: c.String(flagUser.Name), Since: f.since, Limit: c.Int("limit")}
-	if f.state != "" {
+		Script: f.Script, User: c.String(flagUser.Name), Since: f.Since, Limit: c.Int("limit")}
+	if f.State != "" {
 		o.Limit = 0 // the state is filtered here
 	}
 	all, ns, err := a.act.TeamRuns(c.Context, o)
@@ -67,7 +72,7 @@ func (a *app) teamRuns(c *cli.Context, f runFilter) error {
 	}
 	recs := all[:0]
 	for _, r := range all {
-		if f.state == "" || r.State == f.state {
+		if f.State == "" || r.State == f.State {
 			recs = append(recs, r)
 		}
 	}

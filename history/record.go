@@ -30,6 +30,9 @@ const (
 	StateAbandoned State = "abandoned"
 )
 
+// States are every state a run can be in, in the order of a run's life.
+var States = []State{StateRunning, StateSucceeded, StateFailed, StateInterrupted, StateAbandoned}
+
 // Backends and modes a Record names.
 const (
 	BackendKubernetes = "kubernetes"

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cscript-dev/cscript/action"
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/store"
@@ -242,22 +243,16 @@ type runsData struct {
 }
 
 func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) {
-	recs, err := s.act(nil, nil, nil).ListRuns(0)
-	if err != nil {
+	q := r.URL.Query()
+	d := runsData{Script: q.Get("script"), Deck: q.Get("deck"), State: q.Get("state"), Live: s.runs.list()}
+	for _, st := range history.States {
+		d.States = append(d.States, string(st))
+	}
+	filter := action.RunFilter{Script: d.Script, Deck: d.Deck, State: history.State(d.State)}
+	var err error
+	if d.Runs, _, err = s.act(nil, nil, nil).FindRuns(filter, 500); err != nil {
 		s.fail(w, r, "Runs", err)
 		return
-	}
-	q := r.URL.Query()
-	d := runsData{Script: q.Get("script"), Deck: q.Get("deck"), State: q.Get("state"), Live: s.runs.list(),
-		States: []string{"running", "succeeded", "failed", "interrupted"}}
-	for _, rec := range recs {
-		if (d.Script != "" && !strings.Contains(rec.Script, d.Script)) || (d.Deck != "" && rec.Deck != d.Deck) || (d.State != "" && string(rec.State) != d.State) {
-			continue
-		}
-		if len(d.Runs) == 500 {
-			break
-		}
-		d.Runs = append(d.Runs, rec)
 	}
 	s.render(w, r, http.StatusOK, "runs", page{Title: "Runs", Nav: "runs", Data: d})
 }
