@@ -448,7 +448,7 @@ func (b *bench) transferProfile(ctx context.Context, p *payload, up, down []*Sam
 		}
 		localSHA.Times = append(localSHA.Times, t.Wall)
 		t, err = timeFunc(func() error {
-			_, err := b.sh(ctx, `for a in /tmp/.cscript-agent-*; do "$a" sum "$1" >/dev/null; exit; done; exit 1`, p.remote)
+			_, err := b.sh(ctx, `for a in /tmp/.cscript-*/.cscript-agent-*; do "$a" sum "$1" >/dev/null; exit; done; exit 1`, p.remote)
 			return err
 		})
 		if err != nil {
