@@ -41,6 +41,8 @@ type bench struct {
 	pod         *kube.PodExecutor // the transfer Pod, once started
 	runHome     *home             // cscript home with the small "bench" library
 	genHome     *home             // cscript home with the generated git library
+	baseRun     *home             // the same homes for the baseline build (-baseline)
+	baseGen     *home
 	git         *gitserver.Server
 	helloMedian time.Duration // median cscript run hello, once measured
 }
@@ -263,8 +265,29 @@ func newHome(dir string) (*home, error) {
 
 // cscript returns a Command running the binary under test in this home.
 func (b *bench) cscript(h *home, args ...string) Command {
+	return b.cscriptBin(b.cfg.CScript, h, args...)
+}
+
+// cscriptBin returns a Command running the cscript binary bin (the one under
+// test or the baseline) in this home.
+func (b *bench) cscriptBin(bin string, h *home, args ...string) Command {
 	env := append([]string{"KUBECONFIG=" + b.cfg.Kubeconfig}, h.env...)
-	return Command{Args: append([]string{b.cfg.CScript}, args...), Env: env}
+	return Command{Args: append([]string{bin}, args...), Env: env}
+}
+
+// compare records this build's sample beside the baseline's: times (lower
+// is better) as their medians in the unit given ("s" or "ms").
+func (b *bench) compare(bench, metric, unit string, this, base *Sample) {
+	scale := float64(time.Second)
+	if unit == "ms" {
+		scale = float64(time.Millisecond)
+	}
+	spread := 1.0
+	if q1 := quantile(base.Times, 0.25); len(base.Times) > 1 && q1 > 0 {
+		spread = float64(quantile(base.Times, 0.75)) / float64(q1)
+	}
+	b.res.addComparison(Comparison{Bench: bench, Metric: metric, Unit: unit,
+		This: float64(this.Median()) / scale, Base: float64(base.Median()) / scale, Spread: spread})
 }
 
 // do runs a command untimed and returns its stdout.

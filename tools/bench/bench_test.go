@@ -125,3 +125,46 @@ func TestVerbosePhase(t *testing.T) {
 		}
 	}
 }
+
+func TestQuantile(t *testing.T) {
+	ms := time.Millisecond
+	ds := []time.Duration{40 * ms, 10 * ms, 30 * ms, 20 * ms, 50 * ms}
+	for q, want := range map[float64]time.Duration{0: 10 * ms, 0.25: 20 * ms, 0.5: 30 * ms, 0.75: 40 * ms, 1: 50 * ms, 0.125: 15 * ms} {
+		if got := quantile(ds, q); got != want {
+			t.Errorf("quantile(%v) = %v, want %v", q, got, want)
+		}
+	}
+	if got := quantile(nil, 0.5); got != 0 {
+		t.Errorf("quantile of nothing = %v", got)
+	}
+}
+
+// The baseline section says, per figure, whether this build is within the
+// baseline's noise, better or slower; a run without a baseline has none.
+func TestReportBaseline(t *testing.T) {
+	res := &Results{Config: config{BaselineName: "cscript@abc1234", Baseline: "/w/baseline/bin/cscript"}}
+	if out := string(render(res)); strings.Contains(out, "against cscript@") {
+		t.Fatalf("a report without a baseline has a baseline section:\n%s", out)
+	}
+	res.Baseline = []Comparison{
+		{Bench: "cli", Metric: "`list`", Unit: "ms", This: 104, Base: 100, Spread: 1.2},
+		{Bench: "overhead", Metric: "`run hello`", Unit: "s", This: 1.5, Base: 1, Spread: 1.1},
+		{Bench: "rss", Metric: "peak RSS", Unit: "MiB", This: 50, Base: 80, Spread: 1},
+	}
+	out := string(render(res))
+	for _, want := range []string{
+		"## This build against cscript@abc1234",
+		"| `run hello` | 1.50 s | 1.00 s | 1.50× | 1.10× | **no, slower** |",
+		"| peak RSS | 50.0 MiB | 80.0 MiB | 0.62× | one round | better |",
+		"| `list` | 104.0 ms | 100.0 ms | 1.04× | 1.20× | yes |",
+		"- **Baseline**: cscript@abc1234 (`/w/baseline/bin/cscript`)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	// The report's order: overhead before rss before cli.
+	if i, j := strings.Index(out, "| `run hello` |"), strings.Index(out, "| `list` |"); i < 0 || j < i {
+		t.Errorf("baseline rows out of order:\n%s", out)
+	}
+}

@@ -29,14 +29,18 @@ import (
 
 // config is what a run of the benchmarks is told.
 type config struct {
-	Work       string // scratch directory (data files, homes, git repositories)
-	CScript    string // the cscript binary under test
-	Kubectl    string // the reference kubectl
-	Kubeconfig string
-	Namespace  string
-	Out        string // the markdown report
-	Results    string // the raw results (JSON)
-	Only       []string
+	Work    string // scratch directory (data files, homes, git repositories)
+	CScript string // the cscript binary under test
+	// Baseline is an earlier cscript build measured beside CScript in the
+	// same rounds (run overhead, the 2 GB run, CLI latency); "" for none.
+	Baseline     string
+	BaselineName string // how the report names it, e.g. cscript@9eb5237
+	Kubectl      string // the reference kubectl
+	Kubeconfig   string
+	Namespace    string
+	Out          string // the markdown report
+	Results      string // the raw results (JSON)
+	Only         []string
 
 	NRun      int // rounds of run overhead
 	NTransfer int // rounds of each 500 MB transfer of random data
@@ -61,6 +65,8 @@ func main() {
 	var reportOnly bool
 	flag.StringVar(&cfg.Work, "work", filepath.Join(os.TempDir(), "cscript-bench"), "scratch `DIR` (data files are kept between runs)")
 	flag.StringVar(&cfg.CScript, "cscript", "bin/cscript", "the cscript `BINARY` to measure")
+	flag.StringVar(&cfg.Baseline, "baseline", "", "an earlier cscript `BINARY` to measure beside -cscript (run.sh builds it from $BENCH_BASELINE)")
+	flag.StringVar(&cfg.BaselineName, "baseline-name", "", "the `NAME` the report gives -baseline (default: cscript@VERSION)")
 	flag.StringVar(&cfg.Kubectl, "kubectl", os.Getenv("CSCRIPT_TEST_KUBECTL"), "the reference kubectl `BINARY`")
 	flag.StringVar(&cfg.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig `FILE` of the test cluster")
 	flag.StringVar(&cfg.Namespace, "namespace", "cscript-bench", "`NAMESPACE` for the benchmark's Pods (created and deleted)")
@@ -112,6 +118,20 @@ func run(ctx context.Context, cfg config, reportOnly bool, log io.Writer) error 
 	var err error
 	if cfg.CScript, err = filepath.Abs(cfg.CScript); err != nil {
 		return err
+	}
+	if cfg.Baseline != "" {
+		if cfg.Baseline, err = filepath.Abs(cfg.Baseline); err != nil {
+			return err
+		}
+		if _, err := os.Stat(cfg.Baseline); err != nil {
+			return fmt.Errorf("-baseline: %w", err)
+		}
+		if cfg.BaselineName == "" {
+			cfg.BaselineName = "baseline"
+			if f := strings.Fields(output(cfg.Baseline, "version")); len(f) >= 2 {
+				cfg.BaselineName = "cscript@" + f[1]
+			}
+		}
 	}
 	if cfg.Kubectl == "" || cfg.Kubeconfig == "" {
 		return fmt.Errorf("set CSCRIPT_TEST_KUBECTL and KUBECONFIG (eval \"$(test/cluster/cluster env)\")")

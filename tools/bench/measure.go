@@ -43,6 +43,22 @@ func median(ds []time.Duration) time.Duration {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+// quantile is the q-quantile of ds (0 ≤ q ≤ 1), interpolating between the
+// two nearest timings; 0 for none.
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	pos := q * float64(len(s)-1)
+	i := int(pos)
+	if i >= len(s)-1 {
+		return s[len(s)-1]
+	}
+	return s[i] + time.Duration(float64(s[i+1]-s[i])*(pos-float64(i)))
+}
+
 // Min and Max of the timings.
 func (s *Sample) Min() time.Duration { return slices.Min(s.Times) }
 func (s *Sample) Max() time.Duration { return slices.Max(s.Times) }

@@ -47,12 +47,39 @@ func (b *bench) runLibrary(ctx context.Context) (*home, error) {
 	if err := b.namespace(ctx); err != nil {
 		return nil, err
 	}
-	h, err := newHome(filepath.Join(b.cfg.Work, "home-run"))
+	h, err := b.runLibraryFor(ctx, b.cfg.CScript, "home-run")
+	if err != nil {
+		return nil, err
+	}
+	b.runHome = h
+	return h, nil
+}
+
+// baseRunLibrary is runLibrary for the baseline build, in a home of its own.
+func (b *bench) baseRunLibrary(ctx context.Context) (*home, error) {
+	if b.baseRun != nil {
+		return b.baseRun, nil
+	}
+	if _, err := b.runLibrary(ctx); err != nil {
+		return nil, err
+	}
+	h, err := b.runLibraryFor(ctx, b.cfg.Baseline, "home-run-baseline")
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	b.baseRun = h
+	return h, nil
+}
+
+// runLibraryFor makes a cscript home in which bin created the "bench"
+// library (`init`) and validated it.
+func (b *bench) runLibraryFor(ctx context.Context, bin, dir string) (*home, error) {
+	h, err := newHome(filepath.Join(b.cfg.Work, dir))
 	if err != nil {
 		return nil, err
 	}
 	lib := filepath.Join(h.dir, "library")
-	if _, err := do(ctx, b.cscript(h, "init", "--empty", "--name", "bench", lib)); err != nil {
+	if _, err := do(ctx, b.cscriptBin(bin, h, "init", "--empty", "--name", "bench", lib)); err != nil {
 		return nil, err
 	}
 	files := map[string]string{
@@ -71,10 +98,9 @@ func (b *bench) runLibrary(ctx context.Context) (*home, error) {
 	if _, err := do(ctx, gitCmd(lib, "commit", "-qm", "benchmark scripts")); err != nil {
 		return nil, err
 	}
-	if _, err := do(ctx, b.cscript(h, "validate")); err != nil {
+	if _, err := do(ctx, b.cscriptBin(bin, h, "validate")); err != nil {
 		return nil, err
 	}
-	b.runHome = h
 	return h, nil
 }
 
@@ -88,23 +114,40 @@ func (b *bench) overhead(ctx context.Context) error {
 		return err
 	}
 	seq := 0
-	samples, err := interleave(ctx, b.log, "run overhead", 1, b.cfg.NRun,
-		Contender{
+	contenders := []Contender{
+		{
 			Name: "cscript run hello",
 			Run: func(ctx context.Context, _ int) (*Timed, error) {
 				return timeCommand(ctx, b.cscript(h, "run", "hello", "--deck", "bench"))
 			},
 		},
-		Contender{
+		{
 			Name: "kubectl run --rm -i",
 			Run: func(ctx context.Context, _ int) (*Timed, error) {
 				seq++
 				return timeCommand(ctx, b.kubectl("run", "-n", b.cfg.Namespace, "--rm", "-i", "--restart=Never",
 					"--image="+busybox, "--image-pull-policy=IfNotPresent", fmt.Sprintf("bench-x-%d", seq), "--", "true"))
 			},
+		},
+	}
+	if b.cfg.Baseline != "" {
+		bh, err := b.baseRunLibrary(ctx)
+		if err != nil {
+			return err
+		}
+		contenders = append(contenders, Contender{
+			Name: b.cfg.BaselineName + " run hello",
+			Run: func(ctx context.Context, _ int) (*Timed, error) {
+				return timeCommand(ctx, b.cscriptBin(b.cfg.Baseline, bh, "run", "hello", "--deck", "bench"))
+			},
 		})
+	}
+	samples, err := interleave(ctx, b.log, "run overhead", 1, b.cfg.NRun, contenders...)
 	if err != nil {
 		return err
+	}
+	if b.cfg.Baseline != "" {
+		b.compare("overhead", "`run hello`, wall", "s", samples[0], samples[2])
 	}
 	b.res.addGroup(Group{Bench: "overhead", Title: "Run of a script that does nothing (busybox, `true`)", Samples: samples})
 	cs, kc := samples[0], samples[1]

@@ -95,6 +95,8 @@ func render(res *Results) []byte {
 		p("\n")
 	}
 
+	writeBaseline(&w, res)
+
 	if fails := filter(res.Notes, func(n Note) bool { return n.Title == "This benchmark failed" }); len(fails) > 0 {
 		p("## Benchmarks that failed in this run\n\n")
 		for _, n := range fails {
@@ -152,6 +154,54 @@ func render(res *Results) []byte {
 	return w.Bytes()
 }
 
+// writeBaseline writes the comparison with the baseline build, if the run
+// had one: this build against an earlier one on the same machine and
+// cluster, in the same rounds, so that a change of machine does not hide
+// (or fake) a regression.
+func writeBaseline(w *bytes.Buffer, res *Results) {
+	if len(res.Baseline) == 0 {
+		return
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	name := res.Config.BaselineName
+	p("## This build against %s\n\n", name)
+	p("The same commands run by an earlier build (`%s`, `make bench BENCH_BASELINE=REV`), in its own home, in the same rounds as this "+
+		"build's. Ratios are this build ÷ %s (for times and memory lower is better). A ratio inside the baseline's own spread "+
+		"(the 3rd quartile of its rounds ÷ the 1st), or within 10%%, is noise.\n\n", name, name)
+	p("| metric | this build | %s | ratio | baseline's spread | within noise? |\n|---|---|---|---|---|---|\n", name)
+	for _, c := range byReportOrder(res.Baseline, func(c Comparison) string { return c.Bench }) {
+		p("| %s | %s | %s | %.2f× | %s | %s |\n", c.Metric, num(c.This, c.Unit), num(c.Base, c.Unit), c.Ratio(), spreadText(c), noiseVerdict(c))
+	}
+	p("\n")
+}
+
+func spreadText(c Comparison) string {
+	if c.Spread <= 1 {
+		return "one round"
+	}
+	return fmt.Sprintf("%.2f×", c.Spread)
+}
+
+// noiseVerdict says whether this build's figure is within the baseline's
+// spread (at least 10%), better, or worse.
+func noiseVerdict(c Comparison) string {
+	r := c.Ratio()
+	if c.HigherBetter && r > 0 {
+		r = 1 / r
+	}
+	limit := max(c.Spread, 1.10)
+	switch {
+	case r == 0:
+		return "—"
+	case r <= 1/limit:
+		return "better"
+	case r <= limit:
+		return "yes"
+	default:
+		return "**no, slower**"
+	}
+}
+
 func missBy(r Row) string {
 	switch {
 	case r.Unit == "MiB" || r.Ref == 0 || strings.HasPrefix(r.Target, "<"):
@@ -200,6 +250,11 @@ func writeMethod(w *bytes.Buffer, res *Results) {
 	p("- **CLI latency**: a generated library of %d script definitions of about 40 lines each in 10 folders, two decks and a values file, "+
 		"cloned by `cscript library add` from a `git daemon` on 127.0.0.1 into a throwaway home (XDG directories under the scratch directory). "+
 		"`cscript list` and `cscript render gen-%04d --deck prod` run as whole processes with the load cache in place.\n", c.Scripts, c.Scripts/2)
+	if res.Config.Baseline != "" {
+		p("- **Baseline**: %s (`%s`), built by tools/bench/run.sh from the revision in `BENCH_BASELINE` into the scratch directory; "+
+			"it runs the run overhead, the 2 GB run and the CLI latency beside this build, each build in a home of its own.\n",
+			res.Config.BaselineName, res.Config.Baseline)
+	}
 	p("- **Reproduce**: `make bench` (or `bash tools/bench/run.sh`; `BENCH_ARGS=\"-only cli,sync\"` runs a subset and keeps the other results). " +
 		"The raw results are written as JSON next to the data files.\n")
 	if len(res.Retried) > 0 {

@@ -22,10 +22,12 @@ type Results struct {
 	// benchmark kept from the earlier results was measured.
 	Earlier map[string]time.Time `json:"earlier,omitempty"`
 	// LoadBefore is the load average when the run started.
-	LoadBefore string  `json:"loadBefore"`
-	Rows       []Row   `json:"rows"`
-	Groups     []Group `json:"groups"`
-	Notes      []Note  `json:"notes"`
+	LoadBefore string `json:"loadBefore"`
+	Rows       []Row  `json:"rows"`
+	// Baseline compares this build with an earlier one (-baseline).
+	Baseline []Comparison `json:"baseline,omitempty"`
+	Groups   []Group      `json:"groups"`
+	Notes    []Note       `json:"notes"`
 }
 
 // KV is one line of the method section.
@@ -60,6 +62,28 @@ func (r Row) Ratio() float64 {
 	return r.CScript / r.Ref
 }
 
+// Comparison is one figure of this build beside the same figure of the
+// baseline build, measured in the same rounds.
+type Comparison struct {
+	Bench        string  `json:"bench"`
+	Metric       string  `json:"metric"`
+	Unit         string  `json:"unit"`
+	This         float64 `json:"this"`
+	Base         float64 `json:"base"`
+	HigherBetter bool    `json:"higherBetter"`
+	// Spread is the baseline's own spread (its rounds' 3rd quartile ÷ 1st
+	// quartile, 1 for a single round): a ratio inside it is noise.
+	Spread float64 `json:"spread"`
+}
+
+// Ratio is this build's figure over the baseline's.
+func (c Comparison) Ratio() float64 {
+	if c.Base == 0 {
+		return 0
+	}
+	return c.This / c.Base
+}
+
 // Group is the raw timings of one comparison.
 type Group struct {
 	Bench   string    `json:"bench"`
@@ -75,10 +99,11 @@ type Note struct {
 	Text  string `json:"text"` // markdown
 }
 
-func (r *Results) addRow(row Row)   { r.Rows = append(r.Rows, row) }
-func (r *Results) addGroup(g Group) { r.Groups = append(r.Groups, g) }
-func (r *Results) addNote(n Note)   { r.Notes = append(r.Notes, n) }
-func boolp(b bool) *bool            { return &b }
+func (r *Results) addRow(row Row)             { r.Rows = append(r.Rows, row) }
+func (r *Results) addGroup(g Group)           { r.Groups = append(r.Groups, g) }
+func (r *Results) addComparison(c Comparison) { r.Baseline = append(r.Baseline, c) }
+func (r *Results) addNote(n Note)             { r.Notes = append(r.Notes, n) }
+func boolp(b bool) *bool                      { return &b }
 
 // drop removes what an earlier run of benchmark b left in r.
 func (r *Results) drop(b string) {
@@ -87,6 +112,7 @@ func (r *Results) drop(b string) {
 	}
 	r.Rows = slices.DeleteFunc(r.Rows, func(x Row) bool { return x.Bench == b })
 	r.Groups = slices.DeleteFunc(r.Groups, func(x Group) bool { return x.Bench == b })
+	r.Baseline = slices.DeleteFunc(r.Baseline, func(x Comparison) bool { return x.Bench == b })
 	r.Notes = slices.DeleteFunc(r.Notes, func(x Note) bool { return x.Bench == b })
 	delete(r.Took, b)
 }
@@ -105,6 +131,11 @@ func (r *Results) merge(old *Results, running []string) {
 	for _, x := range old.Groups {
 		if keep(x.Bench) {
 			r.Groups = append(r.Groups, x)
+		}
+	}
+	for _, x := range old.Baseline {
+		if keep(x.Bench) {
+			r.Baseline = append(r.Baseline, x)
 		}
 	}
 	for _, x := range old.Notes {

@@ -41,6 +41,23 @@ func (b *bench) rss(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(b.log, "  %-28s %-34s %s, peak RSS %.1f MiB\n", "2 GB round trip", "cscript run big", fmtDur(run.Wall), float64(run.MaxRSS)/mib)
+	var base *Timed
+	if b.cfg.Baseline != "" {
+		bh, err := b.baseRunLibrary(ctx)
+		if err != nil {
+			return err
+		}
+		if err := os.RemoveAll(filepath.Dir(b.bigOut())); err != nil {
+			return err
+		}
+		if base, err = timeCommand(ctx, b.cscriptBin(b.cfg.Baseline, bh, "run", "big", "--deck", "bench")); err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		if n, err := localSize(b.bigOut()); err != nil || n != b.cfg.BigSize {
+			return fmt.Errorf("%s run big: downloaded %d bytes, %v", b.cfg.BaselineName, n, err)
+		}
+		fmt.Fprintf(b.log, "  %-28s %-34s %s, peak RSS %.1f MiB\n", "2 GB round trip", b.cfg.BaselineName+" run big", fmtDur(base.Wall), float64(base.MaxRSS)/mib)
+	}
 
 	// kubectl cp of the same file, up then down, through the transfer Pod.
 	if _, err := b.transferPod(ctx); err != nil {
@@ -76,6 +93,12 @@ func (b *bench) rss(ctx context.Context) error {
 		{Name: "cscript run big (upload + script + download)", Times: []time.Duration{run.Wall}, MaxRSS: run.MaxRSS},
 		{Name: "kubectl cp up + kubectl cp down", Times: []time.Duration{up.Wall + down.Wall}, MaxRSS: kcPeak},
 	}})
+	if base != nil {
+		b.compare("rss", fmt.Sprintf("`run big` (%s GB up and down), wall", gb(b.cfg.BigSize)), "s",
+			&Sample{Times: []time.Duration{run.Wall}}, &Sample{Times: []time.Duration{base.Wall}})
+		b.res.addComparison(Comparison{Bench: "rss", Metric: "`run big`, peak RSS", Unit: "MiB",
+			This: float64(run.MaxRSS) / mib, Base: float64(base.MaxRSS) / mib, Spread: 1})
+	}
 	b.res.addRow(Row{
 		Bench: "rss", Metric: fmt.Sprintf("Peak RSS during a %s GB transfer (up and down in one run)", gb(b.cfg.BigSize)), Unit: "MiB",
 		CScript: float64(run.MaxRSS) / mib, Reference: "kubectl cp (larger of up and down)", Ref: float64(kcPeak) / mib,
