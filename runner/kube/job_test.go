@@ -366,7 +366,10 @@ func TestRunJobOutcomes(t *testing.T) {
 		{"oom", []func(*jobHarness){setPod(jobRunning), setPod(jobExited(137, runner.ReasonOOMKilled))}, 137, runner.ReasonOOMKilled, new(*runner.ScriptError), true},
 		{"image pull", []func(*jobHarness){setPod(jobWaiting("ErrImagePull", "pull access denied"))}, 125, "", new(*runner.StartError), false},
 		{"config error lasts", []func(*jobHarness){setPod(jobWaiting("CreateContainerConfigError", `secret "db" not found`))}, 125, "", new(*runner.StartError), false},
-		{"interpreter not in image", []func(*jobHarness){setPod(jobExited(128, "StartError")), setPod(func(p *corev1.Pod) {
+		// One step: the exit and its message appear together, as the kubelet
+		// writes them (a step between would be an exit without a message).
+		{"interpreter not in image", []func(*jobHarness){setPod(func(p *corev1.Pod) {
+			jobExited(128, "StartError")(p)
 			p.Status.ContainerStatuses[0].State.Terminated.Message = `exec: "sh": executable file not found in $PATH`
 		})}, 127, "", new(*runner.MissingToolError), true},
 		{"deadline", []func(*jobHarness){setPod(jobRunning), deletePodStep, setJob(func(j *batchv1.Job) {
