@@ -252,7 +252,9 @@ func writeMethod(w *bytes.Buffer, res *Results) {
 		"`cscript list` and `cscript render gen-%04d --deck prod` run as whole processes with the load cache in place.\n", c.Scripts, c.Scripts/2)
 	if res.Config.Baseline != "" {
 		p("- **Baseline**: %s (`%s`), built by tools/bench/run.sh from the revision in `BENCH_BASELINE` into the scratch directory; "+
-			"it runs the run overhead, the 2 GB run and the CLI latency beside this build, each build in a home of its own.\n",
+			"it runs the run overhead, the 2 GB run and the CLI latency beside this build, each build in a home of its own. "+
+			"The 2 GB run goes twice per build in the order this, baseline, baseline, this, so that a warmer page cache or a busier "+
+			"disk in the later rounds cannot favour either build (in a single round each, the build that ran first was 21%% slower).\n",
 			res.Config.BaselineName, res.Config.Baseline)
 	}
 	p("- **Reproduce**: `make bench` (or `bash tools/bench/run.sh`; `BENCH_ARGS=\"-only cli,sync\"` runs a subset and keeps the other results). " +

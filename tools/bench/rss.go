@@ -26,38 +26,32 @@ func (b *bench) rss(ctx context.Context) error {
 	if _, err := dataFile(b.bigLocal(), b.cfg.BigSize, randomData); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(filepath.Dir(b.bigOut())); err != nil {
-		return err
-	}
-	run, err := timeCommand(ctx, b.cscript(h, "run", "big", "--deck", "bench"))
-	if err != nil {
-		return err
-	}
-	n, err := localSize(b.bigOut())
-	if err != nil {
-		return err
-	}
-	if err := wantSize(n, b.cfg.BigSize, "cscript run big: downloaded file"); err != nil {
-		return err
-	}
-	fmt.Fprintf(b.log, "  %-28s %-34s %s, peak RSS %.1f MiB\n", "2 GB round trip", "cscript run big", fmtDur(run.Wall), float64(run.MaxRSS)/mib)
-	var base *Timed
+	// With a baseline the two builds run in the order this, baseline,
+	// baseline, this: whatever favours the first or the later rounds (the
+	// page cache holding the file, the node's disk after the transfer
+	// benchmarks) falls on both alike.
+	order := []bool{true}
+	var bh *home
 	if b.cfg.Baseline != "" {
-		bh, err := b.baseRunLibrary(ctx)
+		if bh, err = b.baseRunLibrary(ctx); err != nil {
+			return err
+		}
+		order = []bool{true, false, false, true}
+	}
+	this, base := &Sample{}, &Sample{}
+	for _, mine := range order {
+		bin, hh, name, s := b.cfg.CScript, h, "cscript", this
+		if !mine {
+			bin, hh, name, s = b.cfg.Baseline, bh, b.cfg.BaselineName, base
+		}
+		t, err := b.runBig(ctx, bin, hh, name)
 		if err != nil {
 			return err
 		}
-		if err := os.RemoveAll(filepath.Dir(b.bigOut())); err != nil {
-			return err
-		}
-		if base, err = timeCommand(ctx, b.cscriptBin(b.cfg.Baseline, bh, "run", "big", "--deck", "bench")); err != nil {
-			return fmt.Errorf("baseline: %w", err)
-		}
-		if n, err := localSize(b.bigOut()); err != nil || n != b.cfg.BigSize {
-			return fmt.Errorf("%s run big: downloaded %d bytes, %v", b.cfg.BaselineName, n, err)
-		}
-		fmt.Fprintf(b.log, "  %-28s %-34s %s, peak RSS %.1f MiB\n", "2 GB round trip", b.cfg.BaselineName+" run big", fmtDur(base.Wall), float64(base.MaxRSS)/mib)
+		s.Times = append(s.Times, t.Wall)
+		s.MaxRSS = max(s.MaxRSS, t.MaxRSS)
 	}
+	run := &Timed{Wall: this.Median(), MaxRSS: this.MaxRSS}
 
 	// kubectl cp of the same file, up then down, through the transfer Pod.
 	if _, err := b.transferPod(ctx); err != nil {
@@ -89,15 +83,18 @@ func (b *bench) rss(ctx context.Context) error {
 	_ = os.RemoveAll(filepath.Dir(b.bigOut()))
 
 	kcPeak := max(up.MaxRSS, down.MaxRSS)
-	b.res.addGroup(Group{Bench: "rss", Title: fmt.Sprintf("%s GB up and down (one sample each)", gb(b.cfg.BigSize)), Bytes: 2 * b.cfg.BigSize, Samples: []*Sample{
-		{Name: "cscript run big (upload + script + download)", Times: []time.Duration{run.Wall}, MaxRSS: run.MaxRSS},
+	rounds := "one sample each"
+	if len(this.Times) > 1 {
+		rounds = fmt.Sprintf("%d rounds of cscript, the median; one of kubectl cp each way", len(this.Times))
+	}
+	b.res.addGroup(Group{Bench: "rss", Title: fmt.Sprintf("%s GB up and down (%s)", gb(b.cfg.BigSize), rounds), Bytes: 2 * b.cfg.BigSize, Samples: []*Sample{
+		{Name: "cscript run big (upload + script + download)", Times: this.Times, MaxRSS: run.MaxRSS},
 		{Name: "kubectl cp up + kubectl cp down", Times: []time.Duration{up.Wall + down.Wall}, MaxRSS: kcPeak},
 	}})
-	if base != nil {
-		b.compare("rss", fmt.Sprintf("`run big` (%s GB up and down), wall", gb(b.cfg.BigSize)), "s",
-			&Sample{Times: []time.Duration{run.Wall}}, &Sample{Times: []time.Duration{base.Wall}})
-		b.res.addComparison(Comparison{Bench: "rss", Metric: "`run big`, peak RSS", Unit: "MiB",
-			This: float64(run.MaxRSS) / mib, Base: float64(base.MaxRSS) / mib, Spread: 1})
+	if len(base.Times) > 0 {
+		b.compare("rss", fmt.Sprintf("`run big` (%s GB up and down), wall", gb(b.cfg.BigSize)), "s", this, base)
+		b.res.addComparison(Comparison{Bench: "rss", Metric: "`run big`, peak RSS (the larger of its rounds)", Unit: "MiB",
+			This: float64(this.MaxRSS) / mib, Base: float64(base.MaxRSS) / mib, Spread: 1})
 	}
 	b.res.addRow(Row{
 		Bench: "rss", Metric: fmt.Sprintf("Peak RSS during a %s GB transfer (up and down in one run)", gb(b.cfg.BigSize)), Unit: "MiB",
@@ -113,6 +110,27 @@ func (b *bench) rss(ctx context.Context) error {
 	}
 	b.res.addNote(Note{Bench: "rss", Title: "The 2 GB run", Text: text + "\n"})
 	return nil
+}
+
+// runBig runs `run big` with the cscript binary bin in home h, checks the
+// size of what came back and logs the round.
+func (b *bench) runBig(ctx context.Context, bin string, h *home, name string) (*Timed, error) {
+	if err := os.RemoveAll(filepath.Dir(b.bigOut())); err != nil {
+		return nil, err
+	}
+	t, err := timeCommand(ctx, b.cscriptBin(bin, h, "run", "big", "--deck", "bench"))
+	if err != nil {
+		return nil, fmt.Errorf("%s run big: %w", name, err)
+	}
+	n, err := localSize(b.bigOut())
+	if err != nil {
+		return nil, err
+	}
+	if err := wantSize(n, b.cfg.BigSize, name+" run big: downloaded file"); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(b.log, "  %-28s %-34s %s, peak RSS %.1f MiB\n", "2 GB round trip", name+" run big", fmtDur(t.Wall), float64(t.MaxRSS)/mib)
+	return t, nil
 }
 
 // gb formats bytes as GB (10^9) with up to 3 significant digits.
