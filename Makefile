@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(shell git rev-parse --short HEAD 2>/dev/null) -X main.date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 FUZZTIME ?= 20s
 
-.PHONY: build agent test unit staticcheck cross e2e soak fuzz demo cluster-up cluster-down cluster-prebuild bench clean
+.PHONY: build agent test unit staticcheck cross e2e soak fuzz demo cluster-up cluster-down bench clean
 
 # The transfer agent (cmd/cscript-agent) for linux/amd64 and arm64, embedded
 # into cscript (transfer/agentbin). Fast when nothing changed (go's cache).
@@ -94,12 +94,7 @@ soak: build cluster-up
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)
 
-# make test starts the test cluster's build in the background first (scripts/cluster-prebuild.sh):
-# on a new machine it overlaps make unit; e2e's first `cluster up` waits for it.
-test: deps cluster-prebuild unit e2e fuzz
-
-cluster-prebuild:
-	bash scripts/cluster-prebuild.sh start
+test: deps unit e2e fuzz
 
 demo: build cluster-up
 	bash scripts/demo.sh

@@ -37,8 +37,6 @@ leg() {
 	return $rc
 }
 
-# make test built the cluster in the background meanwhile: say how that went (it waits).
-bash scripts/cluster-prebuild.sh report
 status=0
 leg "leg 1 (whole suite)" "$first" 40m || status=1
 if [[ ${E2E_OLDEST_LEG:-1} == 1 && $first != "$oldest" ]]; then
