@@ -155,8 +155,8 @@ func remoteSHA256(t *testing.T, ex transfer.Executor, path string) string {
 // A cut upload may also end on its deadline: when the executor closes stdin
 // before the process in the container has opened it (the cut at nothing),
 // containerd 1.6 can lose the end of input, and the process waits for more.
-// That is a failed upload too, which is what this test is about; any other
-// step that runs into its deadline fails the test, naming the step.
+// That is a failed upload too, once per image; a second one, or any other
+// step that runs into its deadline, fails the test, naming the step.
 func TestReliabilityTruncatedUploads(t *testing.T) {
 	t.Parallel()
 	cs := cluster.Clientset(t)
@@ -194,6 +194,7 @@ func TestReliabilityTruncatedUploads(t *testing.T) {
 			_ = ex.Exec(stepContext(t), []string{"sh", "-c", "wc -c < /tmp/naive"}, nil, &out, io.Discard)
 			t.Logf("naive `sh -c 'cat > f'` of 1,000,000 bytes: %s bytes arrived (exec error %v)", strings.TrimSpace(out.String()), naive)
 
+			hung := 0 // cut uploads that ended on their deadline
 			for _, p := range paths {
 				if p.opts.Agent != nil {
 					// Install the agent through the sound stream, so that the
@@ -214,6 +215,12 @@ func TestReliabilityTruncatedUploads(t *testing.T) {
 						continue
 					}
 					if errors.Is(err, context.DeadlineExceeded) {
+						// The runtime's race, rare: once per image at
+						// most. More is an upload that hangs on a cut.
+						if hung++; hung > 1 {
+							t.Errorf("%s: stdin cut after %d bytes: the upload hung until its deadline, %d cut uploads on this image did (one is the runtime's race, more is an upload that hangs): %v", p.name, limit, hung, err)
+							continue
+						}
 						t.Logf("%s: stdin cut after %d bytes: the container never saw the end of its input; the upload failed on its deadline (%v)", p.name, limit, err)
 						continue
 					}
