@@ -9,7 +9,8 @@
 # a failing leg prints its log (what did not pass), and the script fails when either leg did.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-GO=${GO:-go}
+# GO_TEST: the go test command (make e2e: with the release's build flags, like make unit).
+read -ra go_test <<<"${GO_TEST:-go test}"
 : "${CSCRIPT_BIN:?set CSCRIPT_BIN to the cscript binary (make e2e does)}"
 export CSCRIPT_BIN
 cluster=test/cluster/cluster
@@ -27,7 +28,7 @@ leg() {
 	echo "=== e2e $name: Kubernetes $version"
 	"$cluster" up --kubernetes "$version" >/dev/null
 	"$cluster" versions | sed 's/^/    /'
-	$GO test -count=1 -tags e2e -timeout "$timeout" -v "$@" ./test/e2e/... >"$logs/$name.log" 2>&1 || rc=$?
+	"${go_test[@]}" -count=1 -tags e2e -timeout "$timeout" -v "$@" ./test/e2e/... >"$logs/$name.log" 2>&1 || rc=$?
 	grep -E '^(--- (PASS|FAIL|SKIP)|ok |FAIL)' "$logs/$name.log" || true
 	if ((rc)); then
 		echo "=== e2e $name FAILED (go test exit $rc); its log without the passing tests' lines:"
@@ -42,7 +43,7 @@ leg "leg 1 (whole suite)" "$first" 40m || status=1
 if [[ ${E2E_OLDEST_LEG:-1} == 1 && $first != "$oldest" ]]; then
 	echo "=== cluster down: no mount may be left behind"
 	t0=$SECONDS
-	$GO test -count=1 -tags clusterdown -run '^TestDownLeavesNoMount$' -v ./test/cluster/ || status=1
+	"${go_test[@]}" -count=1 -tags clusterdown -run '^TestDownLeavesNoMount$' -v ./test/cluster/ || status=1
 	echo "=== cluster down: $((SECONDS - t0)) s"
 	leg "leg 2 (runner, transfer, job, lifecycle, signals)" "$oldest" 30m -run "$OLDEST_TESTS" || status=1
 fi

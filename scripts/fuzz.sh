@@ -24,7 +24,7 @@ while IFS= read -r line; do
 	log=$(mktemp)
 	before=$(mktemp)
 	corpus_files "$pkg" >"$before"
-	if ! go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -fuzzminimizetime=10x "$pkg" 2>&1 | tee "$log"; then
+	if ! go test -gcflags=all=-dwarf=false -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -fuzzminimizetime=10x "$pkg" 2>&1 | tee "$log"; then
 		# Go's fuzzing engine reports "context deadline exceeded" when the fuzz time ends while it
 		# minimizes a new (not failing) input. A real failure normally writes its failing input and
 		# says so; one that did not (the deadline hit while a crasher was being minimized) is caught

@@ -51,8 +51,49 @@ const (
 
 // Script returns the path of the harness script (test/cluster/cluster).
 func Script() string {
+	return filepath.Join(ModuleRoot(), "test", "cluster", "cluster")
+}
+
+// ModuleRoot returns the repository's root: from this file's path, or, in a binary built with
+// -trimpath (`make unit` and `make e2e` build the tests like the release; this file's path is
+// then its import path), the first directory upwards from the working directory that holds the
+// module's go.mod. Failing both, it returns the working directory: what is then missing below it
+// names the problem.
+func ModuleRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "cluster")
+	wd, err := os.Getwd()
+	if err != nil {
+		wd = "."
+	}
+	return moduleRoot(file, wd)
+}
+
+// moduleRoot is ModuleRoot for this file's compiled-in path and the working directory wd.
+func moduleRoot(file, wd string) string {
+	if filepath.IsAbs(file) {
+		return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modulePath(b) == module {
+			return dir
+		}
+		if filepath.Dir(dir) == dir {
+			return wd
+		}
+	}
+}
+
+// module is this repository's module path.
+const module = "github.com/cscript-dev/cscript"
+
+// modulePath returns the module path a go.mod declares.
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`)
+		}
+	}
+	return ""
 }
 
 // Required reports whether a missing cluster must fail a test rather than

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -50,11 +49,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// moduleRoot is the repository's root (this file is test/e2e/…).
-func moduleRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
+// moduleRoot is the repository's root.
+func moduleRoot() string { return cluster.ModuleRoot() }
 
 // cscriptBinary returns $CSCRIPT_BIN, or builds cscript once into a temporary
 // directory removed when the tests end.

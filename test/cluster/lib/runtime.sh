@@ -47,9 +47,9 @@ build_containerd() {
 		export CGO_ENABLED=0 GOWORK=off GOFLAGS=-mod=mod
 		local ld="-s -w -X $pkg/version.Version=v$CONTAINERD_VERSION -X $pkg/version.Package=$pkg"
 		local tags="no_btrfs no_devmapper no_zfs urfave_cli_no_docs"
-		go build -trimpath -tags "$tags" -ldflags "$ld" -o "$tmp/containerd" ./cmd/containerd
-		go build -trimpath -tags "$tags" -ldflags "$ld" -o "$tmp/ctr" ./cmd/ctr
-		go build -trimpath -tags "$tags" -ldflags "$ld" -o "$tmp/containerd-shim-runc-v2" ./cmd/containerd-shim-runc-v2
+		go build -trimpath -gcflags=all=-dwarf=false -tags "$tags" -ldflags "$ld" -o "$tmp/containerd" ./cmd/containerd
+		go build -trimpath -gcflags=all=-dwarf=false -tags "$tags" -ldflags "$ld" -o "$tmp/ctr" ./cmd/ctr
+		go build -trimpath -gcflags=all=-dwarf=false -tags "$tags" -ldflags "$ld" -o "$tmp/containerd-shim-runc-v2" ./cmd/containerd-shim-runc-v2
 		cd / && rm -rf "$tmp/src"
 	) >"$out.log" 2>&1 || { tail -n 40 "$out.log" >&2; die "building containerd failed (log: $out.log)"; }
 	rm -rf "$out" && mv "$tmp" "$out"
@@ -72,7 +72,7 @@ build_runc() {
 		module_source github.com/opencontainers/runc "v$RUNC_VERSION" "$tmp/src"
 		cd "$tmp/src"
 		export CGO_ENABLED=1 GOWORK=off GOFLAGS=-mod=mod
-		go build -trimpath -buildmode=pie -tags "seccomp urfave_cli_no_docs" \
+		go build -trimpath -gcflags=all=-dwarf=false -buildmode=pie -tags "seccomp urfave_cli_no_docs" \
 			-ldflags "-s -w -X main.gitCommit=v$RUNC_VERSION" -o "$tmp/runc" .
 		cd / && rm -rf "$tmp/src"
 	) >"$out.log" 2>&1 || { tail -n 40 "$out.log" >&2; die "building runc failed (log: $out.log)"; }
