@@ -282,12 +282,8 @@ func (b *bench) compare(bench, metric, unit string, this, base *Sample) {
 	if unit == "ms" {
 		scale = float64(time.Millisecond)
 	}
-	spread := 1.0
-	if q1 := quantile(base.Times, 0.25); len(base.Times) > 1 && q1 > 0 {
-		spread = float64(quantile(base.Times, 0.75)) / float64(q1)
-	}
 	b.res.addComparison(Comparison{Bench: bench, Metric: metric, Unit: unit,
-		This: float64(this.Median()) / scale, Base: float64(base.Median()) / scale, Spread: spread})
+		This: float64(this.Median()) / scale, Base: float64(base.Median()) / scale, Spread: spread(base.Times)})
 }
 
 // do runs a command untimed and returns its stdout.

@@ -5,9 +5,11 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,7 +136,7 @@ func TestQuantile(t *testing.T) {
 			t.Errorf("quantile(%v) = %v, want %v", q, got, want)
 		}
 	}
-	if got := quantile(nil, 0.5); got != 0 {
+	if got := quantile[time.Duration](nil, 0.5); got != 0 {
 		t.Errorf("quantile of nothing = %v", got)
 	}
 }
@@ -166,5 +168,47 @@ func TestReportBaseline(t *testing.T) {
 	// The report's order: overhead before rss before cli.
 	if i, j := strings.Index(out, "| `run hello` |"), strings.Index(out, "| `list` |"); i < 0 || j < i {
 		t.Errorf("baseline rows out of order:\n%s", out)
+	}
+}
+
+// interleave keeps each round's peak RSS beside its time, so that a comparison of peaks has the
+// baseline's own spread between rounds (not "one round"), and the median of the peaks.
+func TestInterleaveKeepsEachRoundsRSS(t *testing.T) {
+	const mib = 1 << 20
+	peaks := map[string][]int64{"this": {80 * mib, 76 * mib}, "base": {70 * mib, 78 * mib}}
+	var order []string
+	contender := func(name string) Contender {
+		return Contender{Name: name, Run: func(_ context.Context, i int) (*Timed, error) {
+			if i < 0 {
+				return &Timed{Wall: time.Second, MaxRSS: 500 * mib}, nil // a warmup round: not kept
+			}
+			order = append(order, name)
+			return &Timed{Wall: time.Duration(i+1) * time.Second, MaxRSS: peaks[name][i]}, nil
+		}}
+	}
+	samples, err := interleave(context.Background(), io.Discard, "test", 1, 2, contender("this"), contender("base"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"this", "base", "base", "this"}; !slices.Equal(order, want) {
+		t.Errorf("order %v, want %v", order, want)
+	}
+	for _, s := range samples {
+		if !slices.Equal(s.RSS, peaks[s.Name]) {
+			t.Errorf("%s: RSS %v, want %v", s.Name, s.RSS, peaks[s.Name])
+		}
+		if want := slices.Max(peaks[s.Name]); s.MaxRSS != want {
+			t.Errorf("%s: MaxRSS %d, want %d", s.Name, s.MaxRSS, want)
+		}
+	}
+	if got, want := quantile(samples[1].RSS, 0.5), int64(74*mib); got != want {
+		t.Errorf("median of the baseline's peaks = %d, want %d", got, want)
+	}
+	// 70 and 78 MiB: the 1st quartile is 72, the 3rd 76.
+	if got, want := spread(samples[1].RSS), 76.0/72.0; got != want {
+		t.Errorf("spread of the baseline's peaks = %v, want %v", got, want)
+	}
+	if got := spread([]int64{70 * mib}); got != 1 {
+		t.Errorf("spread of one round = %v, want 1", got)
 	}
 }

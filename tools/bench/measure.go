@@ -20,8 +20,9 @@ type Sample struct {
 	Name  string          `json:"name"`
 	Times []time.Duration `json:"times"`
 	// MaxRSS is the largest peak resident set size of any of the runs
-	// (bytes), when measured.
-	MaxRSS int64 `json:"maxRss,omitempty"`
+	// (bytes), when measured; RSS is each round's, in the order of Times.
+	MaxRSS int64   `json:"maxRss,omitempty"`
+	RSS    []int64 `json:"rss,omitempty"`
 	// Lost counts the rounds of an unverified reference whose check found
 	// data missing; they were run again and are not in Times.
 	Lost int `json:"lost,omitempty"`
@@ -45,7 +46,7 @@ func median(ds []time.Duration) time.Duration {
 
 // quantile is the q-quantile of ds (0 ≤ q ≤ 1), interpolating between the
 // two nearest timings; 0 for none.
-func quantile(ds []time.Duration, q float64) time.Duration {
+func quantile[T ~int64](ds []T, q float64) T {
 	if len(ds) == 0 {
 		return 0
 	}
@@ -56,7 +57,16 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	if i >= len(s)-1 {
 		return s[len(s)-1]
 	}
-	return s[i] + time.Duration(float64(s[i+1]-s[i])*(pos-float64(i)))
+	return s[i] + T(float64(s[i+1]-s[i])*(pos-float64(i)))
+}
+
+// spread is the 3rd quartile of xs ÷ the 1st: how much a contender's own
+// rounds differ; 1 for a single round.
+func spread[T ~int64](xs []T) float64 {
+	if q1 := quantile(xs, 0.25); len(xs) > 1 && q1 > 0 {
+		return float64(quantile(xs, 0.75)) / float64(q1)
+	}
+	return 1
 }
 
 // Min and Max of the timings.
@@ -201,7 +211,10 @@ func interleave(ctx context.Context, log io.Writer, label string, warmup, n int,
 				continue
 			}
 			samples[j].Times = append(samples[j].Times, t.Wall)
-			samples[j].MaxRSS = max(samples[j].MaxRSS, t.MaxRSS)
+			if t.MaxRSS > 0 {
+				samples[j].MaxRSS = max(samples[j].MaxRSS, t.MaxRSS)
+				samples[j].RSS = append(samples[j].RSS, t.MaxRSS)
+			}
 			fmt.Fprintf(log, "  %-28s %-34s round %d: %s\n", label, c.Name, round+1, fmtDur(t.Wall))
 		}
 	}
