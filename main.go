@@ -22,9 +22,11 @@ func main() {
 	gctune.Apply()
 	// The first SIGINT, SIGTERM or SIGHUP cancels ctx with the signal as its
 	// cause; a second one closes force (cleanup then deletes with grace 0).
-	ctx, force, stop := commands.HandleSignals(context.Background())
+	// The signals stay caught until the process ends (stop is not called): released before
+	// os.Exit, a second Ctrl-C arriving in between would kill cscript by the default action,
+	// without the exit code and the cleanup report it is about to give.
+	ctx, force, _ := commands.HandleSignals(context.Background())
 	code := commands.Main(ctx, commands.BuildInfo{Version: version, Commit: commit, Date: date, Force: force},
 		os.Args, os.Stdin, os.Stdout, os.Stderr)
-	stop()
 	os.Exit(code)
 }

@@ -12,9 +12,8 @@ import (
 // as main.go handles them.
 func TestMain(m *testing.M) {
 	if os.Getenv("CSCRIPT_TEST_AS_CLI") == "1" || os.Getenv("CSCRIPT_TEST_AS_CSCRIPT") == "1" {
-		ctx, force, stop := HandleSignals(context.Background())
+		ctx, force, _ := HandleSignals(context.Background()) // caught until exit, as in main.go
 		code := Main(ctx, BuildInfo{Version: "test", Force: force}, os.Args, os.Stdin, os.Stdout, os.Stderr)
-		stop()
 		os.Exit(code)
 	}
 	os.Exit(m.Run())
