@@ -16,6 +16,7 @@ import (
 	"github.com/cscript-dev/cscript/history"
 	"github.com/cscript-dev/cscript/internal/fail"
 	"github.com/cscript-dev/cscript/lifecycle"
+	"github.com/cscript-dev/cscript/lifecycle/kubestate"
 	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/runner/docker"
 	"github.com/cscript-dev/cscript/runner/kube"
@@ -76,7 +77,7 @@ func (c *Configuration) OpenResources(o ResourceOptions) (*Resources, error) {
 	if err != nil {
 		return nil, err
 	}
-	env.States = &lifecycle.ConfigMapStore{Client: env.Target.Client, Namespace: env.Target.Namespace, Deck: deck.Name}
+	env.States = &kubestate.Store{Client: env.Target.Client, Namespace: env.Target.Namespace, Deck: deck.Name}
 	return env, nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cscript-dev/cscript/store"
 	"github.com/cscript-dev/cscript/templates"
@@ -67,9 +66,7 @@ func eventErr(err error) *EventError {
 func TestLifecycleEndToEnd(t *testing.T) {
 	stores := map[string]func(t *testing.T) StateStore{
 		"dir": func(t *testing.T) StateStore { return &DirStore{Dir: t.TempDir(), Deck: "local"} },
-		"configmap": func(t *testing.T) StateStore {
-			return &ConfigMapStore{Client: versionedClient(), Namespace: "default", Deck: "local"}
-		},
+		// kubestate's Store runs this lifecycle on a real cluster in test/e2e.
 	}
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
@@ -285,15 +282,6 @@ func sequence(ids ...string) func() string {
 	}
 }
 
-// blockingExecutor runs nothing: it reports that it started and waits for ctx.
-type blockingExecutor struct{ started chan struct{} }
-
-func (b *blockingExecutor) Run(ctx context.Context, req ExecRequest) (*ExecResult, error) {
-	close(b.started)
-	<-ctx.Done()
-	return &ExecResult{Output: "half done\n", ExitCode: -1}, ctx.Err()
-}
-
 func created(t *testing.T, s StateStore, name string) {
 	t.Helper()
 	r := sampleResource(name)
@@ -304,48 +292,6 @@ func created(t *testing.T, s StateStore, name string) {
 }
 
 var testDef = &Definition{Name: "t", Library: "lib", Scripts: map[Event]string{EventUpdate: "u"}}
-
-// TestInterrupted: an event interrupted by the caller leaves ERRED
-// "interrupted during update", never OK; while it runs, the state says
-// UPDATING and other events are refused.
-func TestInterrupted(t *testing.T) {
-	s := &ConfigMapStore{Client: versionedClient(), Namespace: "ns", Deck: "d"}
-	created(t, s, "vm")
-	ex := &blockingExecutor{started: make(chan struct{})}
-	m := &Manager{States: s, Exec: ex}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	var out *Outcome
-	var err error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		out, err = m.Run(ctx, Order{Event: EventUpdate, Name: "vm", Definition: testDef, Deck: "d", Script: &ExecRequest{Interpreter: "sh"}})
-	}()
-	<-ex.started
-	mid, gerr := s.Get(context.Background(), "vm")
-	if gerr != nil || mid.State != StateUpdating || mid.Running == nil || mid.Running.Event != EventUpdate {
-		t.Errorf("while running: %+v, %v", mid, gerr)
-	}
-	_, perr := (&Manager{States: s, Exec: &ProcessExecutor{}}).Run(context.Background(),
-		Order{Event: EventPull, Name: "vm", Definition: testDef, Deck: "d"})
-	var se *StateError
-	if !errors.As(perr, &se) || !strings.Contains(perr.Error(), "update is running") {
-		t.Errorf("pull during an update = %v, want a *StateError saying an update runs", perr)
-	}
-	cancel()
-	wg.Wait()
-	if ee := eventErr(err); ee == nil || ee.Message != "interrupted during update" {
-		t.Fatalf("Run = %v", err)
-	}
-	got, _ := s.Get(context.Background(), "vm")
-	if got.State != StateErred || got.ErrorMessage != "interrupted during update" || got.Running != nil || got.ErrorTraceback != "half done\n" {
-		t.Errorf("after interruption: %s %q %+v %q", got.State, got.ErrorMessage, got.Running, got.ErrorTraceback)
-	}
-	if !out.Recorded {
-		t.Error("the interruption was not recorded")
-	}
-}
 
 // TestTimeout: a script still running after its timeout is cancelled and
 // the resource ERRED.
@@ -391,36 +337,6 @@ func TestDeadEvent(t *testing.T) {
 	}
 	if out.Resource.State != StateOK || len(out.Resource.Usages) != 1 {
 		t.Errorf("after pull: %+v", out.Resource)
-	}
-}
-
-// conflictingExecutor changes the resource's ConfigMap behind the manager's
-// back while the script "runs", as another cscript would.
-type conflictingExecutor struct{ s *ConfigMapStore }
-
-func (c *conflictingExecutor) Run(ctx context.Context, req ExecRequest) (*ExecResult, error) {
-	r, err := c.s.Get(ctx, req.Resource)
-	if err != nil {
-		return nil, err
-	}
-	r.ErrorMessage = "written by someone else"
-	if err := c.s.Update(ctx, r); err != nil {
-		return nil, err
-	}
-	return &ExecResult{Output: b64(`{"usages": []}`)}, nil
-}
-
-func TestConflictNeverOverwrites(t *testing.T) {
-	s := &ConfigMapStore{Client: versionedClient(), Namespace: "ns", Deck: "d"}
-	created(t, s, "vm")
-	m := &Manager{States: s, Exec: &conflictingExecutor{s: s}}
-	_, err := m.Run(context.Background(), Order{Event: EventPull, Name: "vm", Definition: testDef, Deck: "d", Script: &ExecRequest{Interpreter: "sh"}})
-	if !isConflict(err, false) {
-		t.Fatalf("Run = %v, want *ConflictError", err)
-	}
-	cm, _ := s.Client.CoreV1().ConfigMaps("ns").Get(context.Background(), ConfigMapName("vm"), metav1.GetOptions{})
-	if !strings.Contains(cm.Data[configMapDataKey], "written by someone else") {
-		t.Error("the other writer's state was overwritten")
 	}
 }
 

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -108,8 +109,16 @@ func (r *Resource) SetVersion(v string) { r.version = v }
 
 var resourceNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
-// MaxNameLength keeps "cscript-resource-" + name a valid object name.
-const MaxNameLength = 63 - len(configMapPrefix)
+// LabelResource names the resource on the objects that belong to it: its runs, and
+// its state in a cluster.
+const LabelResource = "cscript.dev/resource"
+
+// StateObjectPrefix starts the name of the object that holds a resource's state in a
+// cluster (package kubestate's ConfigMap); a resource name must fit after it.
+const StateObjectPrefix = "cscript-resource-"
+
+// MaxNameLength keeps StateObjectPrefix + name a valid object name.
+const MaxNameLength = 63 - len(StateObjectPrefix)
 
 // ValidateName checks a resource name: it names a ConfigMap and a file.
 func ValidateName(name string) error {
@@ -186,4 +195,23 @@ func tail(s string) string {
 		s = s[i+1:]
 	}
 	return "[… earlier output cut …]\n" + s
+}
+
+// StateStore keeps the state of the resources of one deck.
+//
+// Update writes only over the version the resource was read (or last
+// written) at, and fails with a *ConflictError otherwise; Create fails with
+// a *ConflictError (Exists) when the resource is recorded already. Lock
+// serialises events on one resource between processes where the store can
+// (a local lock file); it may be a no-op where the optimistic concurrency of
+// Update is the only guard (Kubernetes).
+type StateStore interface {
+	Get(ctx context.Context, name string) (*Resource, error)
+	List(ctx context.Context) ([]*Resource, error)
+	Create(ctx context.Context, r *Resource) error
+	Update(ctx context.Context, r *Resource) error
+	Lock(ctx context.Context, name string) (unlock func(), err error)
+	// Delete removes r's state if it is still at the version r was read at
+	// (else a *ConflictError): `resource forget`.
+	Delete(ctx context.Context, r *Resource) error
 }

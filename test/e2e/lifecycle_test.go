@@ -17,6 +17,7 @@ import (
 
 	"github.com/cscript-dev/cscript/commands"
 	"github.com/cscript-dev/cscript/lifecycle"
+	"github.com/cscript-dev/cscript/lifecycle/kubestate"
 	"github.com/cscript-dev/cscript/runner"
 	"github.com/cscript-dev/cscript/test/cluster"
 )
@@ -167,11 +168,11 @@ func TestLifecycleKubernetesJobs(t *testing.T) {
 	lifecycleScenario(t, e, "e2e-k8s")
 
 	ctx := context.Background()
-	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, lifecycle.ConfigMapName("vm1"), metav1.GetOptions{})
+	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, kubestate.ConfigMapName("vm1"), metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("the state ConfigMap: %v", err)
 	}
-	if cm.Labels[lifecycle.LabelManagedBy] != "cscript" || cm.Labels[lifecycle.LabelKind] != "resource" {
+	if cm.Labels[kubestate.LabelManagedBy] != "cscript" || cm.Labels[kubestate.LabelKind] != "resource" {
 		t.Errorf("labels %v", cm.Labels)
 	}
 	// Every Job, Pod and Secret of the events was deleted (Pods may take a

@@ -1,4 +1,8 @@
-package lifecycle
+// Package kubestate keeps the state of lifecycle resources in ConfigMaps of the deck's
+// namespace, so a team sharing a cluster shares it (lifecycle.DirStore is the local one).
+// Kept apart from package lifecycle so that the lifecycle engine, its parsers and their fuzz
+// targets build without a Kubernetes client.
+package kubestate
 
 import (
 	"context"
@@ -10,58 +14,39 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-)
 
-// StateStore keeps the state of the resources of one deck.
-//
-// Update writes only over the version the resource was read (or last
-// written) at, and fails with a *ConflictError otherwise; Create fails with
-// a *ConflictError (Exists) when the resource is recorded already. Lock
-// serialises events on one resource between processes where the store can
-// (a local lock file); it may be a no-op where the optimistic concurrency of
-// Update is the only guard (Kubernetes).
-type StateStore interface {
-	Get(ctx context.Context, name string) (*Resource, error)
-	List(ctx context.Context) ([]*Resource, error)
-	Create(ctx context.Context, r *Resource) error
-	Update(ctx context.Context, r *Resource) error
-	Lock(ctx context.Context, name string) (unlock func(), err error)
-	// Delete removes r's state if it is still at the version r was read at
-	// (else a *ConflictError): `resource forget`.
-	Delete(ctx context.Context, r *Resource) error
-}
+	"github.com/cscript-dev/cscript/lifecycle"
+)
 
 // Labels and names of the ConfigMaps that hold resource state.
 const (
-	configMapPrefix  = "cscript-resource-"
 	configMapDataKey = "resource.json"
 	LabelManagedBy   = "app.kubernetes.io/managed-by"
 	LabelKind        = "cscript.dev/kind"
-	LabelResource    = "cscript.dev/resource"
 	LabelLifecycle   = "cscript.dev/lifecycle"
 	kindResource     = "resource"
 	managedBy        = "cscript"
 )
 
 // ConfigMapName is the ConfigMap that holds a resource's state.
-func ConfigMapName(name string) string { return configMapPrefix + name }
+func ConfigMapName(name string) string { return lifecycle.StateObjectPrefix + name }
 
-// ConfigMapStore keeps each resource in a ConfigMap of Namespace, so a team
+// Store keeps each resource in a ConfigMap of Namespace, so a team
 // sharing the cluster shares the state. Writes use the resourceVersion read:
-// a concurrent change is a *ConflictError, never overwritten.
-type ConfigMapStore struct {
+// a concurrent change is a *lifecycle.ConflictError, never overwritten.
+type Store struct {
 	Client    kubernetes.Interface
 	Namespace string
 	Deck      string
 }
 
-var _ StateStore = (*ConfigMapStore)(nil)
+var _ lifecycle.StateStore = (*Store)(nil)
 
 // Get reads one resource.
-func (s *ConfigMapStore) Get(ctx context.Context, name string) (*Resource, error) {
+func (s *Store) Get(ctx context.Context, name string) (*lifecycle.Resource, error) {
 	cm, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Get(ctx, ConfigMapName(name), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, &NotFoundError{Name: name, Deck: s.Deck}
+		return nil, &lifecycle.NotFoundError{Name: name, Deck: s.Deck}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the state of resource %s: %w", name, err)
@@ -69,24 +54,24 @@ func (s *ConfigMapStore) Get(ctx context.Context, name string) (*Resource, error
 	return fromConfigMap(cm)
 }
 
-func fromConfigMap(cm *corev1.ConfigMap) (*Resource, error) {
-	var r Resource
+func fromConfigMap(cm *corev1.ConfigMap) (*lifecycle.Resource, error) {
+	var r lifecycle.Resource
 	if err := json.Unmarshal([]byte(cm.Data[configMapDataKey]), &r); err != nil {
 		return nil, fmt.Errorf("configmap %s/%s: the state is not valid JSON: %w", cm.Namespace, cm.Name, err)
 	}
-	r.version = cm.ResourceVersion
+	r.SetVersion(cm.ResourceVersion)
 	return &r, nil
 }
 
 // List reads every resource of the namespace, sorted by name.
-func (s *ConfigMapStore) List(ctx context.Context) ([]*Resource, error) {
+func (s *Store) List(ctx context.Context) ([]*lifecycle.Resource, error) {
 	list, err := s.Client.CoreV1().ConfigMaps(s.Namespace).List(ctx, metav1.ListOptions{
 		LabelSelector: LabelManagedBy + "=" + managedBy + "," + LabelKind + "=" + kindResource,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list resources: %w", err)
 	}
-	var out []*Resource
+	var out []*lifecycle.Resource
 	for i := range list.Items {
 		r, err := fromConfigMap(&list.Items[i])
 		if err != nil {
@@ -98,7 +83,7 @@ func (s *ConfigMapStore) List(ctx context.Context) ([]*Resource, error) {
 	return out, nil
 }
 
-func (s *ConfigMapStore) configMap(r *Resource) (*corev1.ConfigMap, error) {
+func (s *Store) configMap(r *lifecycle.Resource) (*corev1.ConfigMap, error) {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode the state of resource %s: %w", r.Name, err)
@@ -108,12 +93,12 @@ func (s *ConfigMapStore) configMap(r *Resource) (*corev1.ConfigMap, error) {
 			Name:      ConfigMapName(r.Name),
 			Namespace: s.Namespace,
 			Labels: map[string]string{
-				LabelManagedBy: managedBy,
-				LabelKind:      kindResource,
-				LabelResource:  r.Name,
-				LabelLifecycle: labelValue(r.Lifecycle),
+				LabelManagedBy:          managedBy,
+				LabelKind:               kindResource,
+				lifecycle.LabelResource: r.Name,
+				LabelLifecycle:          labelValue(r.Lifecycle),
 			},
-			ResourceVersion: r.version,
+			ResourceVersion: r.Version(),
 		},
 		Data: map[string]string{configMapDataKey: string(data)},
 	}, nil
@@ -133,27 +118,27 @@ func labelValue(s string) string {
 	return string(b)
 }
 
-// Create records a new resource; one recorded already is a *ConflictError.
-func (s *ConfigMapStore) Create(ctx context.Context, r *Resource) error {
-	r.version = ""
+// Create records a new resource; one recorded already is a *lifecycle.ConflictError.
+func (s *Store) Create(ctx context.Context, r *lifecycle.Resource) error {
+	r.SetVersion("")
 	cm, err := s.configMap(r)
 	if err != nil {
 		return err
 	}
 	got, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Create(ctx, cm, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		return &ConflictError{Name: r.Name, Exists: true}
+		return &lifecycle.ConflictError{Name: r.Name, Exists: true}
 	}
 	if err != nil {
 		return fmt.Errorf("record resource %s: %w", r.Name, err)
 	}
-	r.version = got.ResourceVersion
+	r.SetVersion(got.ResourceVersion)
 	return nil
 }
 
 // Update writes r over the version it was read at.
-func (s *ConfigMapStore) Update(ctx context.Context, r *Resource) error {
-	if r.version == "" {
+func (s *Store) Update(ctx context.Context, r *lifecycle.Resource) error {
+	if r.Version() == "" {
 		return fmt.Errorf("update resource %s: no version was read (a bug)", r.Name)
 	}
 	cm, err := s.configMap(r)
@@ -163,27 +148,28 @@ func (s *ConfigMapStore) Update(ctx context.Context, r *Resource) error {
 	got, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Update(ctx, cm, metav1.UpdateOptions{})
 	switch {
 	case apierrors.IsConflict(err):
-		return &ConflictError{Name: r.Name}
+		return &lifecycle.ConflictError{Name: r.Name}
 	case apierrors.IsNotFound(err):
-		return &ConflictError{Name: r.Name}
+		return &lifecycle.ConflictError{Name: r.Name}
 	case err != nil:
 		return fmt.Errorf("record resource %s: %w", r.Name, err)
 	}
-	r.version = got.ResourceVersion
+	r.SetVersion(got.ResourceVersion)
 	return nil
 }
 
 // Delete removes r's ConfigMap if it is still at the version r was read at.
-func (s *ConfigMapStore) Delete(ctx context.Context, r *Resource) error {
-	if r.version == "" {
+func (s *Store) Delete(ctx context.Context, r *lifecycle.Resource) error {
+	if r.Version() == "" {
 		return fmt.Errorf("delete resource %s: no version was read (a bug)", r.Name)
 	}
+	version := r.Version()
 	err := s.Client.CoreV1().ConfigMaps(s.Namespace).Delete(ctx, ConfigMapName(r.Name), metav1.DeleteOptions{
-		Preconditions: &metav1.Preconditions{ResourceVersion: &r.version},
+		Preconditions: &metav1.Preconditions{ResourceVersion: &version},
 	})
 	switch {
 	case apierrors.IsConflict(err), apierrors.IsNotFound(err):
-		return &ConflictError{Name: r.Name}
+		return &lifecycle.ConflictError{Name: r.Name}
 	case err != nil:
 		return fmt.Errorf("forget resource %s: %w", r.Name, err)
 	}
@@ -191,4 +177,4 @@ func (s *ConfigMapStore) Delete(ctx context.Context, r *Resource) error {
 }
 
 // Lock is a no-op: the ConfigMap's resourceVersion guards every write.
-func (s *ConfigMapStore) Lock(context.Context, string) (func(), error) { return func() {}, nil }
+func (s *Store) Lock(context.Context, string) (func(), error) { return func() {}, nil }
