@@ -165,17 +165,65 @@ import_images() {
 	done
 }
 
-# load_images: into dockerd, only the ones missing.
+# load_images: into dockerd, only the ones missing, then checks that each one
+# can make a container. dockerd's store outlives the cluster (a state left up by
+# an earlier run, a daemon killed while loading); an image whose layer a damaged
+# store lost still inspects fine and fails only at create ("overlay2/<id>/link:
+# no such file or directory"), so the first test to use it would fail instead.
+# A damaged image is removed and loaded again; if that is not enough, dockerd's
+# store is rebuilt from the archives.
 load_images() {
-	local tar first
+	local tar image err
 	for tar in busybox hostile debian; do
-		case $tar in
-		busybox) first=${BUSYBOX_IMAGES[0]} ;;
-		hostile) first=$HOSTILE_IMAGE ;;
-		debian) first=${DEBIAN_IMAGES[0]} ;;
-		esac
-		docker image inspect "$first" >/dev/null 2>&1 && continue
+		image=$(docker_image_of "$tar")
+		if ! docker image inspect "$image" >/dev/null 2>&1; then
+			log "loading $IMG_DIR/$tar.tar into dockerd"
+			docker load -i "$IMG_DIR/$tar.tar" >/dev/null
+		fi
+		err=$(docker_create_error "$image") || continue
+		log "dockerd cannot make a container of $image ($err); loading it again"
+		# By id, so that every tag the archive loads (busybox:1.36 and :latest) lets go of its layers.
+		docker image rm -f "$(docker image inspect -f '{{.Id}}' "$image")" >/dev/null 2>&1 || true
+		docker load -i "$IMG_DIR/$tar.tar" >/dev/null 2>&1 || true
+		docker_create_error "$image" >/dev/null || continue
+		log "dockerd's store is damaged; rebuilding it from $IMG_DIR"
+		reset_dockerd_store
+		return
+	done
+}
+
+# docker_image_of TAR: the first tag the archive TAR loads.
+docker_image_of() {
+	case $1 in
+	busybox) echo "${BUSYBOX_IMAGES[0]}" ;;
+	hostile) echo "$HOSTILE_IMAGE" ;;
+	debian) echo "${DEBIAN_IMAGES[0]}" ;;
+	esac
+}
+
+# docker_create_error IMAGE: when dockerd cannot create a container of IMAGE
+# (created, not started, then removed), prints why and succeeds; else fails.
+docker_create_error() {
+	local id
+	if id=$(docker create --network none "$1" true 2>"$STATE/docker/create.err"); then
+		docker rm -f "$id" >/dev/null 2>&1 || true
+		return 1
+	fi
+	tail -n 1 "$STATE/docker/create.err"
+}
+
+# reset_dockerd_store: stop dockerd, remove its store, start it and load every archive.
+reset_dockerd_store() {
+	local tar err
+	stop dockerd
+	umount_under "$STATE/docker"
+	rm -rf "$STATE/docker/root"
+	start dockerd
+	for tar in busybox hostile debian; do
 		log "loading $IMG_DIR/$tar.tar into dockerd"
 		docker load -i "$IMG_DIR/$tar.tar" >/dev/null
+		if err=$(docker_create_error "$(docker_image_of "$tar")"); then
+			die "dockerd cannot make a container of $(docker_image_of "$tar") from a new store: $err (log: $LOGS/dockerd.log)"
+		fi
 	done
 }
