@@ -212,3 +212,27 @@ func TestInterleaveKeepsEachRoundsRSS(t *testing.T) {
 		t.Errorf("spread of one round = %v, want 1", got)
 	}
 }
+
+// kubectl version -o json also holds kustomizeVersion, a string: decoding the
+// whole object into one struct type failed, and the report's method section
+// lost the Kubernetes and kubectl versions.
+func TestParseKubectlVersion(t *testing.T) {
+	out := []byte(`{
+  "clientVersion": {"major": "1", "minor": "37", "gitVersion": "v1.37.2", "goVersion": "go1.26.0", "platform": "linux/amd64"},
+  "kustomizeVersion": "v5.7.1",
+  "serverVersion": {"major": "1", "minor": "37", "gitVersion": "v1.37.2", "goVersion": "go1.26.0", "platform": "linux/amd64"}
+}`)
+	for _, tc := range []struct{ which, want string }{
+		{"clientVersion", "v1.37.2 (go1.26.0)"},
+		{"serverVersion", "v1.37.2 (go1.26.0)"},
+		{"kustomizeVersion", ""},
+		{"missing", ""},
+	} {
+		if got := parseKubectlVersion(out, tc.which); got != tc.want {
+			t.Errorf("parseKubectlVersion(%s) = %q, want %q", tc.which, got, tc.want)
+		}
+	}
+	if got := parseKubectlVersion([]byte("error: no server"), "serverVersion"); got != "" {
+		t.Errorf("on a non-JSON output: %q, want \"\"", got)
+	}
+}

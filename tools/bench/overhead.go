@@ -224,12 +224,16 @@ func (b *bench) overheadProfile(ctx context.Context, h *home, kubectlMedian time
 	if err != nil {
 		return err
 	}
+	kubectlName := "kubectl"
+	if v, _, _ := strings.Cut(kubectlVersion(b.cfg.Kubectl, b.cfg.Kubeconfig, "clientVersion"), " "); v != "" {
+		kubectlName += " " + v
+	}
 	fmt.Fprintf(&sb, "cscript's Pod runs a placeholder command and the script is exec'd into it once it runs, so the run sees the "+
 		"script's exit on the exec stream. `kubectl run --rm -i` (%s median) instead waits, through a watch, until the Pod is Running "+
 		"or has finished; a container that exits at once is seen finished only after the kubelet's next relist (PLEG, every second) "+
 		"and status update. It then reads the logs (attach is refused for an exited container) and deletes the Pod. "+
-		"Neither waits until the Pod object is gone: kubectl v1.34 sends the DELETE and exits (its `-v=7` log shows no request after it), "+
-		"and cscript deletes the Pod and its Secret and exits. From kubectl's `-v=6` log:\n\n| kubectl phase | median |\n|---|---|\n", fmtDur(kubectlMedian))
+		"Neither waits until the Pod object is gone: %s sends the DELETE and exits (its `-v=7` log shows no request after it), "+
+		"and cscript deletes the Pod and its Secret and exits. From kubectl's `-v=6` log:\n\n| kubectl phase | median |\n|---|---|\n", fmtDur(kubectlMedian), kubectlName)
 	for _, k := range kparts {
 		fmt.Fprintf(&sb, "| %s | %s |\n", k.Name, fmtDur(k.Median()))
 	}

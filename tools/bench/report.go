@@ -341,18 +341,25 @@ func kubectlVersion(kubectl, kubeconfig, which string) string {
 	if which == "clientVersion" {
 		cmd = append(cmd, "--client")
 	}
-	var v map[string]struct {
+	return parseKubectlVersion([]byte(output(cmd...)), which)
+}
+
+// parseKubectlVersion reads `kubectl version -o json`'s clientVersion or
+// serverVersion as "v1.37.2 (go1.26.0)", or "" when it is not there. The
+// object also holds kustomizeVersion, a string, so it is decoded field by field.
+func parseKubectlVersion(data []byte, which string) string {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return ""
+	}
+	var v struct {
 		GitVersion string `json:"gitVersion"`
 		GoVersion  string `json:"goVersion"`
 	}
-	if err := json.Unmarshal([]byte(output(cmd...)), &v); err != nil {
+	if err := json.Unmarshal(fields[which], &v); err != nil || v.GitVersion == "" {
 		return ""
 	}
-	x := v[which]
-	if x.GitVersion == "" {
-		return ""
-	}
-	return x.GitVersion + " (" + x.GoVersion + ")"
+	return v.GitVersion + " (" + v.GoVersion + ")"
 }
 
 func readFile(p string) string {
