@@ -23,13 +23,13 @@ func TestBackendsStayApart(t *testing.T) {
 		{"github.com/cscript-dev/cscript/runner/kube", []string{"github.com/moby/moby/", "cscript/runner/docker"}, false},
 		{"github.com/cscript-dev/cscript/lifecycle", []string{"k8s.io/client-go", "cscript/runner/kube", "github.com/moby/moby/", "cscript/runner/docker"}, true},
 	} {
-		args := []string{"list", "-deps", tc.pkg}
+		args := []string{"list", "-deps"}
 		if tc.test {
-			args = []string{"list", "-deps", "-test", tc.pkg}
+			args = append(args, "-test")
 		}
-		out, err := exec.Command("go", args...).CombinedOutput()
+		out, err := exec.Command("go", append(args, tc.pkg)...).CombinedOutput()
 		if err != nil {
-			t.Fatalf("go list -deps %s: %v\n%s", tc.pkg, err, out)
+			t.Fatalf("go %s %s: %v\n%s", strings.Join(args, " "), tc.pkg, err, out)
 		}
 		deps := strings.Fields(string(out))
 		if len(deps) < 5 {

@@ -16,16 +16,16 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cscript-dev/cscript/lifecycle"
+	"github.com/cscript-dev/cscript/runner"
 )
 
-// Labels and names of the ConfigMaps that hold resource state.
+// Labels and names of the ConfigMaps that hold resource state (besides
+// runner.LabelManagedBy, which every object cscript makes carries).
 const (
 	configMapDataKey = "resource.json"
-	LabelManagedBy   = "app.kubernetes.io/managed-by"
 	LabelKind        = "cscript.dev/kind"
 	LabelLifecycle   = "cscript.dev/lifecycle"
 	kindResource     = "resource"
-	managedBy        = "cscript"
 )
 
 // ConfigMapName is the ConfigMap that holds a resource's state.
@@ -66,7 +66,7 @@ func fromConfigMap(cm *corev1.ConfigMap) (*lifecycle.Resource, error) {
 // List reads every resource of the namespace, sorted by name.
 func (s *Store) List(ctx context.Context) ([]*lifecycle.Resource, error) {
 	list, err := s.Client.CoreV1().ConfigMaps(s.Namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: LabelManagedBy + "=" + managedBy + "," + LabelKind + "=" + kindResource,
+		LabelSelector: runner.LabelManagedBy + "=" + runner.ManagedByValue + "," + LabelKind + "=" + kindResource,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list resources: %w", err)
@@ -93,7 +93,7 @@ func (s *Store) configMap(r *lifecycle.Resource) (*corev1.ConfigMap, error) {
 			Name:      ConfigMapName(r.Name),
 			Namespace: s.Namespace,
 			Labels: map[string]string{
-				LabelManagedBy:          managedBy,
+				runner.LabelManagedBy:   runner.ManagedByValue,
 				LabelKind:               kindResource,
 				lifecycle.LabelResource: r.Name,
 				LabelLifecycle:          labelValue(r.Lifecycle),
@@ -147,9 +147,7 @@ func (s *Store) Update(ctx context.Context, r *lifecycle.Resource) error {
 	}
 	got, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Update(ctx, cm, metav1.UpdateOptions{})
 	switch {
-	case apierrors.IsConflict(err):
-		return &lifecycle.ConflictError{Name: r.Name}
-	case apierrors.IsNotFound(err):
+	case apierrors.IsConflict(err), apierrors.IsNotFound(err):
 		return &lifecycle.ConflictError{Name: r.Name}
 	case err != nil:
 		return fmt.Errorf("record resource %s: %w", r.Name, err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cscript-dev/cscript/lifecycle"
 	"github.com/cscript-dev/cscript/lifecycle/lifecycletest"
+	"github.com/cscript-dev/cscript/runner"
 )
 
 // versionedClient is a fake clientset whose ConfigMaps get a resourceVersion
@@ -72,7 +73,7 @@ func TestStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLabels := map[string]string{LabelManagedBy: "cscript", LabelKind: "resource", lifecycle.LabelResource: "vm", LabelLifecycle: "lib.demo-vm"}
+	wantLabels := map[string]string{runner.LabelManagedBy: "cscript", LabelKind: "resource", lifecycle.LabelResource: "vm", LabelLifecycle: "lib.demo-vm"}
 	if d := cmp.Diff(wantLabels, cm.Labels); d != "" {
 		t.Errorf("labels (-want +got):\n%s", d)
 	}

@@ -172,7 +172,7 @@ func TestLifecycleKubernetesJobs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the state ConfigMap: %v", err)
 	}
-	if cm.Labels[kubestate.LabelManagedBy] != "cscript" || cm.Labels[kubestate.LabelKind] != "resource" {
+	if cm.Labels[runner.LabelManagedBy] != "cscript" || cm.Labels[kubestate.LabelKind] != "resource" {
 		t.Errorf("labels %v", cm.Labels)
 	}
 	// Every Job, Pod and Secret of the events was deleted (Pods may take a

@@ -153,12 +153,7 @@ import_images() {
 	local have tar first
 	have=$(ctr -n k8s.io images ls -q)
 	for tar in pause busybox hostile debian; do
-		case $tar in
-		pause) first=$PAUSE_IMAGE ;;
-		hostile) first=$HOSTILE_IMAGE ;;
-		busybox) first=${BUSYBOX_IMAGES[0]} ;;
-		debian) first=${DEBIAN_IMAGES[0]} ;;
-		esac
+		first=$(image_of "$tar")
 		grep -qxF "$first" <<<"$have" && continue
 		log "importing $IMG_DIR/$tar.tar into containerd"
 		ctr -n k8s.io images import "$IMG_DIR/$tar.tar" >/dev/null
@@ -175,7 +170,7 @@ import_images() {
 load_images() {
 	local tar image err
 	for tar in busybox hostile debian; do
-		image=$(docker_image_of "$tar")
+		image=$(image_of "$tar")
 		if ! docker image inspect "$image" >/dev/null 2>&1; then
 			log "loading $IMG_DIR/$tar.tar into dockerd"
 			docker load -i "$IMG_DIR/$tar.tar" >/dev/null
@@ -192,9 +187,10 @@ load_images() {
 	done
 }
 
-# docker_image_of TAR: the first tag the archive TAR loads.
-docker_image_of() {
+# image_of TAR: the first tag the archive $IMG_DIR/TAR.tar holds.
+image_of() {
 	case $1 in
+	pause) echo "$PAUSE_IMAGE" ;;
 	busybox) echo "${BUSYBOX_IMAGES[0]}" ;;
 	hostile) echo "$HOSTILE_IMAGE" ;;
 	debian) echo "${DEBIAN_IMAGES[0]}" ;;
@@ -222,8 +218,8 @@ reset_dockerd_store() {
 	for tar in busybox hostile debian; do
 		log "loading $IMG_DIR/$tar.tar into dockerd"
 		docker load -i "$IMG_DIR/$tar.tar" >/dev/null
-		if err=$(docker_create_error "$(docker_image_of "$tar")"); then
-			die "dockerd cannot make a container of $(docker_image_of "$tar") from a new store: $err (log: $LOGS/dockerd.log)"
+		if err=$(docker_create_error "$(image_of "$tar")"); then
+			die "dockerd cannot make a container of $(image_of "$tar") from a new store: $err (log: $LOGS/dockerd.log)"
 		fi
 	done
 }
